@@ -1,0 +1,34 @@
+# atomloop: `make demo` sets everything up and runs a small real active-learning loop;
+# `make test` runs the test suite. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+
+.PHONY: venv demo test serve bench clean
+
+venv: $(STAMP)
+
+# torch first: `torch==2.13.0` takes the CPU build on disk; the constraints pin the rest.
+$(STAMP): pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/atomloop demo
+
+test: venv
+	$(BIN)/python -m pytest
+
+serve: venv
+	$(BIN)/atomloop serve
+
+bench: venv
+	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache

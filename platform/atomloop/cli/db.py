@@ -1,0 +1,79 @@
+"""``atomloop db``: the embedded server, migrations and URLs."""
+
+from __future__ import annotations
+
+import typer
+
+from atomloop.config import get_settings
+from atomloop.db.url import ase_url, database_url, embedded_server, mask_password
+
+db_app = typer.Typer(help="Manage the store: embedded server, migrations, URLs.", no_args_is_help=True)
+
+
+def _require_embedded() -> None:
+    if get_settings().database_url:
+        raise typer.BadParameter("ATOMLOOP_DATABASE_URL is set: the store is an external server, not embedded")
+
+
+@db_app.command()
+def start() -> None:
+    """Start the embedded PostgreSQL server (creating it on first use)."""
+    _require_embedded()
+    typer.echo(f"embedded PostgreSQL running: {mask_password(embedded_server().start())}")
+
+
+@db_app.command()
+def stop() -> None:
+    """Stop the embedded PostgreSQL server."""
+    _require_embedded()
+    was_running = embedded_server().stop()
+    typer.echo("embedded PostgreSQL stopped" if was_running else "embedded PostgreSQL was not running")
+
+
+@db_app.command()
+def status() -> None:
+    """Say where the store is and whether it runs."""
+    settings = get_settings()
+    if settings.database_url:
+        typer.echo(f"external store: {mask_password(settings.database_url)}")
+        return
+    state = embedded_server().status()
+    typer.echo(
+        f"embedded PostgreSQL at {state.cluster_dir} (binaries {state.bindir}): "
+        f"{'running' if state.running else 'stopped'}"
+        + (f" on 127.0.0.1:{state.port}" if state.port else "")
+    )
+
+
+@db_app.command()
+def url() -> None:
+    """Print the store's SQLAlchemy URL (starts the embedded server if needed)."""
+    typer.echo(database_url())
+
+
+@db_app.command("ase-url")
+def ase_url_command() -> None:
+    """Print the URL to give ASE's tools: ``ase db $(atomloop db ase-url)``."""
+    typer.echo(ase_url(database_url()))
+
+
+@db_app.command()
+def upgrade(revision: str = typer.Argument("head", help="Alembic revision")) -> None:
+    """Migrate the store's schema up (``alembic upgrade``)."""
+    from atomloop.db import migrate
+
+    migrate.upgrade(revision=revision)
+    typer.echo(f"store at revision {migrate.current_revision()}")
+
+
+@db_app.command()
+def downgrade(revision: str = typer.Argument(..., help="Alembic revision, 'base' drops everything")) -> None:
+    """Migrate the store's schema down (``alembic downgrade``)."""
+    from atomloop.db import migrate
+
+    migrate.downgrade(revision=revision)
+    typer.echo(f"store at revision {migrate.current_revision()}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,287 @@
+"""The embedded PostgreSQL cluster: one per ``ATOMLOOP_HOME``, on 127.0.0.1 only.
+
+Binaries, first found wins:
+
+1. ``ATOMLOOP_PG_BINDIR`` (a directory holding ``initdb``, ``pg_ctl``, ``postgres``);
+2. the system's PostgreSQL (``/usr/lib/postgresql/<newest>/bin``), which every user can read;
+3. the binaries bundled in the ``pgserver`` wheel (a dependency), so a machine without any
+   PostgreSQL installed still works.
+
+PostgreSQL refuses to run as root. As root the cluster is owned by and run as an
+unprivileged system user (``postgres`` when it exists, else ``atomloop-pg``, created with
+``useradd``). When the home directory is not traversable by that user (``/root`` is mode
+700), the cluster lives in ``/var/lib/atomloop/<hash of home>`` instead; the home keeps a
+pointer file. The server listens on 127.0.0.1 only (no Unix socket), authenticates with a
+random password stored in ``<cluster>/password`` (mode 600) and outlives the process that
+started it (``atomloop db stop`` stops it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from atomloop.errors import AtomloopError
+
+DATABASE_NAME = "atomloop"
+SUPERUSER = "postgres"
+_SERVICE_USERS = ("postgres", "atomloop-pg")
+
+
+class EmbeddedDatabaseError(AtomloopError):
+    """The embedded cluster could not be created, started or stopped."""
+
+
+def find_bindir() -> Path:
+    """Directory with the PostgreSQL server binaries (see the module docstring)."""
+    override = os.environ.get("ATOMLOOP_PG_BINDIR")
+    candidates: list[Path] = [Path(override)] if override else []
+    system = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    candidates += system
+    for candidate in candidates:
+        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
+            return candidate
+    with contextlib.suppress(ImportError):
+        import importlib.util
+
+        spec = importlib.util.find_spec("pgserver")
+        if spec is not None and spec.origin is not None:  # found without importing it
+            return Path(spec.origin).parent / "pginstall" / "bin"
+    raise EmbeddedDatabaseError(
+        "no PostgreSQL binaries found: install the 'pgserver' package or the system "
+        "PostgreSQL server, or set ATOMLOOP_PG_BINDIR"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _service_user() -> pwd.struct_passwd | None:
+    """The unprivileged user to run PostgreSQL as, or None when not root."""
+    if os.geteuid() != 0:
+        return None
+    for name in _SERVICE_USERS:
+        with contextlib.suppress(KeyError):
+            return pwd.getpwnam(name)
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", _SERVICE_USERS[-1]],
+        check=True,
+        capture_output=True,
+    )
+    return pwd.getpwnam(_SERVICE_USERS[-1])
+
+
+def _traversable_by_others(path: Path) -> bool:
+    """True when every existing ancestor of ``path`` lets other users pass (o+x)."""
+    for ancestor in [path, *path.parents]:
+        if ancestor.exists():
+            if not os.stat(ancestor).st_mode & 0o001:
+                return False
+    return True
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """What ``atomloop db status`` reports."""
+
+    cluster_dir: Path
+    initialized: bool
+    running: bool
+    port: int | None
+    bindir: Path
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL cluster owned by one atomloop home directory.
+
+    >>> server = EmbeddedPostgres(Path("~/.local/share/atomloop/postgres").expanduser())
+    >>> url = server.start()   # idempotent; 'postgresql+psycopg://postgres:***@127.0.0.1:PORT/atomloop'
+    """
+
+    def __init__(self, home_dir: Path, *, port: int | None = None):
+        self.home_dir = Path(home_dir).absolute()
+        self._requested_port = port
+        self._user = _service_user()
+        self.cluster_dir = self._resolve_cluster_dir()
+
+    # -- layout -----------------------------------------------------------------------
+    def _resolve_cluster_dir(self) -> Path:
+        if self._user is None or _traversable_by_others(self.home_dir):
+            return self.home_dir
+        digest = hashlib.sha1(str(self.home_dir).encode()).hexdigest()[:16]
+        return Path("/var/lib/atomloop") / digest
+
+    @property
+    def data_dir(self) -> Path:
+        return self.cluster_dir / "data"
+
+    @property
+    def _port_file(self) -> Path:
+        return self.cluster_dir / "port"
+
+    @property
+    def _password_file(self) -> Path:
+        return self.cluster_dir / "password"
+
+    @property
+    def log_file(self) -> Path:
+        return self.cluster_dir / "server.log"
+
+    @property
+    def port(self) -> int | None:
+        if self._port_file.exists():
+            return int(self._port_file.read_text().strip())
+        return None
+
+    @property
+    def password(self) -> str:
+        return self._password_file.read_text().strip()
+
+    def url(self, database: str = DATABASE_NAME, *, driver: str = "postgresql+psycopg") -> str:
+        """SQLAlchemy URL of ``database`` on this cluster (contains the password)."""
+        return f"{driver}://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    # -- process helpers --------------------------------------------------------------
+    def _run(self, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+        kwargs: dict[str, object] = {}
+        if self._user is not None:
+            kwargs = {"user": self._user.pw_uid, "group": self._user.pw_gid, "extra_groups": []}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["LC_ALL"] = "C"
+        result = subprocess.run(
+            [str(find_bindir() / args[0]), *args[1:]],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        if check and result.returncode != 0:
+            raise EmbeddedDatabaseError(
+                f"{args[0]} failed (exit {result.returncode}): {result.stderr.strip() or result.stdout.strip()}"
+                f"; see {self.log_file}"
+            )
+        return result
+
+    def _chown(self, path: Path) -> None:
+        if self._user is not None:
+            os.chown(path, self._user.pw_uid, self._user.pw_gid)
+
+    @contextlib.contextmanager
+    def _lock(self):
+        self.cluster_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.cluster_dir / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # -- lifecycle --------------------------------------------------------------------
+    def is_initialized(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def is_running(self) -> bool:
+        if not self.is_initialized():
+            return False
+        return self._run(["pg_ctl", "-D", str(self.data_dir), "status"], check=False).returncode == 0
+
+    def _initialize(self) -> None:
+        if self.data_dir.exists():
+            shutil.rmtree(self.data_dir)  # a half-made cluster from an interrupted init
+        self.cluster_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.cluster_dir, 0o700)
+        self._chown(self.cluster_dir)
+        self._password_file.write_text(secrets.token_urlsafe(24) + "\n")
+        os.chmod(self._password_file, 0o600)
+        self._chown(self._password_file)
+        self._run(
+            [
+                "initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=scram-sha-256",
+                f"--pwfile={self._password_file}", "--encoding=UTF8", "--locale=C",
+            ]
+        )
+        port = self._requested_port or _free_port()
+        conf = (
+            "\n# atomloop embedded cluster\n"
+            "listen_addresses = '127.0.0.1'\n"
+            f"port = {port}\n"
+            "unix_socket_directories = ''\n"
+            "max_connections = 200\n"
+            "shared_buffers = 128MB\n"
+            "fsync = on\n"
+        )
+        with open(self.data_dir / "postgresql.conf", "a") as handle:
+            handle.write(conf)
+        (self.data_dir / "pg_hba.conf").write_text(
+            "# atomloop: TCP on the loopback address only, password required\n"
+            "host all all 127.0.0.1/32 scram-sha-256\n"
+        )
+        self._port_file.write_text(f"{port}\n")
+        if self.cluster_dir != self.home_dir:
+            self.home_dir.mkdir(parents=True, exist_ok=True)
+            (self.home_dir / "CLUSTER_LOCATION").write_text(f"{self.cluster_dir}\n")
+
+    def start(self) -> str:
+        """Create the cluster if needed, start it if stopped, create the database; return its URL."""
+        with self._lock():
+            if not self.is_initialized():
+                self._initialize()
+            if not self.is_running():
+                self.log_file.touch()
+                self._chown(self.log_file)
+                self._run(
+                    ["pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60", "start"]
+                )
+            self._ensure_database(DATABASE_NAME)
+        return self.url()
+
+    def stop(self) -> bool:
+        """Stop the server (fast shutdown); return whether it was running."""
+        with self._lock():
+            if not self.is_running():
+                return False
+            self._run(["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
+            return True
+
+    def status(self) -> ServerStatus:
+        return ServerStatus(self.cluster_dir, self.is_initialized(), self.is_running(), self.port, find_bindir())
+
+    def _ensure_database(self, name: str) -> None:
+        import psycopg
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                conn = psycopg.connect(
+                    host="127.0.0.1", port=self.port, user=SUPERUSER, password=self.password,
+                    dbname="postgres", autocommit=True, connect_timeout=5,
+                )
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        with conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                    conn.execute(f'CREATE DATABASE "{name}"')

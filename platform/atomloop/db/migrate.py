@@ -1,0 +1,48 @@
+"""Run the Alembic migrations in ``schemas/`` against a store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from atomloop.db.url import database_url
+
+
+def schemas_dir() -> Path:
+    """The migrations folder: ``ATOMLOOP_SCHEMAS`` or ``schemas/`` of the source tree."""
+    override = os.environ.get("ATOMLOOP_SCHEMAS")
+    path = Path(override) if override else Path(__file__).resolve().parents[3] / "schemas"
+    if not (path / "env.py").exists():
+        raise FileNotFoundError(f"no Alembic migrations at {path}; set ATOMLOOP_SCHEMAS")
+    return path
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic config for ``url`` (default: the configured store)."""
+    config = Config()
+    config.set_main_option("script_location", str(schemas_dir()))
+    config.attributes["url"] = url or database_url()
+    return config
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Migrate the store up to ``revision``."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str | None = None, revision: str = "base") -> None:
+    """Migrate the store down to ``revision``."""
+    command.downgrade(alembic_config(url), revision)
+
+
+def current_revision(url: str | None = None) -> str | None:
+    """The revision the store is at (None when never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine, pool
+
+    engine = create_engine(url or database_url(), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,257 @@
+"""The store's tables as a typed SQLAlchemy ORM (PostgreSQL).
+
+Units: positions in Ångström, energies in Hartree, times in seconds. Unique constraints make
+every write idempotent: a structure is stored once (``structure_hash``), a molecule is
+computed once per settings (``molecule_id, settings_hash``), a round exists once per run
+and index, a molecule is selected once per round.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Double,
+    Enum,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every atomloop table."""
+
+
+class CalculationStatus(str, enum.Enum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class RoundStatus(str, enum.Enum):
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class Molecule(Base):
+    """One 3-D structure (conformers of one molecule are separate rows)."""
+
+    __tablename__ = "molecules"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    numbers: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), nullable=False)
+    positions: Mapped[list[list[float]]] = mapped_column(
+        ARRAY(Double, dimensions=2), nullable=False, comment="Cartesian positions, Å, shape (natoms, 3)"
+    )
+    natoms: Mapped[int] = mapped_column(Integer, nullable=False)
+    charge: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    multiplicity: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    formula: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    structure_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    composition_hash: Mapped[str] = mapped_column(
+        String(64), nullable=False, index=True, comment="same for every conformer of one molecule"
+    )
+    name: Mapped[str | None] = mapped_column(Text)
+    smiles: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default="{}")
+    created: Mapped[datetime] = _created()
+
+
+class Calculation(Base):
+    """One quantum-chemistry calculation of one molecule at one settings hash."""
+
+    __tablename__ = "calculations"
+    __table_args__ = (UniqueConstraint("molecule_id", "settings_hash", name="uq_calculation_molecule_settings"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    molecule_id: Mapped[int] = mapped_column(ForeignKey("molecules.id", ondelete="CASCADE"), nullable=False, index=True)
+    method: Mapped[str] = mapped_column(String(64), nullable=False)
+    basis: Mapped[str] = mapped_column(String(64), nullable=False)
+    settings_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    settings: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    program: Mapped[str] = mapped_column(String(32), nullable=False, default="pyscf")
+    program_version: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[CalculationStatus] = mapped_column(
+        Enum(CalculationStatus, name="calculation_status"), nullable=False, default=CalculationStatus.queued
+    )
+    reason: Mapped[str | None] = mapped_column(Text, comment="why a calculation failed")
+    total_energy: Mapped[float | None] = mapped_column(Double, comment="Hartree")
+    converged: Mapped[bool | None] = mapped_column(Boolean)
+    scf_info: Mapped[dict | None] = mapped_column(JSONB, comment="iterations, fallbacks used, stability")
+    wall_time: Mapped[float | None] = mapped_column(Double, comment="seconds")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    worker: Mapped[str | None] = mapped_column(Text, comment="host:pid that holds or held the calculation")
+    heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created: Mapped[datetime] = _created()
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    molecule: Mapped[Molecule] = relationship()
+
+
+class AtomicEnergy(Base):
+    """One atom's share of a calculation's total energy in one partition scheme (Hartree)."""
+
+    __tablename__ = "atomic_energies"
+
+    calculation_id: Mapped[int] = mapped_column(
+        ForeignKey("calculations.id", ondelete="CASCADE"), primary_key=True
+    )
+    scheme: Mapped[str] = mapped_column(String(64), primary_key=True)
+    atom_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    atomic_number: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    energy: Mapped[float] = mapped_column(Double, nullable=False, comment="Hartree")
+    kinetic: Mapped[float | None] = mapped_column(Double)
+    nuclear_attraction: Mapped[float | None] = mapped_column(Double)
+    coulomb: Mapped[float | None] = mapped_column(Double)
+    exchange: Mapped[float | None] = mapped_column(Double)
+    xc: Mapped[float | None] = mapped_column(Double)
+    nuclear_repulsion: Mapped[float | None] = mapped_column(Double)
+    atomization: Mapped[float | None] = mapped_column(
+        Double, comment="energy minus the free atom's energy at the same level, Hartree"
+    )
+
+
+class Dataset(Base):
+    """A named collection of molecules with a split per member."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = _created()
+
+
+class DatasetMember(Base):
+    __tablename__ = "dataset_members"
+
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    molecule_id: Mapped[int] = mapped_column(ForeignKey("molecules.id", ondelete="CASCADE"), primary_key=True)
+    split: Mapped[str] = mapped_column(String(32), nullable=False, comment="train, valid, test, ood_test, pool")
+
+
+class Run(Base):
+    """One active-learning run (the inputs of the loop flow)."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    parameters: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    status: Mapped[str] = mapped_column(String(32), nullable=False, default="running")
+    stop_reason: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = _created()
+
+
+class Round(Base):
+    """One round of a run: select, label, train, evaluate."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (UniqueConstraint("run_id", "index", name="uq_round_run_index"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[RoundStatus] = mapped_column(
+        Enum(RoundStatus, name="round_status"), nullable=False, default=RoundStatus.running
+    )
+    step: Mapped[str | None] = mapped_column(String(32), comment="last finished step")
+    timings: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    created: Mapped[datetime] = _created()
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AdversarialValidation(Base):
+    """One adversarial-validation test of training vs pool (cross-validated ROC AUC)."""
+
+    __tablename__ = "adversarial_validations"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    level: Mapped[str] = mapped_column(String(16), nullable=False, comment="molecule or atom")
+    auc: Mapped[float] = mapped_column(Double, nullable=False)
+    auc_low: Mapped[float] = mapped_column(Double, nullable=False)
+    auc_high: Mapped[float] = mapped_column(Double, nullable=False)
+    n_train: Mapped[int] = mapped_column(Integer, nullable=False)
+    n_pool: Mapped[int] = mapped_column(Integer, nullable=False)
+    settings: Mapped[dict] = mapped_column(JSONB, nullable=False, comment="classifier and descriptor settings")
+    created: Mapped[datetime] = _created()
+
+
+class OODScore(Base):
+    """A pool molecule's out-of-distribution score in one adversarial validation."""
+
+    __tablename__ = "ood_scores"
+
+    validation_id: Mapped[int] = mapped_column(
+        ForeignKey("adversarial_validations.id", ondelete="CASCADE"), primary_key=True
+    )
+    molecule_id: Mapped[int] = mapped_column(ForeignKey("molecules.id", ondelete="CASCADE"), primary_key=True)
+    score: Mapped[float] = mapped_column(Double, nullable=False, comment="out-of-fold P(pool)")
+    atom_scores: Mapped[list[float] | None] = mapped_column(ARRAY(Double))
+    flagged_atoms: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+
+
+class Selection(Base):
+    """A molecule chosen for labelling in a round."""
+
+    __tablename__ = "selections"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
+    molecule_id: Mapped[int] = mapped_column(ForeignKey("molecules.id", ondelete="CASCADE"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, nullable=False)
+    score: Mapped[float | None] = mapped_column(Double)
+    strategy: Mapped[str] = mapped_column(String(32), nullable=False)
+    flagged_atoms: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+
+
+class Model(Base):
+    """A trained network with everything needed to reproduce and load it."""
+
+    __tablename__ = "models"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    architecture: Mapped[str] = mapped_column(String(32), nullable=False)
+    target: Mapped[str] = mapped_column(String(32), nullable=False, comment="total or atomic")
+    scheme: Mapped[str | None] = mapped_column(String(64), comment="partition scheme of atomic targets")
+    settings_hash: Mapped[str | None] = mapped_column(String(64), comment="labelling settings of the targets")
+    hyperparameters: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"), index=True)
+    training_molecule_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), nullable=False)
+    artifact_path: Mapped[str | None] = mapped_column(Text)
+    checksum: Mapped[str | None] = mapped_column(String(64), comment="sha256 of the artifact")
+    metrics: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    versions: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    status: Mapped[str] = mapped_column(String(32), nullable=False, default="done")
+    created: Mapped[datetime] = _created()
+
+
+class Prediction(Base):
+    """A model's prediction for one molecule (Hartree)."""
+
+    __tablename__ = "predictions"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    molecule_id: Mapped[int] = mapped_column(ForeignKey("molecules.id", ondelete="CASCADE"), primary_key=True)
+    split: Mapped[str] = mapped_column(String(32), nullable=False, comment="test, ood_test, train, pool")
+    energy: Mapped[float] = mapped_column(Double, nullable=False, comment="Hartree")
+    atomic_energies: Mapped[list[float] | None] = mapped_column(ARRAY(Double), comment="Hartree, one per atom")
+    reference_energy: Mapped[float | None] = mapped_column(Double, comment="Hartree")

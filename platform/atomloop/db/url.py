@@ -1,0 +1,43 @@
+"""Database URLs: resolve the store's URL and mask passwords before anything prints it."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.engine import make_url
+
+from atomloop.config import get_settings
+
+_PASSWORD_IN_URL = re.compile(r"(?P<scheme>[a-z0-9+]+://[^:/@\s]+):(?P<password>[^@\s]+)@", re.IGNORECASE)
+
+
+def mask_password(text: str) -> str:
+    """Replace the password of every URL inside ``text`` with ``***``."""
+    return _PASSWORD_IN_URL.sub(lambda m: f"{m.group('scheme')}:***@", text)
+
+
+def embedded_server():
+    """The embedded cluster of the current ``ATOMLOOP_HOME``."""
+    from atomloop.db.embedded import EmbeddedPostgres
+
+    settings = get_settings()
+    return EmbeddedPostgres(settings.embedded_dir, port=settings.embedded_port)
+
+
+def database_url(*, start: bool = True) -> str:
+    """The store's SQLAlchemy URL: ``ATOMLOOP_DATABASE_URL``, else the embedded cluster's
+    (started when ``start`` is true)."""
+    settings = get_settings()
+    if settings.database_url:
+        return settings.database_url
+    server = embedded_server()
+    return server.start() if start else server.url()
+
+
+def ase_url(url: str, *, schema: str = "ase") -> str:
+    """A ``postgresql://`` URL for ASE's PostgreSQL backend (psycopg2) that sees the
+    read-only ASE views in ``schema`` through ``search_path``."""
+    parsed = make_url(url).set(drivername="postgresql")
+    rendered = parsed.render_as_string(hide_password=False)
+    separator = "&" if "?" in rendered else "?"
+    return f"{rendered}{separator}options=-csearch_path%3D{schema}"

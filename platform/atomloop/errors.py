@@ -1,0 +1,9 @@
+"""Errors that users see as one clear line (``atomloop`` prints them without a traceback)."""
+
+
+class AtomloopError(Exception):
+    """Base of every expected, user-facing failure."""
+
+
+class InputError(AtomloopError):
+    """Bad input: a malformed file, an unknown element, an impossible charge/multiplicity."""

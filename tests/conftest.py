@@ -1,0 +1,101 @@
+"""Test harness: one throwaway PostgreSQL cluster per test session (real server, 127.0.0.1).
+
+Every test that asks for ``database_url`` gets its own fresh database, cloned from a
+template migrated to ``head`` once, and ``ATOMLOOP_DATABASE_URL`` / ``ATOMLOOP_HOME`` point at
+it and at a private home directory, so tests never share state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+TEMPLATE = "atomloop_template"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory):
+    """A PostgreSQL cluster started for this test session and stopped after it."""
+    from atomloop.db.embedded import EmbeddedPostgres
+
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "postgres")
+    server.start()
+    yield server
+    server.stop()
+
+
+def _admin(server) -> psycopg.Connection:
+    return psycopg.connect(
+        host="127.0.0.1", port=server.port, user="postgres", password=server.password,
+        dbname="postgres", autocommit=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def template_database(postgres_server) -> str:
+    """Name of a database migrated to head, cloned by each test."""
+    from atomloop.db import migrate
+
+    with _admin(postgres_server) as conn:
+        conn.execute(f"CREATE DATABASE {TEMPLATE}")
+    migrate.upgrade(postgres_server.url(TEMPLATE))
+    return TEMPLATE
+
+
+@pytest.fixture
+def empty_database_url(postgres_server) -> Iterator[str]:
+    """URL of a new, empty (never migrated) database."""
+    name = f"t_empty_{os.getpid()}_{next(_counter)}"
+    with _admin(postgres_server) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield postgres_server.url(name)
+    with _admin(postgres_server) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def atomloop_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private ATOMLOOP_HOME for one test."""
+    from atomloop.config import get_settings
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("ATOMLOOP_HOME", str(home))
+    get_settings(reload=True)
+    yield home
+    get_settings(reload=True)
+
+
+@pytest.fixture
+def database_url(postgres_server, template_database, atomloop_home, monkeypatch) -> Iterator[str]:
+    """URL of a fresh migrated database, exported as ATOMLOOP_DATABASE_URL."""
+    from atomloop.config import get_settings
+
+    name = f"t_{os.getpid()}_{next(_counter)}"
+    with _admin(postgres_server) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_database}")
+    url = postgres_server.url(name)
+    monkeypatch.setenv("ATOMLOOP_DATABASE_URL", url)
+    get_settings(reload=True)
+    yield url
+    from atomloop.db.engine import _engine_for
+
+    _engine_for(url).dispose()
+    with _admin(postgres_server) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def engine(database_url):
+    """SQLAlchemy engine of the test's database."""
+    from atomloop.db.engine import get_engine
+
+    return get_engine(database_url)
