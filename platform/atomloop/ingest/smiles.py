@@ -1,0 +1,65 @@
+"""3-D structures from SMILES with RDKit: hydrogens added, ETKDG embedding, MMFF relaxation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from atomloop.errors import InputError
+
+
+def atoms_from_smiles(smiles: str, *, conformers: int = 1, seed: int = 42) -> list[Atoms]:
+    """Force-field-relaxed conformers of ``smiles`` (positions in Å).
+
+    ``info`` carries ``smiles`` and the formal ``charge``. Raises ``InputError`` for a SMILES
+    RDKit cannot parse or embed.
+    """
+    from rdkit import Chem, RDLogger
+    from rdkit.Chem import AllChem
+
+    RDLogger.DisableLog("rdApp.*")
+    molecule = Chem.MolFromSmiles(smiles)
+    if molecule is None:
+        raise InputError(f"RDKit cannot parse SMILES {smiles!r}")
+    molecule = Chem.AddHs(molecule)
+    parameters = AllChem.ETKDGv3()
+    parameters.randomSeed = seed
+    conformer_ids = list(AllChem.EmbedMultipleConfs(molecule, numConfs=conformers, params=parameters))
+    if not conformer_ids:
+        raise InputError(f"RDKit cannot embed SMILES {smiles!r} in 3-D")
+    if AllChem.MMFFHasAllMoleculeParams(molecule):
+        AllChem.MMFFOptimizeMoleculeConfs(molecule, maxIters=2000)
+    else:
+        AllChem.UFFOptimizeMoleculeConfs(molecule, maxIters=2000)
+    numbers = [atom.GetAtomicNum() for atom in molecule.GetAtoms()]
+    charge = Chem.GetFormalCharge(molecule)
+    structures = []
+    for conformer_id in conformer_ids:
+        positions = np.asarray(molecule.GetConformer(conformer_id).GetPositions(), dtype=float)
+        atoms = Atoms(numbers=numbers, positions=positions)
+        atoms.info.update(smiles=smiles, charge=charge)
+        structures.append(atoms)
+    return structures
+
+
+def read_smiles_file(path: Path, *, conformers: int = 1) -> Iterator[tuple[Atoms, str]]:
+    """Yield ``(atoms, "path:line")`` for each SMILES line (optional second column: a name).
+
+    Blank lines and lines starting with ``#`` are skipped.
+    """
+    with open(path) as handle:
+        for line_number, line in enumerate(handle, start=1):
+            fields = line.split()
+            if not fields or fields[0].startswith("#"):
+                continue
+            try:
+                structures = atoms_from_smiles(fields[0], conformers=conformers)
+            except InputError as error:
+                raise InputError(f"{path}:{line_number}: {error}") from None
+            for atoms in structures:
+                if len(fields) > 1:
+                    atoms.info["name"] = fields[1]
+                yield atoms, f"{path}:{line_number}"

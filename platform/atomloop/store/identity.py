@@ -1,0 +1,106 @@
+"""What makes two structures the same: charge, multiplicity and canonical hashes.
+
+``structure_hash``: the same for structures equal up to rotation, translation and atom order.
+It hashes the formula, charge, multiplicity and, per element pair, the sorted list of
+interatomic distances rounded to ``DISTANCE_DECIMALS`` (10^-3 Å). Sorted pair-distance lists
+are invariant to rigid motions and permutations; geometries whose every distance agrees to
+about 5e-4 Å are duplicates. Different conformers differ in some distance and stay distinct.
+
+``composition_hash``: the same for every conformer of one molecule: formula, charge,
+multiplicity and a Weisfeiler-Lehman hash of the covalent bond graph (bonds where
+d_ij < 1.2 (r_i + r_j), covalent radii from ASE). Used to group conformers so that
+cross-validation never puts one molecule on both sides of a fold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+from ase import Atoms
+from ase.data import chemical_symbols, covalent_radii
+
+from atomloop.errors import InputError
+
+DISTANCE_DECIMALS = 3
+BOND_TOLERANCE = 1.2
+_WL_ITERATIONS = 3
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def validate_numbers(numbers: np.ndarray) -> None:
+    """Raise ``InputError`` for atomic numbers outside 1..118."""
+    bad = numbers[(numbers < 1) | (numbers >= len(chemical_symbols))]
+    if bad.size:
+        raise InputError(f"unknown element with atomic number {int(bad[0])}")
+
+
+def charge_and_multiplicity(atoms: Atoms) -> tuple[int, int]:
+    """Charge (e) and spin multiplicity 2S+1 of ``atoms``.
+
+    Charge comes from ``atoms.info['charge']`` (default 0). Multiplicity comes from
+    ``atoms.info['multiplicity']``, else from the summed initial magnetic moments
+    (2S = sum of moments), else the lowest one the electron count allows (1 or 2).
+    Raises ``InputError`` when the multiplicity does not fit the electron count.
+    """
+    charge = int(atoms.info.get("charge", 0))
+    electrons = int(atoms.numbers.sum()) - charge
+    if electrons < 0:
+        raise InputError(f"charge {charge} leaves {electrons} electrons")
+    if "multiplicity" in atoms.info:
+        multiplicity = int(atoms.info["multiplicity"])
+    elif atoms.has("initial_magmoms") and np.any(atoms.get_initial_magnetic_moments()):
+        multiplicity = int(round(abs(float(atoms.get_initial_magnetic_moments().sum())))) + 1
+    else:
+        multiplicity = 1 + electrons % 2
+    unpaired = multiplicity - 1
+    if multiplicity < 1 or unpaired > electrons or (electrons - unpaired) % 2:
+        raise InputError(
+            f"multiplicity {multiplicity} does not fit {electrons} electrons (charge {charge})"
+        )
+    return charge, multiplicity
+
+
+def _distance_matrix(positions: np.ndarray) -> np.ndarray:
+    delta = positions[:, None, :] - positions[None, :, :]
+    return np.sqrt(np.einsum("ijk,ijk->ij", delta, delta))
+
+
+def structure_hash(numbers: np.ndarray, positions: np.ndarray, formula: str, charge: int, multiplicity: int) -> str:
+    """Hash invariant to rotation, translation and atom order (see the module docstring).
+
+    ``numbers``: shape (n,); ``positions``: shape (n, 3) in Å.
+    """
+    order = np.argsort(numbers, kind="stable")
+    numbers = numbers[order]
+    distances = _distance_matrix(positions[order])
+    upper_i, upper_j = np.triu_indices(len(numbers), k=1)
+    pair_keys = numbers[upper_i].astype(np.int64) * 1000 + numbers[upper_j]
+    rounded = np.rint(distances[upper_i, upper_j] * 10**DISTANCE_DECIMALS).astype(np.int64)
+    canonical = np.lexsort((rounded, pair_keys))
+    body = np.stack([pair_keys[canonical], rounded[canonical]]).tobytes()
+    return hashlib.sha256(f"{formula}|{charge}|{multiplicity}|".encode() + body).hexdigest()
+
+
+def bond_graph(numbers: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Boolean adjacency matrix, shape (n, n): covalent bonds by the radii rule."""
+    radii = covalent_radii[numbers]
+    cutoff = BOND_TOLERANCE * (radii[:, None] + radii[None, :])
+    adjacency = _distance_matrix(positions) < cutoff
+    np.fill_diagonal(adjacency, False)
+    return adjacency
+
+
+def composition_hash(numbers: np.ndarray, positions: np.ndarray, formula: str, charge: int, multiplicity: int) -> str:
+    """Hash shared by all conformers of one molecule (see the module docstring)."""
+    adjacency = bond_graph(numbers, positions)
+    labels = [str(int(z)) for z in numbers]
+    for _ in range(_WL_ITERATIONS):
+        labels = [
+            _digest(labels[i] + "(" + ",".join(sorted(labels[j] for j in np.flatnonzero(adjacency[i]))) + ")")[:16]
+            for i in range(len(labels))
+        ]
+    return _digest(f"{formula}|{charge}|{multiplicity}|" + ",".join(sorted(labels)))
