@@ -1,0 +1,50 @@
+"""The embedded PostgreSQL of an ATOMLOOP_HOME, driven through ``atomloop db``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import psycopg
+
+
+def _atomloop(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "ATOMLOOP_DATABASE_URL"}
+    env["ATOMLOOP_HOME"] = str(home)
+    return subprocess.run(
+        [sys.executable, "-c", "from atomloop.cli import main; main()", *args],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+
+
+def test_start_url_status_stop_on_loopback_only(tmp_path: Path):
+    home = tmp_path / "home"
+    started = _atomloop(home, "db", "start")
+    assert started.returncode == 0, started.stderr
+    try:
+        assert "***@127.0.0.1:" in started.stdout  # the password is masked
+        url = _atomloop(home, "db", "url").stdout.strip()
+        assert url.startswith("postgresql+psycopg://postgres:") and "@127.0.0.1:" in url
+        assert "running on 127.0.0.1:" in _atomloop(home, "db", "status").stdout
+        upgraded = _atomloop(home, "db", "upgrade")
+        assert upgraded.stdout.strip().endswith("store at revision 0002"), upgraded.stderr
+        conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(conninfo) as conn:
+            listen = conn.execute("SHOW listen_addresses").fetchone()[0]
+            sockets = conn.execute("SHOW unix_socket_directories").fetchone()[0]
+            server_pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            if os.geteuid() == 0:  # PostgreSQL refuses root: it runs as an unprivileged user
+                assert psutil.Process(server_pid).username() != "root"
+        assert listen == "127.0.0.1" and sockets == ""
+        second_home = _atomloop(tmp_path / "other", "db", "url").stdout.strip()
+        assert second_home != url  # another home is another installation
+        _atomloop(tmp_path / "other", "db", "stop")
+        ase_url = _atomloop(home, "db", "ase-url").stdout.strip()
+        assert ase_url.startswith("postgresql://") and ase_url.endswith("options=-csearch_path%3Dase")
+    finally:
+        stopped = _atomloop(home, "db", "stop")
+    assert stopped.stdout.strip() == "embedded PostgreSQL stopped"
+    assert "stopped" in _atomloop(home, "db", "status").stdout
