@@ -30,7 +30,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory):
     server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "postgres")
     server.start()
     yield server
-    server.stop()
+    server.destroy()
 
 
 def _admin(server) -> psycopg.Connection:

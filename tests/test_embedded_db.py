@@ -10,6 +10,8 @@ from pathlib import Path
 import psutil
 import psycopg
 
+from atomloop.db.embedded import EmbeddedPostgres
+
 
 def _atomloop(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "ATOMLOOP_DATABASE_URL"}
@@ -41,10 +43,11 @@ def test_start_url_status_stop_on_loopback_only(tmp_path: Path):
         assert listen == "127.0.0.1" and sockets == ""
         second_home = _atomloop(tmp_path / "other", "db", "url").stdout.strip()
         assert second_home != url  # another home is another installation
-        _atomloop(tmp_path / "other", "db", "stop")
+        EmbeddedPostgres(tmp_path / "other" / "postgres").destroy()
         ase_url = _atomloop(home, "db", "ase-url").stdout.strip()
         assert ase_url.startswith("postgresql://") and ase_url.endswith("options=-csearch_path%3Dase")
     finally:
         stopped = _atomloop(home, "db", "stop")
     assert stopped.stdout.strip() == "embedded PostgreSQL stopped"
     assert "stopped" in _atomloop(home, "db", "status").stdout
+    EmbeddedPostgres(home / "postgres").destroy()

@@ -262,6 +262,12 @@ class EmbeddedPostgres:
             self._run(["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
             return True
 
+    def destroy(self) -> None:
+        """Stop the server and delete the cluster with all its data."""
+        self.stop()
+        shutil.rmtree(self.cluster_dir, ignore_errors=True)
+        (self.home_dir / "CLUSTER_LOCATION").unlink(missing_ok=True)
+
     def status(self) -> ServerStatus:
         return ServerStatus(self.cluster_dir, self.is_initialized(), self.is_running(), self.port, find_bindir())
 

@@ -1,0 +1,79 @@
+"""Files of trained models: written atomically, each with a sha256 sidecar (``<file>.sha256``)
+that is checked before anything is loaded."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from atomloop.errors import AtomloopError
+from atomloop.models.build import AtomEnergyModel, build
+
+MODEL_FILE = "model.pt"
+CHECKPOINT_FILE = "checkpoint.pt"
+
+
+class ChecksumError(AtomloopError):
+    """A model file does not match its recorded sha256."""
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def save_payload(payload: dict[str, Any], path: Path) -> str:
+    """``torch.save`` to ``path`` via a temporary file and rename; returns the sha256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(payload, temporary)
+    checksum = sha256_of(temporary)
+    sidecar_temporary = temporary.with_name(temporary.name + ".sha256")
+    sidecar_temporary.write_text(checksum + "\n")
+    os.replace(temporary, path)
+    os.replace(sidecar_temporary, _sidecar(path))
+    return checksum
+
+
+def load_payload(path: Path, *, expected_sha256: str | None = None) -> dict[str, Any]:
+    """Load a file written by :func:`save_payload` after checking its sha256 against the
+    sidecar and, when given, ``expected_sha256`` (e.g. the one recorded in the store)."""
+    if not path.exists():
+        raise AtomloopError(f"model file {path} does not exist")
+    actual = sha256_of(path)
+    recorded = _sidecar(path).read_text().strip() if _sidecar(path).exists() else None
+    for expected in (recorded, expected_sha256):
+        if expected is not None and expected != actual:
+            raise ChecksumError(f"{path}: sha256 {actual[:12]}… does not match the recorded {expected[:12]}…")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def save_model(model: AtomEnergyModel, path: Path) -> str:
+    """Write the model's spec and weights; returns the file's sha256."""
+    state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
+    return save_payload({"spec": model.spec(), "state_dict": state}, path)
+
+
+def model_from_payload(payload: dict[str, Any]) -> AtomEnergyModel:
+    """Rebuild a model from a ``{"spec", "state_dict"}`` payload."""
+    spec = payload["spec"]
+    model = build(spec["arch"], spec["type_names"], **spec["hyperparameters"])
+    model.load_state_dict(payload["state_dict"])
+    return model.eval()
+
+
+def load_model(path: Path, *, expected_sha256: str | None = None) -> AtomEnergyModel:
+    """A model saved by :func:`save_model`, checksum verified, in eval mode on the CPU."""
+    return model_from_payload(load_payload(path, expected_sha256=expected_sha256))

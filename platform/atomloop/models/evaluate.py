@@ -1,0 +1,106 @@
+"""Predictions and error metrics of energy models.
+
+Molecular energies: MAE and RMSE in kcal/mol, and of the per-atom error (Ê_m - E_m)/n_m in
+meV/atom. Atomic energies: MAE per element in kcal/mol and meV. Units from ``ase.units``
+(1 Hartree = 627.5095 kcal/mol = 27211.386 meV).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from ase import Atoms, units
+from ase.data import chemical_symbols
+
+from atomloop.models import keys
+from atomloop.models.build import AtomEnergyModel
+from atomloop.models.data import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY, atoms_to_graphs, iterate_batches, to_device
+
+HARTREE_TO_KCAL_PER_MOL = units.Hartree / (units.kcal / units.mol)
+HARTREE_TO_MEV = units.Hartree * 1000.0
+
+
+@dataclass(frozen=True)
+class MoleculePrediction:
+    """One molecule's predicted ``energy`` (Hartree) and ``atomic_energies`` (Hartree, (natoms,))."""
+
+    energy: float
+    atomic_energies: np.ndarray
+
+
+def predict(
+    model: AtomEnergyModel, atoms_list: Sequence[Atoms], *, batch_size: int = 32, device: str | torch.device = "cpu"
+) -> list[MoleculePrediction]:
+    """Energies of ``atoms_list`` in input order (no gradients)."""
+    device = torch.device(device)
+    model = model.to(device).eval()
+    graphs = atoms_to_graphs(atoms_list, model.type_names, model.r_max)
+    predictions: list[MoleculePrediction] = []
+    with torch.no_grad():
+        for batch in iterate_batches(graphs, batch_size):
+            out = model(to_device(batch, device))
+            atomic = out[keys.ATOMIC_ENERGY].cpu().numpy()
+            bounds = np.cumsum(batch[keys.NUM_ATOMS].numpy())[:-1]
+            for energy, per_atom in zip(out[keys.TOTAL_ENERGY].cpu().tolist(), np.split(atomic, bounds)):
+                predictions.append(MoleculePrediction(energy=energy, atomic_energies=per_atom))
+    return predictions
+
+
+def energy_metrics(predicted: np.ndarray, reference: np.ndarray, natoms: np.ndarray) -> dict[str, float]:
+    """Errors of molecular energies (inputs in Hartree, shape (M,))."""
+    error = np.asarray(predicted, dtype=float) - np.asarray(reference, dtype=float)
+    per_atom = error / np.asarray(natoms, dtype=float)
+    return {
+        "n": int(error.size),
+        "mae_kcal_mol": float(np.abs(error).mean() * HARTREE_TO_KCAL_PER_MOL),
+        "rmse_kcal_mol": float(np.sqrt((error**2).mean()) * HARTREE_TO_KCAL_PER_MOL),
+        "mae_mev_atom": float(np.abs(per_atom).mean() * HARTREE_TO_MEV),
+        "rmse_mev_atom": float(np.sqrt((per_atom**2).mean()) * HARTREE_TO_MEV),
+    }
+
+
+def atomic_metrics(predicted: np.ndarray, reference: np.ndarray, numbers: np.ndarray) -> dict[str, dict[str, float]]:
+    """MAE of atomic energies per element symbol (inputs: all atoms concatenated, Hartree)."""
+    error = np.abs(np.asarray(predicted, dtype=float) - np.asarray(reference, dtype=float))
+    numbers = np.asarray(numbers)
+    return {
+        chemical_symbols[z]: {
+            "n": int((numbers == z).sum()),
+            "mae_kcal_mol": float(error[numbers == z].mean() * HARTREE_TO_KCAL_PER_MOL),
+            "mae_mev": float(error[numbers == z].mean() * HARTREE_TO_MEV),
+        }
+        for z in sorted(set(numbers.tolist()))
+    }
+
+
+def metrics_of(atoms_list: Sequence[Atoms], predictions: Sequence[MoleculePrediction]) -> dict[str, Any]:
+    """``energy`` metrics for the labelled molecules, plus ``atomic`` per-element metrics when
+    every one carries atomic energies; empty when none is labelled."""
+    labelled = [(a, p) for a, p in zip(atoms_list, predictions) if ENERGY_INFO_KEY in a.info]
+    if not labelled:
+        return {}
+    out: dict[str, Any] = {
+        "energy": energy_metrics(
+            np.array([p.energy for _, p in labelled]),
+            np.array([a.info[ENERGY_INFO_KEY] for a, _ in labelled]),
+            np.array([len(a) for a, _ in labelled]),
+        )
+    }
+    if all(ATOMIC_ENERGIES_ARRAY_KEY in a.arrays for a, _ in labelled):
+        out["atomic"] = atomic_metrics(
+            np.concatenate([p.atomic_energies for _, p in labelled]),
+            np.concatenate([a.arrays[ATOMIC_ENERGIES_ARRAY_KEY] for a, _ in labelled]),
+            np.concatenate([a.numbers for a, _ in labelled]),
+        )
+    return out
+
+
+def evaluate(
+    model: AtomEnergyModel, sets: Mapping[str, Sequence[Atoms]], *, device: str | torch.device = "cpu"
+) -> dict[str, dict[str, Any]]:
+    """Metrics per named set (e.g. ``{"test": ..., "ood_test": ...}``); empty sets are skipped."""
+    return {name: metrics_of(atoms_list, predict(model, atoms_list, device=device)) for name, atoms_list in sets.items() if atoms_list}

@@ -1,0 +1,179 @@
+"""Build a PySCF molecule from ASE ``Atoms`` and converge its SCF like an experienced user would.
+
+Strategies, in order, each from scratch until one converges: plain DIIS from the MINAO guess;
+a better initial guess (superposition of atomic densities) with damping; a 0.5 Hartree level
+shift; the second-order (Newton) solver started from the last density. If all fail,
+:class:`SCFConvergenceError` says what was tried and how close each came.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+from pyscf import dft, gto, scf
+
+from atomloop.errors import InputError
+from atomloop.qm.errors import SCFConvergenceError, UnsupportedCalculationError
+from atomloop.qm.settings import QMSettings
+
+LEVEL_SHIFT = 0.5  # Hartree
+
+
+def charge_and_multiplicity(atoms: Atoms, settings: QMSettings) -> tuple[int, int]:
+    """Charge and spin multiplicity 2S+1 of ``atoms``.
+
+    Taken from ``atoms.info['charge']`` / ``atoms.info['multiplicity']``, else the initial
+    magnetic moments (2S = |sum of moments|), else the settings, else the lowest multiplicity
+    the electron count allows (1 for even, 2 for odd). Impossible combinations raise InputError.
+    """
+    charge = int(atoms.info.get("charge", settings.charge))
+    nelectron = int(atoms.get_atomic_numbers().sum()) - charge
+    if "multiplicity" in atoms.info:
+        multiplicity = int(atoms.info["multiplicity"])
+    elif atoms.has("initial_magmoms") and np.any(atoms.get_initial_magnetic_moments() != 0):
+        multiplicity = int(round(abs(float(atoms.get_initial_magnetic_moments().sum())))) + 1
+    elif settings.multiplicity is not None:
+        multiplicity = settings.multiplicity
+    else:
+        multiplicity = 1 + nelectron % 2
+    unpaired = multiplicity - 1
+    if nelectron < 1 or unpaired < 0 or unpaired > nelectron or (nelectron - unpaired) % 2:
+        raise InputError(
+            f"{atoms.get_chemical_formula()}: charge {charge} and multiplicity {multiplicity} are "
+            f"impossible with {nelectron} electrons"
+        )
+    return charge, multiplicity
+
+
+def build_molecule(atoms: Atoms, settings: QMSettings, *, max_memory_mb: float | None = None) -> gto.Mole:
+    """A built ``gto.Mole`` (positions in Å) with the charge and spin of ``atoms``."""
+    charge, multiplicity = charge_and_multiplicity(atoms, settings)
+    mol = gto.Mole()
+    mol.atom = [(symbol, tuple(position)) for symbol, position in zip(atoms.get_chemical_symbols(), atoms.positions)]
+    mol.unit = "Angstrom"
+    mol.basis = settings.basis
+    mol.charge = charge
+    mol.spin = multiplicity - 1
+    mol.verbose = 0
+    mol.symmetry = False
+    if max_memory_mb is not None:
+        mol.max_memory = max_memory_mb
+    try:
+        mol.build(dump_input=False, parse_arg=False)
+    except (KeyError, RuntimeError, ValueError) as error:
+        raise InputError(f"{atoms.get_chemical_formula()}: cannot build the molecule in basis {settings.basis!r}: {error}") from None
+    return mol
+
+
+def is_unrestricted(mol: gto.Mole, settings: QMSettings) -> bool:
+    """Whether the calculation is spin-unrestricted (open shells always are)."""
+    if settings.reference == "restricted" and mol.spin != 0:
+        raise UnsupportedCalculationError(
+            "restricted open-shell references are not partitioned; use reference 'auto' or 'unrestricted'"
+        )
+    return settings.reference == "unrestricted" or mol.spin != 0
+
+
+def make_mean_field(mol: gto.Mole, settings: QMSettings) -> scf.hf.SCF:
+    """An unconverged RHF/UHF/RKS/UKS object configured from ``settings``."""
+    unrestricted = is_unrestricted(mol, settings)
+    if settings.is_dft:
+        mf = (dft.UKS if unrestricted else dft.RKS)(mol, xc=settings.method)
+        if mf._numint.libxc.is_nlc(settings.method):
+            raise UnsupportedCalculationError(f"{settings.method}: non-local (VV10) correlation is not partitioned")
+        mf.grids.level = settings.grid_level
+    else:
+        mf = (scf.UHF if unrestricted else scf.RHF)(mol)
+    if settings.density_fit:
+        mf = mf.density_fit(auxbasis=settings.auxbasis)
+    mf.conv_tol = settings.conv_tol
+    if settings.conv_tol_grad is not None:
+        mf.conv_tol_grad = settings.conv_tol_grad
+    mf.max_cycle = settings.max_cycle
+    mf.verbose = 0
+    return mf
+
+
+def _plain(mf: scf.hf.SCF) -> scf.hf.SCF:
+    return mf
+
+
+def _atomic_guess(mf: scf.hf.SCF) -> scf.hf.SCF:
+    mf.init_guess = "atom"
+    mf.damp = 0.3
+    return mf
+
+
+def _level_shift(mf: scf.hf.SCF) -> scf.hf.SCF:
+    mf.init_guess = "atom"
+    mf.level_shift = LEVEL_SHIFT
+    mf.damp = 0.5
+    return mf
+
+
+def _second_order(mf: scf.hf.SCF) -> scf.hf.SCF:
+    return mf.newton()
+
+
+STRATEGIES: tuple[tuple[str, Callable[[scf.hf.SCF], scf.hf.SCF]], ...] = (
+    ("diis", _plain),
+    ("atomic-guess", _atomic_guess),
+    ("level-shift", _level_shift),
+    ("second-order", _second_order),
+)
+
+
+@dataclass
+class SCFOutcome:
+    """A converged mean-field object and what it took (``info`` is JSON-ready)."""
+
+    mf: scf.hf.SCF
+    info: dict[str, Any]
+
+
+def run_scf(mol: gto.Mole, settings: QMSettings, *, label: str = "molecule") -> SCFOutcome:
+    """Converge the SCF of ``mol`` (``label`` names it in errors), falling back through :data:`STRATEGIES`."""
+    attempts: list[dict[str, Any]] = []
+    last_dm = None
+    for name, configure in STRATEGIES:
+        mf = configure(make_mean_field(mol, settings))
+        energy = mf.kernel(dm0=last_dm) if name == "second-order" else mf.kernel()
+        last_dm = mf.make_rdm1()
+        attempts.append(
+            {"strategy": name, "converged": bool(mf.converged), "energy": float(energy),
+             "cycles": int(getattr(mf, "cycles", -1))}
+        )
+        if mf.converged:
+            return SCFOutcome(mf=mf, info=_info(mol, mf, name, attempts))
+    tried = "; ".join(f"{a['strategy']}: E={a['energy']:.8f} after {a['cycles']} cycles" for a in attempts)
+    raise SCFConvergenceError(
+        f"SCF of {label} did not converge to "
+        f"{settings.conv_tol:g} Ha within {settings.max_cycle} cycles with any strategy ({tried})"
+    )
+
+
+def _info(mol: gto.Mole, mf: scf.hf.SCF, strategy: str, attempts: list[dict[str, Any]]) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "reference": _reference_name(mf),
+        "strategy": strategy,
+        "attempts": attempts,
+        "cycles": attempts[-1]["cycles"],
+        "nao": int(mol.nao),
+        "nelectron": int(mol.nelectron),
+        "charge": int(mol.charge),
+        "multiplicity": int(mol.spin + 1),
+    }
+    if isinstance(mf, scf.uhf.UHF):
+        info["s2"] = float(mf.spin_square()[0])
+    return info
+
+
+def _reference_name(mf: scf.hf.SCF) -> str:
+    unrestricted = isinstance(mf, scf.uhf.UHF)
+    if isinstance(mf, dft.rks.KohnShamDFT):
+        return "UKS" if unrestricted else "RKS"
+    return "UHF" if unrestricted else "RHF"

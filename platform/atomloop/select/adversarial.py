@@ -1,0 +1,234 @@
+"""Adversarial validation: can a classifier tell the pool from the training set?
+
+Training items get label 0 and pool items label 1 (molecules, or atoms at ``level="atom"``).
+A classifier is trained in stratified *group* k-fold cross-validation and every item gets its
+**out-of-fold** P(pool): the item's OOD score. The ROC AUC of these scores measures the shift
+(0.5: indistinguishable; Lopez-Paz & Oquab, ICLR 2017), with a cluster-bootstrap 95 %
+interval. When the interval contains 0.5 the pool holds nothing the classifier can tell
+from training data: the loop's stopping signal (:attr:`AdversarialResult.stop`).
+
+Design choices, each against a known pitfall:
+
+* **Leakage**: folds are grouped by molecule identity (``atoms.info["composition_hash"]``,
+  shared by all conformers of one molecule; if absent, the Hill formula -- coarser, so it
+  can only merge groups, never leak), so no molecule sits on both sides of a fold. At atom
+  level all atoms of a molecule share its group.
+* **Imbalance** (pool >> training): each class gets total sample weight one half
+  (``w = n / (2 n_class)``, scikit-learn's "balanced"). The scores are then probabilities
+  under equal priors: 0.5 means "as typical of training as of the pool", whatever the sizes.
+  The AUC itself does not depend on priors.
+* **Singletons**: a motif that occurs in only one group of the pool sits in one fold only,
+  so the classifier never sees it during training; it is scored by its resemblance to the
+  rest. Shifts are found when a motif recurs across several molecules of the pool.
+
+At atom level a molecule's score is the **maximum** of its atoms' scores, and its flagged
+atoms are those with a score of at least ``flag_threshold``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from ase import Atoms
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from atomloop.errors import InputError
+from atomloop.select.auc import bootstrap_auc_interval, roc_auc
+from atomloop.select.descriptors import DescriptorSettings, atom_descriptors, molecule_descriptors
+
+Level = Literal["molecule", "atom"]
+ClassifierName = Literal["hgb", "logistic"]
+LEVELS: tuple[str, ...] = ("molecule", "atom")
+CLASSIFIERS: tuple[str, ...] = ("hgb", "logistic")
+
+
+@dataclass(frozen=True)
+class AdversarialResult:
+    """Outcome of one adversarial validation.
+
+    ``scores``: shape (n_pool,), out-of-fold P(pool) per pool molecule (at atom level, the
+    maximum over its atoms); higher = more out of distribution. ``train_scores``: the same for
+    training molecules. ``atom_scores`` / ``flagged_atoms`` (atom level only): one array per
+    pool molecule, of shape (natoms,) and of atom indices. ``pool_descriptors``: molecule
+    descriptors of the pool, shape (n_pool, D), for diversity in selection.
+    """
+
+    level: str
+    auc: float
+    auc_interval: tuple[float, float]
+    scores: np.ndarray
+    train_scores: np.ndarray
+    n_train: int
+    n_pool: int
+    settings: dict
+    pool_descriptors: np.ndarray = field(repr=False)
+    atom_scores: list[np.ndarray] | None = field(default=None, repr=False)
+    flagged_atoms: list[np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def indistinguishable(self) -> bool:
+        """True when the AUC interval contains 0.5: training and pool look alike."""
+        low, high = self.auc_interval
+        return low <= 0.5 <= high
+
+    @property
+    def stop(self) -> bool:
+        """The stopping signal: the pool holds nothing the training set has not seen."""
+        return self.indistinguishable
+
+
+def group_keys(atoms_list: Sequence[Atoms]) -> list[str]:
+    """Molecule identity of each structure: ``info['composition_hash']``, else the Hill formula."""
+    return [
+        str(atoms.info.get("composition_hash") or "formula:" + atoms.get_chemical_formula(mode="hill"))
+        for atoms in atoms_list
+    ]
+
+
+def make_classifier(name: str, seed: int):
+    """An unfitted scikit-learn classifier: ``hgb`` (gradient-boosted trees) or ``logistic``."""
+    if name == "hgb":
+        return HistGradientBoostingClassifier(
+            max_iter=100, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=5, l2_regularization=1.0, random_state=seed
+        )
+    if name == "logistic":
+        return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000))
+    raise InputError(f"unknown classifier {name!r}; choose one of {list(CLASSIFIERS)}")
+
+
+def balanced_weights(labels: np.ndarray) -> np.ndarray:
+    """Sample weights giving each class total weight n / 2: ``w = n / (2 n_class)``."""
+    counts = np.bincount(labels, minlength=2)
+    return (labels.size / (2.0 * counts))[labels]
+
+
+def out_of_fold_probabilities(
+    features: np.ndarray,
+    labels: np.ndarray,
+    groups: np.ndarray,
+    *,
+    classifier: str = "hgb",
+    n_splits: int = 5,
+    seed: int = 0,
+) -> np.ndarray:
+    """Out-of-fold P(label 1), shape (n,), from stratified group k-fold cross-validation.
+
+    ``n_splits`` is lowered to the number of groups of the smaller class if needed (at least 2).
+    """
+    groups_per_class = [np.unique(groups[labels == c]).size for c in (0, 1)]
+    splits = min(n_splits, *groups_per_class)
+    if splits < 2:
+        raise InputError(
+            f"adversarial validation needs at least 2 distinct molecules on each side; "
+            f"got {groups_per_class[0]} in training and {groups_per_class[1]} in the pool"
+        )
+    varying = features.max(axis=0) > features.min(axis=0)
+    features = features[:, varying]
+    weights = balanced_weights(labels)
+    probabilities = np.empty(labels.size)
+    folds = StratifiedGroupKFold(n_splits=splits, shuffle=True, random_state=seed)
+    for fit_rows, held_out in folds.split(features, labels, groups):
+        if np.unique(labels[fit_rows]).size < 2:
+            raise InputError("a cross-validation fold lacks one class; add molecules or lower n_splits")
+        model = make_classifier(classifier, seed)
+        step = {"hgb": "sample_weight", "logistic": "logisticregression__sample_weight"}[classifier]
+        model.fit(features[fit_rows], labels[fit_rows], **{step: weights[fit_rows]})
+        probabilities[held_out] = model.predict_proba(features[held_out])[:, 1]
+    return probabilities
+
+
+def adversarial_validation(
+    train: Sequence[Atoms],
+    pool: Sequence[Atoms],
+    *,
+    level: Level = "molecule",
+    seed: int = 0,
+    classifier: ClassifierName = "hgb",
+    n_splits: int = 5,
+    groups: Sequence[str] | None = None,
+    descriptor_settings: DescriptorSettings | None = None,
+    n_bootstrap: int = 1000,
+    flag_threshold: float = 0.8,
+    progress: bool = False,
+) -> AdversarialResult:
+    """Test ``train`` (label 0) against ``pool`` (label 1) and score every pool molecule.
+
+    ``groups``: optional molecule identities aligned with ``list(train) + list(pool)``
+    (default: :func:`group_keys`). Deterministic for a given ``seed``.
+    """
+    train, pool = list(train), list(pool)
+    if not train:
+        raise InputError("adversarial validation needs a training set; it is empty")
+    if not pool:
+        raise InputError("adversarial validation needs a pool; it is empty")
+    if level not in LEVELS:
+        raise InputError(f"unknown level {level!r}; choose one of {list(LEVELS)}")
+    if classifier not in CLASSIFIERS:
+        raise InputError(f"unknown classifier {classifier!r}; choose one of {list(CLASSIFIERS)}")
+    keys = list(groups) if groups is not None else group_keys(train + pool)
+    if len(keys) != len(train) + len(pool):
+        raise InputError(f"groups has {len(keys)} entries; expected {len(train) + len(pool)} (train + pool)")
+    settings = descriptor_settings or DescriptorSettings()
+    molecule_groups = np.unique(np.asarray(keys, dtype=object).astype(str), return_inverse=True)[1]
+    molecule_labels = np.r_[np.zeros(len(train), dtype=int), np.ones(len(pool), dtype=int)]
+    descriptors = molecule_descriptors(train + pool, settings, progress=progress)
+
+    if level == "molecule":
+        features, labels, item_groups = descriptors, molecule_labels, molecule_groups
+    else:
+        features, offsets = atom_descriptors(train + pool, settings, progress=progress)
+        atoms_per_molecule = np.diff(offsets)
+        labels = np.repeat(molecule_labels, atoms_per_molecule)
+        item_groups = np.repeat(molecule_groups, atoms_per_molecule)
+
+    probabilities = out_of_fold_probabilities(
+        features, labels, item_groups, classifier=classifier, n_splits=n_splits, seed=seed
+    )
+    auc = roc_auc(probabilities, labels)
+    interval = bootstrap_auc_interval(probabilities, labels, item_groups, n_bootstrap=n_bootstrap, seed=seed)
+
+    atom_scores = flagged = None
+    if level == "molecule":
+        molecule_scores = probabilities
+    else:
+        per_molecule = np.split(probabilities, offsets[1:-1])
+        molecule_scores = np.array([p.max() for p in per_molecule])
+        atom_scores = per_molecule[len(train) :]
+        flagged = [np.flatnonzero(p >= flag_threshold) for p in atom_scores]
+
+    return AdversarialResult(
+        level=level,
+        auc=auc,
+        auc_interval=interval,
+        scores=molecule_scores[len(train) :],
+        train_scores=molecule_scores[: len(train)],
+        n_train=len(train),
+        n_pool=len(pool),
+        settings={
+            "classifier": classifier,
+            "classifier_params": _classifier_params(classifier, seed),
+            "n_splits": n_splits,
+            "seed": seed,
+            "n_bootstrap": n_bootstrap,
+            "class_weighting": "balanced: w = n / (2 n_class)",
+            "grouping": "composition_hash, else Hill formula" if groups is None else "given",
+            "molecule_score": "out-of-fold P(pool)" if level == "molecule" else "max over atoms of out-of-fold P(pool)",
+            "flag_threshold": flag_threshold if level == "atom" else None,
+            "descriptors": settings.as_dict(),
+        },
+        pool_descriptors=descriptors[len(train) :],
+        atom_scores=atom_scores,
+        flagged_atoms=flagged,
+    )
+
+
+def _classifier_params(name: str, seed: int) -> dict:
+    params = make_classifier(name, seed).get_params(deep=name == "hgb")
+    return {key: value for key, value in params.items() if isinstance(value, (int, float, str, bool, type(None)))}
