@@ -15,7 +15,8 @@ and ``avg_num_neighbors`` (normalises neighbour sums; the trainer sets it from t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -35,16 +36,27 @@ DEFAULT_HYPERPARAMETERS: dict[str, dict[str, Any]] = {
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
+@contextmanager
+def _default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
 def _network(arch: str, type_names: Sequence[str], hp: dict[str, Any]) -> nn.Module:
     if arch == "schnet":
         from atomloop.models.schnet import SchNet
 
-        torch.manual_seed(hp["seed"])
-        network = SchNet(
-            len(type_names), r_max=hp["r_max"], num_features=hp["num_features"],
-            num_layers=hp["num_layers"], num_rbf=hp["num_rbf"],
-        )
-        return network.to(_DTYPES[hp["dtype"]])
+        # Same weights whatever the process-wide default dtype (nequip sets it to float64).
+        with _default_dtype(_DTYPES[hp["dtype"]]):
+            torch.manual_seed(hp["seed"])
+            return SchNet(
+                len(type_names), r_max=hp["r_max"], num_features=hp["num_features"],
+                num_layers=hp["num_layers"], num_rbf=hp["num_rbf"],
+            )
     from atomloop.models.nequip_model import NequIPNetwork
 
     return NequIPNetwork(

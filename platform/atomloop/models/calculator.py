@@ -50,7 +50,7 @@ class AtomloopCalculator(Calculator):
         positions = graph[keys.POSITIONS].requires_grad_(True)
         out = self.model(graph)
         (gradient,) = torch.autograd.grad(out[keys.TOTAL_ENERGY].sum(), positions)
-        energy = float(out[keys.TOTAL_ENERGY][0]) * units.Hartree
+        energy = float(out[keys.TOTAL_ENERGY].detach()[0]) * units.Hartree
         self.results = {
             "energy": energy,
             "free_energy": energy,
