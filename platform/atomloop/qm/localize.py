@@ -2,6 +2,11 @@
 intrinsic bond orbitals (IBOs) and re-optimised until the stability analysis finds no descent
 direction (a localizer can stop at a saddle point; the stable solution is reproducible).
 
+Caveat measured on water: the PM(IAO) objective is flat under rotations of the oxygen lone pairs
+(both stay on O), so PM orbitals are unique only up to that rotation. ``mo-pm-iao`` is
+insensitive to it; ``mo-pm-mulliken``/``mo-pm-lowdin`` are not (E_O moved by 0.09 Ha between
+equivalent PM solutions) and should not be used where reproducibility matters.
+
 PySCF 2.14 signature: ``lo.PM(mol, mo_coeff, pop_method=...)``.
 """
 
@@ -13,6 +18,9 @@ from pyscf import gto, lo
 from atomloop.qm.errors import LocalizationError
 
 MAX_STABILITY_ROUNDS = 10
+# Orbital-rotation gradient norm at convergence: 1e-5 (PySCF default) leaves symmetry-equivalent
+# atoms unequal by ~3e-7 Ha in methane; 1e-8 brings that below 1e-8 Ha.
+GRADIENT_TOLERANCE = 1e-8
 
 
 def intrinsic_bond_orbitals(mol: gto.Mole, coeff: np.ndarray) -> np.ndarray:
@@ -25,7 +33,7 @@ def intrinsic_bond_orbitals(mol: gto.Mole, coeff: np.ndarray) -> np.ndarray:
 def _make_localizer(mol: gto.Mole, start: np.ndarray, method: str, tol: float) -> lo.boys.OrbitalLocalizer:
     localizer = lo.PM(mol, start, pop_method="iao") if method == "pm" else lo.Boys(mol, start)
     localizer.conv_tol = tol
-    localizer.conv_tol_grad = max(np.sqrt(tol), 1e-6)
+    localizer.conv_tol_grad = GRADIENT_TOLERANCE
     localizer.verbose = 0
     return localizer
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ def _normalise_schemes(schemes: str | tuple[str, ...] | list[str]) -> tuple[str,
         parsed = parse_scheme(name).name
         if parsed not in names:
             names.append(parsed)
-    return tuple(names)
+    return tuple(sorted(names))
 
 
 def _check_method(method: str) -> None:
@@ -39,7 +40,9 @@ def _check_basis(basis: str) -> None:
     from pyscf.gto import basis as basis_lib
 
     try:
-        basis_lib.load(basis, "H")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            basis_lib.load(basis, "H")
     except Exception as error:  # noqa: BLE001 - PySCF raises many types for unknown names
         raise InputError(f"unknown basis set {basis!r}: {error}") from None
 
@@ -107,8 +110,7 @@ class QMSettings:
 
     @property
     def settings_hash(self) -> str:
-        """sha256 hex of the canonical JSON of every setting (scheme order does not matter)."""
+        """sha256 hex of the canonical JSON of every setting (schemes are stored sorted: order does not matter)."""
         data = self.to_dict()
-        data["schemes"] = sorted(data["schemes"])
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()

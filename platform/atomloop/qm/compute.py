@@ -1,0 +1,137 @@
+"""One SCF, several partitionings: ``compute(atoms, settings) -> QMResult``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyscf
+from ase import Atoms
+
+from atomloop.qm.atoms import free_atom_energy
+from atomloop.qm.errors import QMError
+from atomloop.qm.localize import localize
+from atomloop.qm.partition import (
+    Channel,
+    EnergyOperators,
+    ao_partition,
+    build_operators,
+    mo_partition,
+    occupied_channels,
+    total_by_atom,
+)
+from atomloop.qm.populations import orbital_weights
+from atomloop.qm.schemes import Scheme, parse_scheme
+from atomloop.qm.scf import build_molecule, run_scf
+from atomloop.qm.settings import QMSettings
+
+SUM_RULE_TOLERANCE = 1e-7  # Hartree; the partition is exact, this only guards against bugs
+
+
+@dataclass
+class QMResult:
+    """The labels of one molecule (energies in Hartree, times in seconds).
+
+    ``atomic_energies[scheme]``: (natoms,) with sum = ``energy``; ``terms[scheme][term]``:
+    (natoms,) per energy term (see :data:`atomloop.qm.partition.TERMS`);
+    ``atomization[scheme]``: (natoms,) E_A minus the free atom's energy (when requested);
+    ``timings``: seconds for 'scf', 'operators', 'localize:<method>', 'partition:<scheme>'.
+    """
+
+    energy: float
+    numbers: np.ndarray
+    atomic_energies: dict[str, np.ndarray]
+    terms: dict[str, dict[str, np.ndarray]]
+    converged: bool
+    scf_info: dict[str, Any]
+    wall_time: float
+    program_version: str
+    settings_hash: str
+    timings: dict[str, float] = field(default_factory=dict)
+    atomization: dict[str, np.ndarray] = field(default_factory=dict)
+    free_atom_energies: dict[int, float] = field(default_factory=dict)
+
+
+class _Partitioner:
+    """Shares operators and localized orbitals between the schemes of one calculation."""
+
+    def __init__(self, mf, settings: QMSettings, timings: dict[str, float]) -> None:
+        self.mol = mf.mol
+        self.settings = settings
+        self.timings = timings
+        self.channels = occupied_channels(mf)
+        start = time.perf_counter()
+        self.operators: EnergyOperators = build_operators(mf, self.channels)
+        timings["operators"] = time.perf_counter() - start
+        self._localized: dict[str, list[Channel]] = {}
+
+    def localized(self, method: str) -> list[Channel]:
+        if method not in self._localized:
+            start = time.perf_counter()
+            self._localized[method] = [
+                Channel(localize(self.mol, channel.coeff, method, tol=self.settings.localization_tol), channel.occupation)
+                for channel in self.channels
+            ]
+            self.timings[f"localize:{method}"] = time.perf_counter() - start
+        return self._localized[method]
+
+    def terms(self, scheme: Scheme) -> dict[str, np.ndarray]:
+        if scheme.family == "ao":
+            return ao_partition(self.operators, self.channels)
+        channels = self.localized(scheme.localization)
+        start = time.perf_counter()
+        weights = [orbital_weights(self.mol, channel.coeff, scheme.population) for channel in channels]
+        terms = mo_partition(self.operators, channels, weights)
+        self.timings[f"weights:{scheme.name}"] = time.perf_counter() - start
+        return terms
+
+
+def compute(atoms: Atoms, settings: QMSettings, *, max_memory_mb: float | None = None) -> QMResult:
+    """Run the SCF of ``atoms`` (positions Å) at ``settings`` and partition its energy.
+
+    Charge and multiplicity come from ``atoms.info`` / initial magnetic moments / settings.
+    Raises :class:`~atomloop.qm.errors.SCFConvergenceError` if no SCF strategy converges.
+    """
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    mol = build_molecule(atoms, settings, max_memory_mb=max_memory_mb)
+    outcome = run_scf(mol, settings, label=atoms.get_chemical_formula())
+    timings["scf"] = time.perf_counter() - started
+    energy = float(outcome.mf.e_tot)
+    numbers = atoms.get_atomic_numbers().copy()
+
+    atomic_energies: dict[str, np.ndarray] = {}
+    terms: dict[str, dict[str, np.ndarray]] = {}
+    if settings.schemes:
+        partitioner = _Partitioner(outcome.mf, settings, timings)
+        for name in settings.schemes:
+            start = time.perf_counter()
+            terms[name] = partitioner.terms(parse_scheme(name))
+            atomic_energies[name] = total_by_atom(terms[name])
+            timings[f"partition:{name}"] = time.perf_counter() - start
+            error = abs(atomic_energies[name].sum() - energy)
+            if error > SUM_RULE_TOLERANCE:
+                raise QMError(f"{name}: atomic energies miss the total energy by {error:.2e} Ha")
+
+    result = QMResult(
+        energy=energy,
+        numbers=numbers,
+        atomic_energies=atomic_energies,
+        terms=terms,
+        converged=bool(outcome.mf.converged),
+        scf_info=outcome.info,
+        wall_time=0.0,
+        program_version=pyscf.__version__,
+        settings_hash=settings.settings_hash,
+        timings=timings,
+    )
+    if settings.atomization:
+        start = time.perf_counter()
+        result.free_atom_energies = {int(z): free_atom_energy(int(z), settings) for z in sorted(set(numbers))}
+        references = np.array([result.free_atom_energies[int(z)] for z in numbers])
+        result.atomization = {name: values - references for name, values in atomic_energies.items()}
+        timings["free_atoms"] = time.perf_counter() - start
+    result.wall_time = time.perf_counter() - started
+    return result
