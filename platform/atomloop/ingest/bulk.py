@@ -65,6 +65,24 @@ class WriteReport:
         return self.added + self.present
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value: str | None) -> str:
+    return "\\N" if value is None else value.translate(_COPY_ESCAPES)
+
+
+def _copy_line(ordinal: int, record: MoleculeRecord) -> str:
+    """One row in PostgreSQL's COPY text format (arrays as literals, floats as exact repr)."""
+    numbers = "{" + ",".join(map(str, record.numbers.tolist())) + "}"
+    positions = "{" + ",".join("{%r,%r,%r}" % tuple(row) for row in record.positions.tolist()) + "}"
+    fields = (
+        str(ordinal), numbers, positions, str(len(record.numbers)), str(record.charge), str(record.multiplicity),
+        _text(record.formula), record.structure_hash, record.composition_hash, _text(record.name), _text(record.smiles),
+    )
+    return "\t".join(fields) + "\n"
+
+
 def _chunks(records: Iterable[MoleculeRecord], size: int) -> Iterator[Sequence[MoleculeRecord]]:
     iterator = iter(records)
     while chunk := list(islice(iterator, size)):
@@ -95,14 +113,7 @@ def write_molecules(
             for chunk in _chunks(records, chunk_size):
                 cursor.execute("TRUNCATE ingest_staging")
                 with cursor.copy(_COPY) as copy:
-                    for ordinal, record in enumerate(chunk, start=offset):
-                        copy.write_row(
-                            (
-                                ordinal, record.numbers.tolist(), record.positions.tolist(), len(record.numbers),
-                                record.charge, record.multiplicity, record.formula, record.structure_hash,
-                                record.composition_hash, record.name, record.smiles,
-                            )
-                        )
+                    copy.write("".join(_copy_line(ordinal, record) for ordinal, record in enumerate(chunk, offset)))
                 cursor.execute(_INSERT_NEW, {"source": source, "tags": tag_list})
                 added = cursor.rowcount
                 if tag_list:

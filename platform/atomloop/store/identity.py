@@ -15,6 +15,7 @@ cross-validation never puts one molecule on both sides of a fold.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 import numpy as np
 from ase import Atoms
@@ -25,10 +26,6 @@ from atomloop.errors import InputError
 DISTANCE_DECIMALS = 3
 BOND_TOLERANCE = 1.2
 _WL_ITERATIONS = 3
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def validate_numbers(numbers: np.ndarray) -> None:
@@ -69,6 +66,11 @@ def _distance_matrix(positions: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("ijk,ijk->ij", delta, delta))
 
 
+@lru_cache(maxsize=512)
+def _upper_triangle(size: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(size, k=1)
+
+
 def structure_hash(numbers: np.ndarray, positions: np.ndarray, formula: str, charge: int, multiplicity: int) -> str:
     """Hash invariant to rotation, translation and atom order (see the module docstring).
 
@@ -77,7 +79,7 @@ def structure_hash(numbers: np.ndarray, positions: np.ndarray, formula: str, cha
     order = np.argsort(numbers, kind="stable")
     numbers = numbers[order]
     distances = _distance_matrix(positions[order])
-    upper_i, upper_j = np.triu_indices(len(numbers), k=1)
+    upper_i, upper_j = _upper_triangle(len(numbers))
     pair_keys = numbers[upper_i].astype(np.int64) * 1000 + numbers[upper_j]
     rounded = np.rint(distances[upper_i, upper_j] * 10**DISTANCE_DECIMALS).astype(np.int64)
     canonical = np.lexsort((rounded, pair_keys))
@@ -94,13 +96,34 @@ def bond_graph(numbers: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return adjacency
 
 
+def _mix(values: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser, elementwise on uint64 (wrapping arithmetic)."""
+    values = values ^ (values >> np.uint64(30))
+    values = values * np.uint64(0xBF58476D1CE4E5B9)
+    values = values ^ (values >> np.uint64(27))
+    values = values * np.uint64(0x94D049BB133111EB)
+    return values ^ (values >> np.uint64(31))
+
+
 def composition_hash(numbers: np.ndarray, positions: np.ndarray, formula: str, charge: int, multiplicity: int) -> str:
-    """Hash shared by all conformers of one molecule (see the module docstring)."""
-    adjacency = bond_graph(numbers, positions)
-    labels = [str(int(z)) for z in numbers]
+    """Hash shared by all conformers of one molecule (see the module docstring).
+
+    The Weisfeiler-Lehman refinement is vectorised: a node's new label mixes its own label
+    with the wrapping sum of its neighbours' labels (an order-free multiset hash).
+    """
+    adjacency = bond_graph(numbers, positions).astype(np.uint64)
+    labels = _mix(numbers.astype(np.uint64))
     for _ in range(_WL_ITERATIONS):
-        labels = [
-            _digest(labels[i] + "(" + ",".join(sorted(labels[j] for j in np.flatnonzero(adjacency[i]))) + ")")[:16]
-            for i in range(len(labels))
-        ]
-    return _digest(f"{formula}|{charge}|{multiplicity}|" + ",".join(sorted(labels)))
+        labels = _mix(labels * np.uint64(0x9E3779B97F4A7C15) + adjacency @ labels)
+    return hashlib.sha256(f"{formula}|{charge}|{multiplicity}|".encode() + np.sort(labels).tobytes()).hexdigest()
+
+
+@lru_cache(maxsize=65536)
+def _hill_formula_of_counts(counts: bytes) -> str:
+    per_element = np.frombuffer(counts, dtype=np.int64)
+    return Atoms(numbers=np.repeat(np.arange(len(per_element)), per_element)).get_chemical_formula(mode="hill")
+
+
+def hill_formula(numbers: np.ndarray) -> str:
+    """Hill formula (C, H, then alphabetical) of atomic numbers, as ASE writes it."""
+    return _hill_formula_of_counts(np.bincount(numbers).astype(np.int64).tobytes())

@@ -15,6 +15,7 @@ from atomloop.errors import InputError
 from atomloop.store.identity import (
     charge_and_multiplicity,
     composition_hash,
+    hill_formula,
     structure_hash,
     validate_numbers,
 )
@@ -50,7 +51,7 @@ def record_from_atoms(atoms: Atoms) -> MoleculeRecord:
     if not np.isfinite(positions).all():
         raise InputError("positions contain NaN or infinity")
     charge, multiplicity = charge_and_multiplicity(atoms)
-    formula = atoms.get_chemical_formula(mode="hill")
+    formula = hill_formula(numbers)
     return MoleculeRecord(
         numbers=numbers,
         positions=positions,
