@@ -1,0 +1,129 @@
+"""Store integration: train on labelled rows, register, predict, load back (real PostgreSQL)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase import units
+from models_testdata import labelled
+from sqlalchemy import select
+
+from atomloop.db import session_scope
+from atomloop.db.orm import AtomicEnergy, Calculation, CalculationStatus, Model, Prediction
+from atomloop.errors import InputError
+from atomloop.ingest import ingest_atoms
+from atomloop.models import AtomloopCalculator
+from atomloop.models.evaluate import predict
+from atomloop.models.registry import (
+    evaluate_registered,
+    latest_models,
+    load_registered_model,
+    predict_and_store,
+    train_and_register,
+)
+
+SETTINGS_HASH = "hf-sto3g-test"
+SCHEME = "ao-mulliken-test"
+FAST = {"epochs": 15, "batch_size": 5}
+TINY = {"num_features": 16, "num_layers": 2}
+
+
+def store_labelled(engine, atoms_list, *, label=True) -> list[int]:
+    """Ingest molecules and, when ``label``, their HF energies and atomic energies."""
+    ids = ingest_atoms(atoms_list, source="test", engine=engine).molecule_ids
+    if not label:
+        return ids
+    with session_scope(engine) as session:
+        for molecule_id, atoms in zip(ids, atoms_list):
+            calculation = Calculation(
+                molecule_id=molecule_id, method="hf", basis="sto-3g", settings_hash=SETTINGS_HASH,
+                settings={"method": "hf", "basis": "sto-3g"}, status=CalculationStatus.done,
+                total_energy=atoms.info["energy"], converged=True,
+            )
+            session.add(calculation)
+            session.flush()
+            session.add_all(
+                AtomicEnergy(calculation_id=calculation.id, scheme=SCHEME, atom_index=i, atomic_number=int(z),
+                             energy=float(e), atomization=float(e) + 0.1)
+                for i, (z, e) in enumerate(zip(atoms.numbers, atoms.arrays["atomic_energies"]))
+            )
+    return ids
+
+
+@pytest.fixture
+def labelled_store(engine):
+    train_ids = store_labelled(engine, labelled() + labelled(rattle_seed=1))
+    test_ids = store_labelled(engine, labelled(("H2O", "CH4", "NH3"), rattle_seed=5))
+    ood_ids = store_labelled(engine, labelled(("CH3CH2OH", "C2H6"), rattle_seed=None))
+    pool_ids = store_labelled(engine, labelled(("CH3CHO", "HCOOH"), rattle_seed=None), label=False)
+    return {"train": train_ids, "test": test_ids, "ood": ood_ids, "pool": pool_ids}
+
+
+def test_train_and_register_writes_model_and_predictions(engine, labelled_store):
+    ids = labelled_store
+    model_id = train_and_register(
+        arch="schnet", target="total", settings_hash=SETTINGS_HASH, train_ids=ids["train"],
+        test_ids=ids["test"], ood_ids=ids["ood"], hyperparameters=TINY, training=FAST, device="cpu",
+        progress=False, engine=engine,
+    )
+    with session_scope(engine) as session:
+        row = session.get(Model, model_id)
+        assert (row.architecture, row.target, row.settings_hash, row.scheme) == ("schnet", "total", SETTINGS_HASH, None)
+        valid = row.hyperparameters["validation_molecule_ids"]
+        assert valid and set(valid) <= set(ids["train"])
+        assert sorted(row.training_molecule_ids) == sorted(set(ids["train"]) - set(valid))
+        assert row.hyperparameters["model"]["num_features"] == 16
+        assert row.hyperparameters["training"]["epochs"] == 15
+        assert len(row.checksum) == 64 and row.artifact_path.endswith(".pt")
+        assert {"torch", "nequip", "ase", "python"} <= set(row.versions)
+        for split in ("train", "valid", "test", "ood_test"):
+            assert row.metrics[split]["energy"]["mae_kcal_mol"] > 0
+        assert row.metrics["training"]["epochs"] == 15
+        predictions = {p.molecule_id: p for p in session.scalars(select(Prediction).where(Prediction.model_id == model_id))}
+    assert {p.split for p in predictions.values()} == {"test", "ood_test"}
+    assert set(predictions) == set(ids["test"]) | set(ids["ood"])
+    reference = {m: p.reference_energy for m, p in predictions.items()}
+    ood_mae = np.mean([abs(predictions[m].energy - reference[m]) for m in ids["ood"]]) * 627.509474
+    assert ood_mae == pytest.approx(row.metrics["ood_test"]["energy"]["mae_kcal_mol"], rel=1e-9)
+    for p in predictions.values():
+        assert sum(p.atomic_energies) == pytest.approx(p.energy, abs=1e-9)
+
+    # unlabelled pool molecules: predictions without reference energies
+    assert predict_and_store(model_id, ids["pool"], "pool", engine=engine) == 2
+    with session_scope(engine) as session:
+        pool = session.scalars(select(Prediction).where(Prediction.split == "pool")).all()
+        assert len(pool) == 2 and all(p.reference_energy is None for p in pool)
+        assert latest_models(session)["schnet"].id == model_id
+
+    # the registered model loads back and gives the stored predictions; the calculator agrees
+    model = load_registered_model(model_id, engine=engine)
+    from atomloop.store.molecules import load_atoms
+
+    with session_scope(engine) as session:
+        atoms_list = load_atoms(session, ids["ood"])
+    again = predict(model, atoms_list)
+    assert [p.energy for p in again] == pytest.approx([predictions[m].energy for m in ids["ood"]], abs=1e-12)
+    atoms = atoms_list[0]
+    atoms.calc = AtomloopCalculator.from_registry(model_id, engine=engine)
+    assert atoms.get_potential_energy() == pytest.approx(predictions[ids["ood"][0]].energy * units.Hartree, abs=1e-6)
+
+    metrics = evaluate_registered(model_id, engine=engine)
+    assert metrics["ood_test"]["energy"]["mae_kcal_mol"] == pytest.approx(ood_mae, rel=1e-9)
+
+
+def test_atomic_target_records_scheme_and_per_element_errors(engine, labelled_store):
+    ids = labelled_store
+    model_id = train_and_register(
+        arch="nequip", target="atomic", scheme=SCHEME, train_ids=ids["train"], test_ids=ids["test"],
+        hyperparameters=TINY, training=FAST, device="cpu", progress=False, engine=engine,
+    )
+    with session_scope(engine) as session:
+        row = session.get(Model, model_id)
+        assert (row.architecture, row.target, row.scheme) == ("nequip", "atomic", SCHEME)
+        per_element = row.metrics["test"]["atomic"]
+        assert set(per_element) == {"H", "C", "N", "O"}
+        assert all(m["mae_kcal_mol"] > 0 for m in per_element.values())
+    with pytest.raises(InputError, match="needs a partition scheme"):
+        train_and_register(arch="schnet", target="atomic", engine=engine)
+    with pytest.raises(InputError, match="without the requested labels"):
+        train_and_register(arch="schnet", target="total", train_ids=ids["train"], test_ids=ids["pool"], engine=engine)
