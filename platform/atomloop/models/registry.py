@@ -41,6 +41,7 @@ from atomloop.models.evaluate import MoleculePrediction, metrics_of, predict
 from atomloop.models.training import (
     EpochCallback,
     TrainingConfig,
+    TrainingResult,
     new_model,
     resolve_device,
     train,
@@ -188,6 +189,79 @@ def _write_predictions(
     return len(rows)
 
 
+@dataclass
+class TrainingData:
+    """Labelled molecules of one training, split by molecule id."""
+
+    source: LabelSource
+    train_ids: list[int]
+    valid_ids: list[int]
+    test_ids: list[int]
+    ood_ids: list[int]
+    atoms_by_id: dict[int, Atoms]
+
+    def atoms(self, split: str) -> list[Atoms]:
+        """Labelled ``Atoms`` of ``split`` (train, valid, test or ood)."""
+        return [self.atoms_by_id[i] for i in getattr(self, f"{split}_ids")]
+
+
+def prepare_data(
+    *,
+    target: str,
+    scheme: str | None = None,
+    settings_hash: str | None = None,
+    method: str | None = None,
+    basis: str | None = None,
+    atomization: bool = False,
+    train_ids: Sequence[int] | None = None,
+    valid_ids: Sequence[int] | None = None,
+    test_ids: Sequence[int] | None = None,
+    ood_ids: Sequence[int] | None = None,
+    seed: int = 0,
+    engine: Engine | None = None,
+) -> TrainingData:
+    """Load the labelled molecules and split them (see :func:`train_and_register`);
+    deterministic for the same store contents and arguments."""
+    if target == "atomic" and scheme is None:
+        raise InputError("target 'atomic' needs a partition scheme (--scheme)")
+    if atomization and scheme is None:
+        raise InputError("atomization-style targets need a partition scheme")
+    with session_scope(engine or get_engine()) as session:
+        source = LabelSource(
+            resolve_settings_hash(session, settings_hash=settings_hash, method=method, basis=basis), scheme, atomization
+        )
+        atoms_by_id = labelled_atoms(session, source)
+    held_out = set(valid_ids or ()) | set(test_ids or ()) | set(ood_ids or ())
+    train = sorted(train_ids) if train_ids is not None else [i for i in atoms_by_id if i not in held_out]
+    if valid_ids is None:
+        valid_ids = _composition_groups_holdout(atoms_by_id, train, seed)
+        train = [i for i in train if i not in set(valid_ids)]
+    if len(train) < 2:
+        raise InputError(f"only {len(train)} labelled training molecule(s); need at least 2")
+    data = TrainingData(source, list(train), list(valid_ids), list(test_ids or ()), list(ood_ids or ()), atoms_by_id)
+    for split in ("train", "valid", "test", "ood"):
+        _select(atoms_by_id, getattr(data, f"{split}_ids"), split)
+    return data
+
+
+def fit(
+    arch: str,
+    data: TrainingData,
+    config: TrainingConfig,
+    hyperparameters: dict[str, Any] | None = None,
+    *,
+    epoch_callback: EpochCallback | None = None,
+) -> tuple[TrainingResult, str]:
+    """Train a new model on ``data``; checkpoints in ``<artifacts>/training/<fingerprint>``
+    (the same training run twice resumes or returns the finished one). Returns the result
+    and the fingerprint (16 hex digits)."""
+    train_atoms, valid_atoms = data.atoms("train"), data.atoms("valid")
+    model = new_model(arch, train_atoms, **(hyperparameters or {}))
+    fingerprint = training_fingerprint(model, train_atoms, valid_atoms, config)[:16]
+    checkpoint_dir = get_settings().artifacts_dir / "training" / fingerprint
+    return train(model, train_atoms, valid_atoms, config, checkpoint_dir=checkpoint_dir, epoch_callback=epoch_callback), fingerprint
+
+
 def train_and_register(
     *,
     arch: str,
@@ -217,65 +291,45 @@ def train_and_register(
     fields of :class:`~atomloop.models.training.TrainingConfig`. Test and OOD molecules get
     ``Prediction`` rows (splits ``test`` and ``ood_test``) and metrics in the ``Model`` row.
     """
-    if target == "atomic" and scheme is None:
-        raise InputError("target 'atomic' needs a partition scheme (--scheme)")
-    if atomization and scheme is None:
-        raise InputError("atomization-style targets need a partition scheme")
     engine = engine or get_engine()
     config = TrainingConfig(target=target, device=device, progress=progress, **(training or {}))
-    with session_scope(engine) as session:
-        source = LabelSource(
-            resolve_settings_hash(session, settings_hash=settings_hash, method=method, basis=basis), scheme, atomization
-        )
-        atoms_by_id = labelled_atoms(session, source)
-    held_out = set(valid_ids or ()) | set(test_ids or ()) | set(ood_ids or ())
-    train_ids = sorted(train_ids) if train_ids is not None else [i for i in atoms_by_id if i not in held_out]
-    if valid_ids is None:
-        valid_ids = _composition_groups_holdout(atoms_by_id, train_ids, config.seed)
-        train_ids = [i for i in train_ids if i not in set(valid_ids)]
-    if len(train_ids) < 2:
-        raise InputError(f"only {len(train_ids)} labelled training molecule(s); need at least 2")
-    train_atoms = _select(atoms_by_id, train_ids, "training")
-    valid_atoms = _select(atoms_by_id, valid_ids, "validation")
-    sets = {name: _select(atoms_by_id, ids or (), name) for name, ids in (("test", test_ids), ("ood", ood_ids))}
-
-    model = new_model(arch, train_atoms, **(hyperparameters or {}))
-    fingerprint = training_fingerprint(model, train_atoms, valid_atoms, config)[:16]
-    artifacts = get_settings().artifacts_dir
-    result = train(
-        model, train_atoms, valid_atoms, config,
-        checkpoint_dir=artifacts / "training" / fingerprint, epoch_callback=epoch_callback,
+    data = prepare_data(
+        target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
+        atomization=atomization, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids,
+        seed=config.seed, engine=engine,
     )
-    model_path = artifacts / "models" / f"{arch}-{target}-{fingerprint}.pt"
-    checksum = save_model(result.model, model_path)
-    predictions = {name: predict(model, atoms_list) for name, atoms_list in (("train", train_atoms), ("valid", valid_atoms), *sets.items())}
+    result, fingerprint = fit(arch, data, config, hyperparameters, epoch_callback=epoch_callback)
+    model = result.model
+    model_path = get_settings().artifacts_dir / "models" / f"{arch}-{target}-{fingerprint}.pt"
+    checksum = save_model(model, model_path)
+    evaluated = [name for name in ("train", "valid", "test", "ood") if getattr(data, f"{name}_ids")]
+    predictions = {name: predict(model, data.atoms(name)) for name in evaluated}
     metrics: dict[str, Any] = {
         "training": {
             "epochs": len(result.history), "best_epoch": result.best_epoch,
             "best_valid_loss": result.best_valid_loss, "stopped_early": result.stopped_early,
             "first_epoch": result.history[0], "last_epoch": result.history[-1],
         },
-        "train": metrics_of(train_atoms, predictions["train"]),
-        "valid": metrics_of(valid_atoms, predictions["valid"]),
-        **{SPLIT_OF_SET[name]: metrics_of(atoms_list, predictions[name]) for name, atoms_list in sets.items() if atoms_list},
+        **{SPLIT_OF_SET.get(name, name): metrics_of(data.atoms(name), predictions[name]) for name in evaluated},
     }
     with session_scope(engine) as session:
         row = Model(
-            architecture=arch, target=target, scheme=scheme, settings_hash=source.settings_hash,
+            architecture=arch, target=target, scheme=scheme, settings_hash=data.source.settings_hash,
             hyperparameters={
                 "model": model.hyperparameters, "training": config.optimisation_settings(),
                 "labels": {"atomic_column": "atomization" if atomization else "energy"},
-                "validation_molecule_ids": list(valid_ids),
-                "test_molecule_ids": list(test_ids or ()), "ood_molecule_ids": list(ood_ids or ()),
+                "validation_molecule_ids": data.valid_ids,
+                "test_molecule_ids": data.test_ids, "ood_molecule_ids": data.ood_ids,
             },
-            round_id=round_id, training_molecule_ids=list(train_ids), artifact_path=str(model_path),
+            round_id=round_id, training_molecule_ids=data.train_ids, artifact_path=str(model_path),
             checksum=checksum, metrics=metrics, versions={**software_versions(), "device": str(resolve_device(config.device))},
             status="done",
         )
         session.add(row)
         session.flush()
-        for name, atoms_list in sets.items():
-            _write_predictions(session, row.id, atoms_list, predictions[name], SPLIT_OF_SET[name])
+        for name in ("test", "ood"):
+            if name in predictions:
+                _write_predictions(session, row.id, data.atoms(name), predictions[name], SPLIT_OF_SET[name])
         return row.id
 
 
