@@ -98,7 +98,7 @@ def upgrade() -> None:
     sa.Column('finished', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['run_id'], ['runs.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('run_id', 'index', name='uq_round_run_index')
+    sa.UniqueConstraint('run_id', 'index', name='uq_round_run_index', postgresql_nulls_not_distinct=True)
     )
     op.create_table('adversarial_validations',
     sa.Column('id', sa.BigInteger(), nullable=False),

@@ -28,12 +28,27 @@ FROM atomic_energies AS a JOIN calculations AS c ON c.id = a.calculation_id
 WHERE c.status = 'done'
 GROUP BY c.method, c.basis, a.scheme, a.atomic_number;
 
--- Model metrics per round (metrics JSON flattened to one row per metric).
+-- Model metrics per round: one row per (model, split, quantity, metric). Quantity is
+-- 'energy' (molecular energies; metrics mae_kcal_mol, rmse_kcal_mol, mae_mev_atom, ...) or
+-- 'atomic:<element>' (atomic energies of that element; mae_kcal_mol, mae_mev).
 CREATE VIEW model_metrics_by_round AS
+WITH per_split AS (
+    SELECT mo.id AS model_id, s.key AS split, s.value AS metrics
+    FROM models AS mo CROSS JOIN LATERAL jsonb_each(mo.metrics) AS s
+    WHERE jsonb_typeof(s.value) = 'object'
+), flattened AS (
+    SELECT p.model_id, p.split, 'energy' AS quantity, m.key AS metric, m.value
+    FROM per_split AS p CROSS JOIN LATERAL jsonb_each(coalesce(p.metrics -> 'energy', '{}'::jsonb)) AS m
+    UNION ALL
+    SELECT p.model_id, p.split, 'atomic:' || e.key, m.key, m.value
+    FROM per_split AS p
+    CROSS JOIN LATERAL jsonb_each(coalesce(p.metrics -> 'atomic', '{}'::jsonb)) AS e
+    CROSS JOIN LATERAL jsonb_each(e.value) AS m
+)
 SELECT r.run_id, r.index AS round_index, mo.id AS model_id, mo.architecture, mo.target, mo.scheme,
        cardinality(mo.training_molecule_ids) AS n_train,
-       metric.key AS metric, (metric.value #>> '{}')::double precision AS value
-FROM models AS mo
+       f.split, f.quantity, f.metric, (f.value #>> '{}')::double precision AS value
+FROM flattened AS f
+JOIN models AS mo ON mo.id = f.model_id
 LEFT JOIN rounds AS r ON r.id = mo.round_id
-CROSS JOIN LATERAL jsonb_each(mo.metrics) AS metric
-WHERE jsonb_typeof(metric.value) = 'number';
+WHERE jsonb_typeof(f.value) = 'number';

@@ -7,8 +7,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 
 from atomloop.db.url import database_url
+from atomloop.errors import AtomloopError
+
+
+class MigrationError(AtomloopError):
+    """A migration target that does not exist or does not fit the store's revision."""
 
 
 def schemas_dir() -> Path:
@@ -30,12 +36,18 @@ def alembic_config(url: str | None = None) -> Config:
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Migrate the store up to ``revision``."""
-    command.upgrade(alembic_config(url), revision)
+    try:
+        command.upgrade(alembic_config(url), revision)
+    except CommandError as error:
+        raise MigrationError(f"cannot upgrade to {revision!r}: {error}") from None
 
 
 def downgrade(url: str | None = None, revision: str = "base") -> None:
     """Migrate the store down to ``revision``."""
-    command.downgrade(alembic_config(url), revision)
+    try:
+        command.downgrade(alembic_config(url), revision)
+    except CommandError as error:
+        raise MigrationError(f"cannot downgrade to {revision!r}: {error}") from None
 
 
 def current_revision(url: str | None = None) -> str | None:

@@ -165,7 +165,7 @@ class Round(Base):
     """One round of a run: select, label, train, evaluate."""
 
     __tablename__ = "rounds"
-    __table_args__ = (UniqueConstraint("run_id", "index", name="uq_round_run_index"),)
+    __table_args__ = (UniqueConstraint("run_id", "index", name="uq_round_run_index", postgresql_nulls_not_distinct=True),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
