@@ -1,0 +1,44 @@
+"""``atomloop label``: PySCF labels (total and atomic energies) for molecules in the store."""
+
+from __future__ import annotations
+
+import typer
+
+from atomloop.labelling import ResourceLimits, label_molecules
+from atomloop.qm import QMSettings
+from atomloop.qm.schemes import VALID_SCHEMES
+
+
+def label(
+    method: str = typer.Option("hf", help="'hf' or a PySCF/libxc functional (b3lyp, pbe0, wb97x, ...)."),
+    basis: str = typer.Option("sto-3g", help="Any PySCF basis (sto-3g, 6-31g*, def2-svp, ...)."),
+    scheme: list[str] = typer.Option(
+        ["mo-pm-iao", "ao-eda"], "--scheme", "-s", help=f"Partition scheme (repeatable): {', '.join(VALID_SCHEMES)}."
+    ),
+    limit: int | None = typer.Option(None, help="Label at most this many molecules."),
+    where: str | None = typer.Option(None, "--where", help="Only molecules with this tag."),
+    workers: int = typer.Option(1, help="Worker processes."),
+    threads: int = typer.Option(1, help="PySCF/BLAS threads per worker."),
+    grid_level: int = typer.Option(3, help="DFT grid level (0-9)."),
+    density_fit: bool = typer.Option(False, "--density-fit", help="Density-fitted J/K."),
+    atomization: bool = typer.Option(False, "--atomization", help="Also store E_A minus free-atom energies."),
+    conv_tol: float = typer.Option(1e-10, help="SCF energy convergence (Hartree)."),
+    max_atoms: int = typer.Option(ResourceLimits.max_atoms, help="Refuse larger molecules."),
+    max_basis_functions: int = typer.Option(ResourceLimits.max_basis_functions, help="Refuse larger bases."),
+    max_memory_mb: float = typer.Option(ResourceLimits.max_memory_mb, help="Refuse above this estimated memory."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed or refused calculations again."),
+) -> None:
+    """Label molecules without a finished calculation at these settings (resumable, idempotent)."""
+    settings = QMSettings(
+        method=method, basis=basis, schemes=tuple(scheme), grid_level=grid_level, density_fit=density_fit,
+        atomization=atomization, conv_tol=conv_tol,
+    )
+    limits = ResourceLimits(max_atoms=max_atoms, max_basis_functions=max_basis_functions, max_memory_mb=max_memory_mb)
+    report = label_molecules(
+        settings, tag=where, limit=limit, workers=workers, threads=threads, limits=limits, retry_failed=retry_failed
+    )
+    typer.echo(report.summary())
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(label)

@@ -1,0 +1,177 @@
+"""Calculation rows as a work queue: create, claim (FOR UPDATE SKIP LOCKED), heartbeat, reclaim.
+
+A row is ``queued`` until a worker claims it (``running``, with ``worker`` = "host:pid", a
+``heartbeat`` and ``attempts`` + 1). A running row whose worker process is gone (same host) or
+whose heartbeat is older than ``stale_after_s`` (any host) is put back to ``queued``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, and_, exists, func, not_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from atomloop.db.orm import Calculation, CalculationStatus, Molecule
+from atomloop.qm.settings import QMSettings
+
+Status = CalculationStatus
+
+
+def worker_name() -> str:
+    """This process as "host:pid"."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_alive(worker: str | None) -> bool:
+    """False only when ``worker`` ran on this host and its pid no longer exists."""
+    if not worker or ":" not in worker:
+        return False
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname():
+        return True  # cannot tell; the heartbeat decides
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
+def pending_molecule_ids(
+    session: Session,
+    settings_hash: str,
+    *,
+    molecule_ids: Sequence[int] | None = None,
+    tag: str | None = None,
+    limit: int | None = None,
+    retry_failed: bool = False,
+) -> list[int]:
+    """Molecules (ascending id) without a finished calculation at ``settings_hash``.
+
+    Finished means ``done``, or ``failed`` unless ``retry_failed``.
+    """
+    finished = [Status.done] if retry_failed else [Status.done, Status.failed]
+    has_finished = exists().where(
+        and_(
+            Calculation.molecule_id == Molecule.id,
+            Calculation.settings_hash == settings_hash,
+            Calculation.status.in_(finished),
+        )
+    )
+    query = select(Molecule.id).where(not_(has_finished)).order_by(Molecule.id)
+    if molecule_ids is not None:
+        query = query.where(Molecule.id.in_(list(molecule_ids)))
+    if tag is not None:
+        query = query.where(Molecule.tags.any(tag))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def queue_calculations(session: Session, settings: QMSettings, molecule_ids: Sequence[int]) -> list[int]:
+    """Ensure one queued-or-later row per molecule; requeue failed ones; return their ids."""
+    if not molecule_ids:
+        return []
+    settings_hash = settings.settings_hash
+    rows = [
+        {
+            "molecule_id": molecule_id,
+            "method": settings.method,
+            "basis": settings.basis,
+            "settings_hash": settings_hash,
+            "settings": settings.to_dict(),
+            "program": "pyscf",
+            "status": Status.queued,
+            "attempts": 0,
+        }
+        for molecule_id in molecule_ids
+    ]
+    session.execute(
+        insert(Calculation).values(rows).on_conflict_do_nothing(constraint="uq_calculation_molecule_settings")
+    )
+    ids = list(
+        session.scalars(
+            select(Calculation.id)
+            .where(Calculation.settings_hash == settings_hash, Calculation.molecule_id.in_(list(molecule_ids)))
+            .order_by(Calculation.id)
+        )
+    )
+    session.execute(
+        update(Calculation)
+        .where(Calculation.id.in_(ids), Calculation.status == Status.failed)
+        .values(status=Status.queued, reason=None)
+    )
+    return ids
+
+
+def reclaim_abandoned(session: Session, calculation_ids: Sequence[int], stale_after_s: float) -> int:
+    """Put running rows of dead workers or with stale heartbeats back to queued; return how many."""
+    running = session.execute(
+        select(Calculation.id, Calculation.worker, Calculation.heartbeat < func.now() - text(f"interval '{float(stale_after_s)} seconds'"))
+        .where(Calculation.id.in_(list(calculation_ids)), Calculation.status == Status.running)
+        .with_for_update(skip_locked=True)
+    ).all()
+    abandoned = [row.id for row in running if row[2] or not _process_alive(row.worker)]
+    if abandoned:
+        session.execute(
+            update(Calculation).where(Calculation.id.in_(abandoned)).values(status=Status.queued, worker=None)
+        )
+    return len(abandoned)
+
+
+def claim_next(engine: Engine, calculation_ids: Sequence[int], worker: str) -> tuple[int, int] | None:
+    """Claim one queued row among ``calculation_ids``: (calculation id, molecule id), or None."""
+    with Session(engine) as session, session.begin():
+        row = session.execute(
+            select(Calculation.id, Calculation.molecule_id)
+            .where(Calculation.id.in_(list(calculation_ids)), Calculation.status == Status.queued)
+            .order_by(Calculation.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if row is None:
+            return None
+        session.execute(
+            update(Calculation)
+            .where(Calculation.id == row.id)
+            .values(status=Status.running, worker=worker, heartbeat=func.now(), attempts=Calculation.attempts + 1)
+        )
+        return int(row.id), int(row.molecule_id)
+
+
+def beat(engine: Engine, calculation_id: int, worker: str) -> None:
+    """Refresh the heartbeat of a row this worker holds."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(Calculation)
+            .where(Calculation.id == calculation_id, Calculation.worker == worker, Calculation.status == Status.running)
+            .values(heartbeat=func.now())
+        )
+
+
+def lock_if_held(session: Session, calculation_id: int, worker: str) -> Calculation | None:
+    """The row, locked for update, if ``worker`` still holds it (else someone reclaimed it)."""
+    calculation = session.get(Calculation, calculation_id, with_for_update=True)
+    if calculation is None or calculation.worker != worker or calculation.status != Status.running:
+        return None
+    return calculation
+
+
+def status_counts(session: Session, calculation_ids: Sequence[int]) -> dict[str, int]:
+    """Number of rows per status among ``calculation_ids`` (refused counted apart from failed)."""
+    refused = Calculation.reason.like("refused:%")
+    rows = session.execute(
+        select(Calculation.status, refused, func.count())
+        .where(Calculation.id.in_(list(calculation_ids)))
+        .group_by(Calculation.status, refused)
+    ).all()
+    counts = {status.value: 0 for status in Status} | {"refused": 0}
+    for status, is_refused, count in rows:
+        key = "refused" if status == Status.failed and is_refused else status.value
+        counts[key] += count
+    return counts

@@ -1,0 +1,68 @@
+"""Write one molecule's outcome in one transaction: the calculation row and all atomic energies."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, func, insert
+from sqlalchemy.orm import Session
+
+from atomloop.db.orm import AtomicEnergy, CalculationStatus
+from atomloop.labelling.claims import lock_if_held
+from atomloop.qm.compute import QMResult
+
+
+def atomic_energy_rows(calculation_id: int, result: QMResult) -> list[dict]:
+    """One row per scheme and atom (Hartree), with every term and the atomization value."""
+    rows = []
+    for scheme, energies in result.atomic_energies.items():
+        terms = result.terms[scheme]
+        atomization = result.atomization.get(scheme)
+        for index, energy in enumerate(energies):
+            rows.append(
+                {
+                    "calculation_id": calculation_id,
+                    "scheme": scheme,
+                    "atom_index": index,
+                    "atomic_number": int(result.numbers[index]),
+                    "energy": float(energy),
+                    **{term: float(values[index]) for term, values in terms.items()},
+                    "atomization": None if atomization is None else float(atomization[index]),
+                }
+            )
+    return rows
+
+
+def store_result(engine: Engine, calculation_id: int, worker: str, result: QMResult) -> bool:
+    """Mark the calculation done with its energies; False if ``worker`` no longer holds it."""
+    with Session(engine) as session, session.begin():
+        calculation = lock_if_held(session, calculation_id, worker)
+        if calculation is None:
+            return False
+        calculation.status = CalculationStatus.done
+        calculation.reason = None
+        calculation.total_energy = result.energy
+        calculation.converged = result.converged
+        calculation.scf_info = {
+            **result.scf_info,
+            "timings": result.timings,
+            "free_atom_energies": {str(z): e for z, e in result.free_atom_energies.items()},
+        }
+        calculation.wall_time = result.wall_time
+        calculation.program_version = result.program_version
+        calculation.finished = func.now()
+        rows = atomic_energy_rows(calculation_id, result)
+        if rows:
+            session.execute(insert(AtomicEnergy), rows)
+    return True
+
+
+def store_failure(engine: Engine, calculation_id: int, worker: str, reason: str, wall_time: float | None = None) -> bool:
+    """Mark the calculation failed with ``reason``; False if ``worker`` no longer holds it."""
+    with Session(engine) as session, session.begin():
+        calculation = lock_if_held(session, calculation_id, worker)
+        if calculation is None:
+            return False
+        calculation.status = CalculationStatus.failed
+        calculation.reason = reason
+        calculation.wall_time = wall_time
+        calculation.finished = func.now()
+    return True

@@ -1,0 +1,136 @@
+"""``label_molecules``: label every pending molecule at one settings, in parallel, resumably."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from tqdm.auto import tqdm
+
+from atomloop.db.engine import get_engine
+from atomloop.labelling.claims import pending_molecule_ids, queue_calculations, reclaim_abandoned, status_counts
+from atomloop.labelling.limits import ResourceLimits
+from atomloop.labelling.worker import run_worker, worker_process_main
+from atomloop.qm.settings import QMSettings
+
+STALE_AFTER_S = 300.0
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@dataclass
+class LabelReport:
+    """What one ``label_molecules`` call did (counts of molecules, seconds)."""
+
+    settings_hash: str
+    requested: int = 0
+    done: int = 0
+    failed: int = 0
+    refused: int = 0
+    remaining: int = 0
+    reclaimed: int = 0
+    wall_time: float = 0.0
+    calculation_ids: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for people."""
+        return (
+            f"labelled {self.requested} molecules in {self.wall_time:.1f} s: {self.done} done, "
+            f"{self.failed} failed, {self.refused} refused, {self.remaining} left running elsewhere "
+            f"({self.reclaimed} interrupted calculations redone; settings {self.settings_hash[:12]})"
+        )
+
+
+@contextmanager
+def _thread_environment(threads: int) -> Iterator[None]:
+    """Child processes inherit ``threads`` BLAS/OpenMP threads."""
+    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+    os.environ.update({name: str(threads) for name in _THREAD_VARIABLES})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run_processes(engine: Engine, settings: QMSettings, ids: list[int], limits: ResourceLimits, workers: int,
+                   threads: int, bar: tqdm) -> None:
+    context = multiprocessing.get_context("spawn")
+    url = engine.url.render_as_string(hide_password=False)
+    args = (url, settings.to_dict(), ids, limits, threads, os.getpid())
+    with _thread_environment(threads):
+        processes = [context.Process(target=worker_process_main, args=args, daemon=True) for _ in range(workers)]
+        for process in processes:
+            process.start()
+    try:
+        while any(process.is_alive() for process in processes):
+            time.sleep(0.5)
+            with Session(engine) as session:
+                counts = status_counts(session, ids)
+            bar.update(counts["done"] + counts["failed"] + counts["refused"] - bar.n)
+    finally:
+        for process in processes:
+            process.join(timeout=1)
+            if process.is_alive():
+                process.kill()
+
+
+def label_molecules(
+    settings: QMSettings,
+    *,
+    engine: Engine | None = None,
+    molecule_ids: Sequence[int] | None = None,
+    tag: str | None = None,
+    limit: int | None = None,
+    workers: int = 1,
+    threads: int = 1,
+    limits: ResourceLimits = ResourceLimits(),
+    retry_failed: bool = False,
+    stale_after_s: float = STALE_AFTER_S,
+    progress: bool = True,
+) -> LabelReport:
+    """Label the molecules without a finished calculation at ``settings`` (idempotent).
+
+    Candidates: ``molecule_ids`` (else all), filtered by ``tag``, at most ``limit``. One SCF per
+    molecule, every scheme of ``settings`` partitioned and stored in one transaction. Runs in
+    ``workers`` processes of ``threads`` threads (``workers=1``: in this process). Calculations
+    interrupted earlier (dead worker or heartbeat older than ``stale_after_s``) are redone;
+    failed ones only with ``retry_failed``. Energies in Hartree.
+    """
+    started = time.perf_counter()
+    engine = engine or get_engine()
+    report = LabelReport(settings_hash=settings.settings_hash)
+    with Session(engine) as session, session.begin():
+        pending = pending_molecule_ids(
+            session, report.settings_hash, molecule_ids=molecule_ids, tag=tag, limit=limit, retry_failed=retry_failed
+        )
+        ids = queue_calculations(session, settings, pending)
+        report.reclaimed = reclaim_abandoned(session, ids, stale_after_s)
+    report.requested, report.calculation_ids = len(ids), ids
+    label = f"label {settings.method}/{settings.basis}"
+    with tqdm(total=len(ids), desc=label, unit="mol", disable=not progress or not ids) as bar:
+        if workers <= 1:
+            from pyscf import lib
+
+            previous = lib.num_threads()
+            lib.num_threads(threads)
+            try:
+                run_worker(engine, settings, ids, limits, on_finished=lambda _: bar.update(1))
+            finally:
+                lib.num_threads(previous)
+        elif ids:
+            _run_processes(engine, settings, ids, limits, min(workers, len(ids)), threads, bar)
+    with Session(engine) as session:
+        counts = status_counts(session, ids)
+    report.done, report.failed, report.refused = counts["done"], counts["failed"], counts["refused"]
+    report.remaining = counts["queued"] + counts["running"]
+    report.wall_time = time.perf_counter() - started
+    return report

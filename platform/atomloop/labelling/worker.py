@@ -1,0 +1,122 @@
+"""A labelling worker: claim a calculation, compute it, store it, repeat until none is left.
+
+Runs inline (one worker) or as a spawned process; a heartbeat thread keeps the claimed row's
+``heartbeat`` fresh and ends a spawned worker whose parent died (so ``kill -9`` of the
+``atomloop label`` process leaves no orphan computing).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from atomloop.db.engine import get_engine
+from atomloop.db.orm import Molecule
+from atomloop.errors import AtomloopError
+from atomloop.labelling.claims import beat, claim_next, worker_name
+from atomloop.labelling.limits import ResourceLimits, refusal_reason
+from atomloop.labelling.results import store_failure, store_result
+from atomloop.qm.compute import compute
+from atomloop.qm.settings import QMSettings
+from atomloop.store.molecules import molecule_to_atoms
+
+HEARTBEAT_INTERVAL_S = 5.0
+
+
+class _Heartbeat:
+    """Background thread: refresh the held row's heartbeat; exit if the parent process died."""
+
+    def __init__(self, engine: Engine, worker: str, parent_pid: int | None) -> None:
+        self.engine, self.worker, self.parent_pid = engine, worker, parent_pid
+        self.calculation_id: int | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="atomloop-heartbeat")
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_INTERVAL_S):
+            if self.parent_pid is not None and os.getppid() != self.parent_pid:
+                os._exit(1)  # orphaned: the row stays 'running' and is reclaimed on the next run
+            if self.calculation_id is not None:
+                try:
+                    beat(self.engine, self.calculation_id, self.worker)
+                except Exception:  # noqa: BLE001 - a missed beat is retried; the work goes on
+                    pass
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _label_one(engine: Engine, calculation_id: int, molecule_id: int, worker: str, settings: QMSettings,
+               limits: ResourceLimits) -> str:
+    """Compute and store one calculation; returns its final status ('done' or 'failed')."""
+    with Session(engine) as session:
+        atoms = molecule_to_atoms(session.get(Molecule, molecule_id))
+    started = time.perf_counter()
+    try:
+        reason = refusal_reason(atoms, settings, limits)
+        if reason is not None:
+            store_failure(engine, calculation_id, worker, reason)
+            return "failed"
+        result = compute(atoms, settings, max_memory_mb=limits.max_memory_mb)
+    except AtomloopError as error:
+        store_failure(engine, calculation_id, worker, f"{type(error).__name__}: {error}", time.perf_counter() - started)
+        return "failed"
+    except Exception as error:  # noqa: BLE001 - recorded with its traceback, never dropped
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+        store_failure(engine, calculation_id, worker, f"unexpected {detail}", time.perf_counter() - started)
+        return "failed"
+    store_result(engine, calculation_id, worker, result)
+    return "done"
+
+
+def run_worker(
+    engine: Engine,
+    settings: QMSettings,
+    calculation_ids: Sequence[int],
+    limits: ResourceLimits,
+    *,
+    parent_pid: int | None = None,
+    on_finished: Callable[[str], None] | None = None,
+) -> None:
+    """Label claimed calculations among ``calculation_ids`` until none is queued."""
+    worker = worker_name()
+    heartbeat = _Heartbeat(engine, worker, parent_pid)
+    try:
+        while (claim := claim_next(engine, calculation_ids, worker)) is not None:
+            heartbeat.calculation_id = claim[0]
+            status = _label_one(engine, *claim, worker, settings, limits)
+            heartbeat.calculation_id = None
+            if on_finished is not None:
+                on_finished(status)
+    finally:
+        heartbeat.stop()
+
+
+def _die_with_parent() -> None:
+    """Linux: ask the kernel to SIGKILL this process when its parent dies (best effort)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def worker_process_main(url: str, settings: dict, calculation_ids: list[int], limits: ResourceLimits,
+                        threads: int, parent_pid: int) -> None:
+    """Entry point of a spawned worker process."""
+    _die_with_parent()
+    if os.getppid() != parent_pid:
+        return
+    from pyscf import lib
+
+    lib.num_threads(threads)
+    run_worker(get_engine(url), QMSettings.from_dict(settings), calculation_ids, limits, parent_pid=parent_pid)
