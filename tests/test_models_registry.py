@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase import units
-from models_testdata import labelled
+from models_testdata import SCHEME, SETTINGS_HASH, free_atom_energy, labelled, store_labelled
 from sqlalchemy import select
 
 from atomloop.db import session_scope
-from atomloop.db.orm import AtomicEnergy, Calculation, CalculationStatus, Model, Prediction
+from atomloop.db.orm import Model, Prediction
 from atomloop.errors import InputError
-from atomloop.ingest import ingest_atoms
 from atomloop.models import AtomloopCalculator
 from atomloop.models.evaluate import predict
 from atomloop.models.registry import (
@@ -22,32 +21,8 @@ from atomloop.models.registry import (
     train_and_register,
 )
 
-SETTINGS_HASH = "hf-sto3g-test"
-SCHEME = "ao-mulliken-test"
 FAST = {"epochs": 15, "batch_size": 5}
 TINY = {"num_features": 16, "num_layers": 2}
-
-
-def store_labelled(engine, atoms_list, *, label=True) -> list[int]:
-    """Ingest molecules and, when ``label``, their HF energies and atomic energies."""
-    ids = ingest_atoms(atoms_list, source="test", engine=engine).molecule_ids
-    if not label:
-        return ids
-    with session_scope(engine) as session:
-        for molecule_id, atoms in zip(ids, atoms_list):
-            calculation = Calculation(
-                molecule_id=molecule_id, method="hf", basis="sto-3g", settings_hash=SETTINGS_HASH,
-                settings={"method": "hf", "basis": "sto-3g"}, status=CalculationStatus.done,
-                total_energy=atoms.info["energy"], converged=True,
-            )
-            session.add(calculation)
-            session.flush()
-            session.add_all(
-                AtomicEnergy(calculation_id=calculation.id, scheme=SCHEME, atom_index=i, atomic_number=int(z),
-                             energy=float(e), atomization=float(e) + 0.1)
-                for i, (z, e) in enumerate(zip(atoms.numbers, atoms.arrays["atomic_energies"]))
-            )
-    return ids
 
 
 @pytest.fixture
@@ -123,6 +98,22 @@ def test_atomic_target_records_scheme_and_per_element_errors(engine, labelled_st
         per_element = row.metrics["test"]["atomic"]
         assert set(per_element) == {"H", "C", "N", "O"}
         assert all(m["mae_kcal_mol"] > 0 for m in per_element.values())
+
+    # atomization-style labels: atomic energy minus the free atom's; the molecular target is their sum
+    atomization_id = train_and_register(
+        arch="schnet", target="atomic", scheme=SCHEME, atomization=True, train_ids=ids["train"],
+        test_ids=ids["test"], hyperparameters=TINY, training={"epochs": 3}, device="cpu", progress=False, engine=engine,
+    )
+    with session_scope(engine) as session:
+        row = session.get(Model, atomization_id)
+        assert row.hyperparameters["labels"]["atomic_column"] == "atomization"
+        predicted = session.scalars(select(Prediction).where(Prediction.model_id == atomization_id)).all()
+        water = next(p for p in predicted if p.molecule_id == ids["test"][0])
+    h2o = labelled(("H2O",), rattle_seed=5)[0]
+    expected = h2o.info["energy"] - free_atom_energy(8) - 2 * free_atom_energy(1)
+    assert water.reference_energy == pytest.approx(expected, abs=1e-9)
+    assert -0.26 < expected < -0.19  # HF/STO-3G atomization energy of water: about -0.22 Ha
+
     with pytest.raises(InputError, match="needs a partition scheme"):
         train_and_register(arch="schnet", target="atomic", engine=engine)
     with pytest.raises(InputError, match="without the requested labels"):

@@ -1,0 +1,143 @@
+"""``tune``: an Optuna study of one architecture and target, its best model registered.
+
+Studies are named ``r{round}-{arch}-{target}`` (round 0 when there is none). A new study
+warm-starts by enqueueing the best parameters of the latest earlier round's study of the same
+architecture and target. Each trial trains on the same data split (see
+:func:`atomloop.models.registry.prepare_data`) and reports its validation loss every epoch;
+the median pruner stops trials worse than the median of earlier trials at the same epoch.
+The objective is the best validation loss. The best trial's training is then registered with
+:func:`~atomloop.models.registry.train_and_register`, which finds that trial's finished
+checkpoint (same fingerprint) instead of training again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from sqlalchemy import Engine
+
+from atomloop.db.engine import get_engine, session_scope
+from atomloop.db.orm import Model
+from atomloop.errors import AtomloopError
+from atomloop.models.registry import fit, prepare_data, train_and_register
+from atomloop.models.training import TrainingConfig
+from atomloop.tune.space import split_parameters, suggest
+from atomloop.tune.storage import optuna_storage
+
+_FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """Outcome of :func:`tune`: the study, its best trial and the registered model."""
+
+    study_name: str
+    model_id: int
+    best_params: dict[str, Any]
+    best_value: float
+    completed: int
+    pruned: int
+    warm_started_from: str | None
+
+
+def study_name(round_id: int | None, arch: str, target: str) -> str:
+    """``r{round}-{arch}-{target}``."""
+    return f"r{round_id or 0}-{arch}-{target}"
+
+
+def _earlier_best(storage: optuna.storages.BaseStorage, round_id: int | None, arch: str, target: str) -> tuple[str, dict] | None:
+    pattern = re.compile(rf"^r(\d+)-{re.escape(arch)}-{re.escape(target)}$")
+    earlier = []
+    for summary in optuna.get_all_study_summaries(storage, include_best_trial=True):
+        match = pattern.match(summary.study_name)
+        if match and int(match.group(1)) < (round_id or 0) and summary.best_trial is not None:
+            earlier.append((int(match.group(1)), summary.study_name, summary.best_trial.params))
+    if not earlier:
+        return None
+    _, name, params = max(earlier, key=lambda item: item[0])
+    return name, params
+
+
+def tune(
+    *,
+    arch: str,
+    target: str,
+    trials: int,
+    timeout: float | None = None,
+    scheme: str | None = None,
+    settings_hash: str | None = None,
+    train_ids: Sequence[int] | None = None,
+    valid_ids: Sequence[int] | None = None,
+    test_ids: Sequence[int] | None = None,
+    ood_ids: Sequence[int] | None = None,
+    round_id: int | None = None,
+    epochs: int = 100,
+    device: str = "auto",
+    seed: int = 0,
+    pruner_startup_trials: int = 2,
+    pruner_warmup_epochs: int = 5,
+    engine: Engine | None = None,
+) -> TuneResult:
+    """Run (or resume) the study until it holds ``trials`` finished (complete or pruned)
+    trials or ``timeout`` seconds pass, then register the best trial's model."""
+    engine = engine or get_engine()
+    data = prepare_data(
+        target=target, scheme=scheme, settings_hash=settings_hash, train_ids=train_ids, valid_ids=valid_ids,
+        test_ids=test_ids, ood_ids=ood_ids, seed=seed, engine=engine,
+    )
+    storage = optuna_storage(engine.url.render_as_string(hide_password=False))
+    name = study_name(round_id, arch, target)
+    study = optuna.create_study(
+        storage=storage, study_name=name, direction="minimize", load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=pruner_startup_trials, n_warmup_steps=pruner_warmup_epochs),
+    )
+    warm = None
+    if not study.trials:
+        warm = _earlier_best(storage, round_id, arch, target)
+        if warm is not None:
+            study.enqueue_trial(warm[1], skip_if_exists=True)
+
+    def objective(trial: optuna.Trial) -> float:
+        hyperparameters, training = split_parameters(suggest(trial, arch))
+        config = TrainingConfig(target=target, epochs=epochs, device=device, seed=seed, progress=False, **training)
+
+        def report(record: dict[str, float]) -> None:
+            trial.report(record["valid_loss"], record["epoch"])
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"epoch {record['epoch']}: validation loss {record['valid_loss']:.4g}")
+
+        result, fingerprint = fit(arch, data, config, hyperparameters, epoch_callback=report)
+        trial.set_user_attr("fingerprint", fingerprint)
+        trial.set_user_attr("best_epoch", result.best_epoch)
+        return result.best_valid_loss
+
+    finished = sum(t.state in _FINISHED for t in study.trials)
+    if trials > finished:
+        study.optimize(objective, n_trials=trials - finished, timeout=timeout, show_progress_bar=True)
+    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not completed:
+        raise AtomloopError(f"study {name}: no trial completed; nothing to register")
+    best = study.best_trial
+    hyperparameters, training = split_parameters(best.params)
+    model_id = train_and_register(
+        arch=arch, target=target, scheme=scheme, settings_hash=data.source.settings_hash,
+        train_ids=data.train_ids, valid_ids=data.valid_ids, test_ids=data.test_ids, ood_ids=data.ood_ids,
+        round_id=round_id, hyperparameters=hyperparameters,
+        training={**training, "epochs": epochs, "seed": seed}, device=device, progress=False, engine=engine,
+    )
+    tuning = {"study": name, "trial": best.number, "value": best.value, "trials": len(study.trials),
+              "warm_started_from": warm[0] if warm else None}
+    with session_scope(engine) as session:
+        row = session.get(Model, model_id)
+        row.metrics = {**row.metrics, "tuning": tuning}
+    study.set_user_attr("model_id", model_id)
+    return TuneResult(
+        study_name=name, model_id=model_id, best_params=dict(best.params), best_value=float(best.value),
+        completed=len(completed), pruned=sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
+        warm_started_from=warm[0] if warm else None,
+    )

@@ -1,0 +1,65 @@
+"""Optuna tuning on the real PostgreSQL store: trials, pruning, registration, warm start."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from models_testdata import labelled, store_labelled
+from sqlalchemy import text
+
+from atomloop.db import session_scope
+from atomloop.db.orm import Model, Round
+from atomloop.tune import optuna_storage, study_name, tune
+
+
+@pytest.fixture
+def rounds(engine) -> list[int]:
+    with session_scope(engine) as session:
+        created = [Round(index=k) for k in (1, 2)]
+        session.add_all(created)
+        session.flush()
+        return [r.id for r in created]
+
+
+def test_study_of_three_trials_registers_its_best_model_and_warm_starts_the_next_round(engine, database_url, rounds):
+    train_ids = store_labelled(engine, labelled() + labelled(rattle_seed=1))
+    test_ids = store_labelled(engine, labelled(("H2O", "CH4"), rattle_seed=5))
+    first, second = rounds
+    result = tune(
+        arch="schnet", target="total", trials=3, train_ids=train_ids, test_ids=test_ids, round_id=first,
+        epochs=8, device="cpu", pruner_startup_trials=1, pruner_warmup_epochs=2, engine=engine,
+    )
+    assert result.study_name == study_name(first, "schnet", "total") == f"r{first}-schnet-total"
+    assert result.completed + result.pruned == 3 and result.completed >= 1
+    assert result.warm_started_from is None
+
+    storage = optuna_storage(database_url)
+    study = optuna.load_study(study_name=result.study_name, storage=storage)
+    assert len(study.trials) == 3
+    assert study.best_trial.params == result.best_params
+    assert study.user_attrs["model_id"] == result.model_id
+    with session_scope(engine) as session:
+        row = session.get(Model, result.model_id)
+        assert row.round_id == first
+        assert row.metrics["tuning"]["study"] == result.study_name
+        assert row.hyperparameters["model"]["num_features"] == result.best_params["num_features"]
+        assert row.hyperparameters["training"]["learning_rate"] == result.best_params["learning_rate"]
+        # the registered model is the best trial's training (found by its checkpoint), not a new one
+        assert row.metrics["training"]["best_valid_loss"] == pytest.approx(result.best_value, rel=1e-12)
+        assert row.metrics["test"]["energy"]["n"] == 2
+        # Optuna's tables live in their own schema of the same database
+        schemas = set(session.scalars(text("SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = 'trials'")))
+        assert schemas == {"optuna"}
+
+    # resuming the finished study runs no new trial
+    again = tune(arch="schnet", target="total", trials=3, train_ids=train_ids, test_ids=test_ids,
+                 round_id=first, epochs=8, device="cpu", engine=engine)
+    assert len(optuna.load_study(study_name=result.study_name, storage=storage).trials) == 3
+    assert again.best_params == result.best_params
+
+    # the next round starts from the previous round's best parameters
+    warm = tune(arch="schnet", target="total", trials=1, train_ids=train_ids, round_id=second, epochs=3,
+                device="cpu", engine=engine)
+    assert warm.warm_started_from == result.study_name
+    next_study = optuna.load_study(study_name=warm.study_name, storage=storage)
+    assert next_study.trials[0].params == result.best_params
