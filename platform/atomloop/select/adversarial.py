@@ -21,8 +21,11 @@ Design choices, each against a known pitfall:
   so the classifier never sees it during training; it is scored by its resemblance to the
   rest. Shifts are found when a motif recurs across several molecules of the pool.
 
-At atom level a molecule's score is the **maximum** of its atoms' scores, and its flagged
-atoms are those with a score of at least ``flag_threshold``.
+At atom level a molecule's score is the **maximum** of its atoms' scores. An atom is
+*flagged* when its score exceeds both 0.5 and the ``flag_quantile`` quantile of the training
+atoms' out-of-fold scores: training atoms are the null distribution of scores of
+in-distribution environments, so under no shift a fraction ``1 - flag_quantile`` of pool
+atoms is flagged, and under a shift the atoms whose environments are new.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ def make_classifier(name: str, seed: int):
             max_iter=100, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=5, l2_regularization=1.0, random_state=seed
         )
     if name == "logistic":
-        return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000))
+        return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=5000))
     raise InputError(f"unknown classifier {name!r}; choose one of {list(CLASSIFIERS)}")
 
 
@@ -117,6 +120,7 @@ def out_of_fold_probabilities(
     classifier: str = "hgb",
     n_splits: int = 5,
     seed: int = 0,
+    class_weight: str | None = "balanced",
 ) -> np.ndarray:
     """Out-of-fold P(label 1), shape (n,), from stratified group k-fold cross-validation.
 
@@ -131,7 +135,7 @@ def out_of_fold_probabilities(
         )
     varying = features.max(axis=0) > features.min(axis=0)
     features = features[:, varying]
-    weights = balanced_weights(labels)
+    weights = balanced_weights(labels) if class_weight == "balanced" else np.ones(labels.size)
     probabilities = np.empty(labels.size)
     folds = StratifiedGroupKFold(n_splits=splits, shuffle=True, random_state=seed)
     for fit_rows, held_out in folds.split(features, labels, groups):
@@ -155,13 +159,15 @@ def adversarial_validation(
     groups: Sequence[str] | None = None,
     descriptor_settings: DescriptorSettings | None = None,
     n_bootstrap: int = 1000,
-    flag_threshold: float = 0.8,
+    class_weight: Literal["balanced"] | None = "balanced",
+    flag_quantile: float = 0.99,
     progress: bool = False,
 ) -> AdversarialResult:
     """Test ``train`` (label 0) against ``pool`` (label 1) and score every pool molecule.
 
     ``groups``: optional molecule identities aligned with ``list(train) + list(pool)``
-    (default: :func:`group_keys`). Deterministic for a given ``seed``.
+    (default: :func:`group_keys`). ``class_weight=None`` turns the imbalance correction off
+    (for comparison only). Deterministic for a given ``seed``.
     """
     train, pool = list(train), list(pool)
     if not train:
@@ -189,19 +195,20 @@ def adversarial_validation(
         item_groups = np.repeat(molecule_groups, atoms_per_molecule)
 
     probabilities = out_of_fold_probabilities(
-        features, labels, item_groups, classifier=classifier, n_splits=n_splits, seed=seed
+        features, labels, item_groups, classifier=classifier, n_splits=n_splits, seed=seed, class_weight=class_weight
     )
     auc = roc_auc(probabilities, labels)
     interval = bootstrap_auc_interval(probabilities, labels, item_groups, n_bootstrap=n_bootstrap, seed=seed)
 
-    atom_scores = flagged = None
+    atom_scores = flagged = flag_threshold = None
     if level == "molecule":
         molecule_scores = probabilities
     else:
         per_molecule = np.split(probabilities, offsets[1:-1])
         molecule_scores = np.array([p.max() for p in per_molecule])
         atom_scores = per_molecule[len(train) :]
-        flagged = [np.flatnonzero(p >= flag_threshold) for p in atom_scores]
+        flag_threshold = max(0.5, float(np.quantile(probabilities[labels == 0], flag_quantile)))
+        flagged = [np.flatnonzero(p > flag_threshold) for p in atom_scores]
 
     return AdversarialResult(
         level=level,
@@ -217,10 +224,11 @@ def adversarial_validation(
             "n_splits": n_splits,
             "seed": seed,
             "n_bootstrap": n_bootstrap,
-            "class_weighting": "balanced: w = n / (2 n_class)",
+            "class_weight": "balanced: w = n / (2 n_class)" if class_weight == "balanced" else None,
             "grouping": "composition_hash, else Hill formula" if groups is None else "given",
             "molecule_score": "out-of-fold P(pool)" if level == "molecule" else "max over atoms of out-of-fold P(pool)",
-            "flag_threshold": flag_threshold if level == "atom" else None,
+            "flag_quantile": flag_quantile if level == "atom" else None,
+            "flag_threshold": flag_threshold,
             "descriptors": settings.as_dict(),
         },
         pool_descriptors=descriptors[len(train) :],

@@ -1,0 +1,342 @@
+"""One selection round against the store: read training set and pool, test, pick, write.
+
+Defaults: the **training set** is every molecule with a finished calculation (status
+``done``, any settings); the **pool** is every molecule with no calculation at all (queued,
+running or failed ones are neither labelled nor available), optionally only those carrying
+``pool_tag``, minus the molecules selected in an earlier round of the same run.
+
+Writes, in one transaction: the ``Round`` (created, or reused by (run, index)), one
+``AdversarialValidation`` with its settings, every pool molecule's ``OODScore`` (with atom
+scores and flagged atoms at atom level) and the ``Selection`` rows. A round that already has
+selections is returned as stored and nothing is written: reruns are idempotent, and two
+concurrent runs of one round are serialised by a transaction-level advisory lock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from ase.data import chemical_symbols
+from sqlalchemy import Engine, and_, exists, func, insert, select
+from sqlalchemy.orm import Session
+
+from atomloop.db.engine import get_engine, session_scope
+from atomloop.db.orm import (
+    AdversarialValidation,
+    Calculation,
+    CalculationStatus,
+    Model,
+    Molecule,
+    OODScore,
+    Prediction,
+    Round,
+    Selection,
+)
+from atomloop.errors import InputError
+from atomloop.select.adversarial import AdversarialResult, adversarial_validation
+from atomloop.select.strategies import Picked, PoolView, get_strategy
+from atomloop.store.molecules import load_atoms
+
+_LOAD_CHUNK = 10_000  # ids per query: PostgreSQL takes at most 65535 bound parameters
+
+
+@dataclass(frozen=True)
+class SelectedMolecule:
+    """One pick: ``flagged_atoms`` are atom indices (atom level), ``flagged_symbols`` their elements."""
+
+    molecule_id: int
+    rank: int
+    score: float | None
+    formula: str
+    flagged_atoms: list[int] | None
+    flagged_symbols: list[str] | None
+
+
+@dataclass(frozen=True)
+class SelectionReport:
+    """What a round selected and the adversarial validation behind it."""
+
+    round_id: int
+    run_id: int | None
+    round_index: int
+    strategy: str
+    level: str
+    validation_id: int
+    auc: float
+    auc_interval: tuple[float, float]
+    n_train: int
+    n_pool: int
+    selected: list[SelectedMolecule]
+    reused: bool
+
+    @property
+    def indistinguishable(self) -> bool:
+        """True when the AUC interval contains 0.5."""
+        return self.auc_interval[0] <= 0.5 <= self.auc_interval[1]
+
+    @property
+    def stop(self) -> bool:
+        """The loop's stopping signal: the pool holds nothing training has not seen."""
+        return self.indistinguishable
+
+
+def select_round(
+    *,
+    strategy: str,
+    k: int,
+    round_index: int,
+    run_id: int | None = None,
+    train_ids: Sequence[int] | None = None,
+    pool_ids: Sequence[int] | None = None,
+    pool_tag: str | None = None,
+    seed: int = 0,
+    level: str = "molecule",
+    classifier: str = "hgb",
+    engine: Engine | None = None,
+    progress: bool = False,
+) -> SelectionReport:
+    """Select ``k`` pool molecules for round ``round_index`` of run ``run_id`` and store it all.
+
+    Returns the stored selection unchanged (``reused=True``) when the round already has one.
+    """
+    chosen_strategy = get_strategy(strategy)
+    engine = engine or get_engine()
+    started = time.perf_counter()
+    with session_scope(engine) as session:
+        stored = _stored_report(session, run_id, round_index, strategy, k)
+        if stored is not None:
+            return stored
+        train_ids = _train_ids(session) if train_ids is None else list(train_ids)
+        pool_ids = _pool_ids(session, run_id, round_index, pool_tag) if pool_ids is None else list(pool_ids)
+        overlap = set(train_ids) & set(pool_ids)
+        if overlap:
+            raise InputError(f"{len(overlap)} molecules are in both training set and pool, e.g. {sorted(overlap)[:5]}")
+        if not train_ids:
+            raise InputError("no training molecules: the store has no finished calculation")
+        if not pool_ids:
+            raise InputError("the pool is empty: every molecule is labelled, queued or already selected")
+        train_atoms, pool_atoms = _load(session, train_ids), _load(session, pool_ids)
+        committee = _committee_predictions(session, pool_ids) if chosen_strategy.needs_committee else None
+
+    result = adversarial_validation(
+        train_atoms, pool_atoms, level=level, seed=seed, classifier=classifier, progress=progress
+    )
+    natoms = np.array([len(atoms) for atoms in pool_atoms])
+    picked = _pick(chosen_strategy.name, result, natoms, committee, k, seed)
+    elapsed = time.perf_counter() - started
+
+    with session_scope(engine) as session:
+        session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtext(f"atomloop.select:{run_id}:{round_index}")))
+        )
+        stored = _stored_report(session, run_id, round_index, strategy, k)
+        if stored is not None:  # a concurrent run of this round finished first
+            return stored
+        round_ = _get_or_create_round(session, run_id, round_index)
+        round_.step = "select"
+        round_.timings = {**(round_.timings or {}), "select_s": round(elapsed, 3)}
+        validation = AdversarialValidation(
+            round_id=round_.id,
+            level=level,
+            auc=result.auc,
+            auc_low=result.auc_interval[0],
+            auc_high=result.auc_interval[1],
+            n_train=result.n_train,
+            n_pool=result.n_pool,
+            settings={**result.settings, "strategy": chosen_strategy.name, "k": k, "pool_tag": pool_tag},
+        )
+        session.add(validation)
+        session.flush()
+        _write_scores(session, validation.id, pool_ids, result)
+        _write_selection(session, round_.id, chosen_strategy.name, pool_ids, picked, result)
+        return _report(session, round_, validation, reused=False)
+
+
+def _train_ids(session: Session) -> list[int]:
+    done = exists().where(and_(Calculation.molecule_id == Molecule.id, Calculation.status == CalculationStatus.done))
+    return list(session.scalars(select(Molecule.id).where(done).order_by(Molecule.id)))
+
+
+def _earlier_rounds(run_id: int | None, round_index: int):
+    same_run = Round.run_id.is_(None) if run_id is None else Round.run_id == run_id
+    return select(Round.id).where(same_run, Round.index < round_index)
+
+
+def _pool_ids(session: Session, run_id: int | None, round_index: int, pool_tag: str | None) -> list[int]:
+    any_calculation = exists().where(Calculation.molecule_id == Molecule.id)
+    earlier = exists().where(
+        Selection.molecule_id == Molecule.id, Selection.round_id.in_(_earlier_rounds(run_id, round_index))
+    )
+    query = select(Molecule.id).where(~any_calculation, ~earlier)
+    if pool_tag is not None:
+        query = query.where(Molecule.tags.any(pool_tag))
+    return list(session.scalars(query.order_by(Molecule.id)))
+
+
+def _load(session: Session, ids: list[int]):
+    return [atoms for start in range(0, len(ids), _LOAD_CHUNK) for atoms in load_atoms(session, ids[start : start + _LOAD_CHUNK])]
+
+
+def _committee_predictions(session: Session, pool_ids: list[int]) -> np.ndarray:
+    """Pool predictions (n_models, n_pool) of the latest model of each architecture; NaN where missing."""
+    with_pool = exists().where(Prediction.model_id == Model.id, Prediction.split == "pool")
+    latest = (
+        select(Model.id, Model.architecture)
+        .where(with_pool)
+        .distinct(Model.architecture)
+        .order_by(Model.architecture, Model.created.desc(), Model.id.desc())
+    )
+    models = session.execute(latest).all()
+    if len(models) < 2:
+        raise InputError(
+            f"committee needs pool predictions of at least two model architectures; found {len(models)} "
+            f"({', '.join(m.architecture for m in models) or 'none'})"
+        )
+    position = {molecule_id: i for i, molecule_id in enumerate(pool_ids)}
+    predictions = np.full((len(models), len(pool_ids)), np.nan)
+    for row_index, model in enumerate(models):
+        rows = session.execute(
+            select(Prediction.molecule_id, Prediction.energy).where(
+                Prediction.model_id == model.id, Prediction.split == "pool"
+            )
+        )
+        for molecule_id, energy in rows:
+            if molecule_id in position:
+                predictions[row_index, position[molecule_id]] = energy
+    return predictions
+
+
+def _pick(
+    strategy: str, result: AdversarialResult, natoms: np.ndarray, committee: np.ndarray | None, k: int, seed: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pool positions in rank order and their strategy scores; committee strategies only see
+    pool molecules that every committee model has predicted."""
+    covered = np.arange(natoms.size) if committee is None else np.flatnonzero(~np.isnan(committee).any(axis=0))
+    if covered.size == 0:
+        raise InputError("no pool molecule has predictions from every committee model")
+    view = PoolView(
+        descriptors=result.pool_descriptors[covered],
+        natoms=natoms[covered],
+        ood_scores=result.scores[covered],
+        committee_predictions=None if committee is None else committee[:, covered],
+    )
+    picked: Picked = get_strategy(strategy).select(view, k, seed=seed)
+    return covered[picked.indices], picked.scores
+
+
+def _flagged(result: AdversarialResult, position: int) -> list[int] | None:
+    return None if result.flagged_atoms is None else [int(i) for i in result.flagged_atoms[position]]
+
+
+def _write_scores(session: Session, validation_id: int, pool_ids: list[int], result: AdversarialResult) -> None:
+    rows = [
+        {
+            "validation_id": validation_id,
+            "molecule_id": molecule_id,
+            "score": float(result.scores[i]),
+            "atom_scores": None if result.atom_scores is None else [float(s) for s in result.atom_scores[i]],
+            "flagged_atoms": _flagged(result, i),
+        }
+        for i, molecule_id in enumerate(pool_ids)
+    ]
+    session.execute(insert(OODScore), rows)
+
+
+def _write_selection(
+    session: Session,
+    round_id: int,
+    strategy: str,
+    pool_ids: list[int],
+    picked: tuple[np.ndarray, np.ndarray | None],
+    result: AdversarialResult,
+) -> None:
+    positions, scores = picked
+    rows = [
+        {
+            "round_id": round_id,
+            "molecule_id": pool_ids[position],
+            "rank": rank,
+            "score": None if scores is None else float(scores[rank - 1]),
+            "strategy": strategy,
+            "flagged_atoms": _flagged(result, position),
+        }
+        for rank, position in enumerate(positions.tolist(), start=1)
+    ]
+    session.execute(insert(Selection), rows)
+
+
+def _find_round(session: Session, run_id: int | None, round_index: int) -> Round | None:
+    same_run = Round.run_id.is_(None) if run_id is None else Round.run_id == run_id
+    return session.scalars(select(Round).where(same_run, Round.index == round_index).order_by(Round.id)).first()
+
+
+def _get_or_create_round(session: Session, run_id: int | None, round_index: int) -> Round:
+    round_ = _find_round(session, run_id, round_index)
+    if round_ is None:
+        round_ = Round(run_id=run_id, index=round_index, timings={})
+        session.add(round_)
+        session.flush()
+    return round_
+
+
+def _stored_report(
+    session: Session, run_id: int | None, round_index: int, strategy: str, k: int
+) -> SelectionReport | None:
+    """The round's stored selection, if any; an error if it was made differently."""
+    round_ = _find_round(session, run_id, round_index)
+    if round_ is None:
+        return None
+    strategies = set(session.scalars(select(Selection.strategy).where(Selection.round_id == round_.id)))
+    if not strategies:
+        return None
+    validation = session.scalars(
+        select(AdversarialValidation)
+        .where(AdversarialValidation.round_id == round_.id)
+        .order_by(AdversarialValidation.id.desc())
+    ).first()
+    report = _report(session, round_, validation, reused=True)
+    if strategies != {strategy} or len(report.selected) != min(k, report.n_pool):
+        raise InputError(
+            f"round {round_index} already holds a selection of {len(report.selected)} molecules by "
+            f"{', '.join(sorted(strategies))}; asked for {k} by {strategy} (use a new round index)"
+        )
+    return report
+
+
+def _report(session: Session, round_: Round, validation: AdversarialValidation, *, reused: bool) -> SelectionReport:
+    rows = session.execute(
+        select(Selection, Molecule.formula, Molecule.numbers)
+        .join(Molecule, Molecule.id == Selection.molecule_id)
+        .where(Selection.round_id == round_.id)
+        .order_by(Selection.rank)
+    ).all()
+    selected = [
+        SelectedMolecule(
+            molecule_id=selection.molecule_id,
+            rank=selection.rank,
+            score=selection.score,
+            formula=formula,
+            flagged_atoms=selection.flagged_atoms,
+            flagged_symbols=None
+            if selection.flagged_atoms is None
+            else [chemical_symbols[numbers[i]] for i in selection.flagged_atoms],
+        )
+        for selection, formula, numbers in rows
+    ]
+    return SelectionReport(
+        round_id=round_.id,
+        run_id=round_.run_id,
+        round_index=round_.index,
+        strategy=rows[0][0].strategy,
+        level=validation.level,
+        validation_id=validation.id,
+        auc=validation.auc,
+        auc_interval=(validation.auc_low, validation.auc_high),
+        n_train=validation.n_train,
+        n_pool=validation.n_pool,
+        selected=selected,
+        reused=reused,
+    )

@@ -1,0 +1,169 @@
+"""Adversarial validation on ASE's G2 collection: known shift, no shift, atoms, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.collections import g2
+from scipy.spatial.transform import Rotation
+from scipy.stats import spearmanr
+from sklearn.metrics import roc_auc_score
+
+from atomloop.errors import InputError
+from atomloop.select import adversarial_validation, bootstrap_auc_interval, roc_auc
+
+G2 = list(g2)
+
+
+def heavy_atoms(atoms) -> int:
+    return int((atoms.numbers > 1).sum())
+
+
+def rattled(atoms, seed: int, stdev: float = 0.03):
+    """A thermal-like conformer: every coordinate displaced by N(0, stdev) Å."""
+    copy = atoms.copy()
+    copy.rattle(stdev, seed=seed)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def known_shift():
+    """Training: G2 molecules with at most 2 heavy atoms; pool: all larger ones."""
+    train = [a for a in G2 if heavy_atoms(a) <= 2]
+    pool = [a for a in G2 if heavy_atoms(a) > 2]
+    return train, pool, adversarial_validation(train, pool, seed=0)
+
+
+def test_known_shift_is_detected_and_larger_molecules_rank_higher(known_shift):
+    train, pool, result = known_shift
+    assert (len(train), len(pool)) == (77, 85)
+    # Measured: AUC 0.931, interval (0.886, 0.963).
+    assert result.auc > 0.88
+    assert result.auc_interval[0] > 0.8 and result.auc_interval[0] < result.auc < result.auc_interval[1]
+    assert not result.stop and not result.indistinguishable
+    assert result.scores.shape == (85,) and ((result.scores >= 0) & (result.scores <= 1)).all()
+    labels = np.r_[np.zeros(len(train)), np.ones(len(pool))]
+    assert result.auc == pytest.approx(roc_auc_score(labels, np.r_[result.train_scores, result.scores]), abs=1e-12)
+    # Larger molecules look more out of distribution: per heavy-atom count, mean score rises.
+    sizes = np.array([heavy_atoms(a) for a in train + pool])
+    scores = np.r_[result.train_scores, result.scores]
+    assert spearmanr(sizes, scores).statistic > 0.5
+    pool_sizes = sizes[len(train) :]
+    assert result.scores[pool_sizes >= 4].mean() > result.scores[pool_sizes == 3].mean() > result.train_scores.mean()
+
+
+def test_same_seed_same_result_and_rigid_motions_do_not_change_scores(known_shift):
+    train, pool, first = known_shift
+    moved_pool = []
+    for index, atoms in enumerate(pool):
+        rng = np.random.default_rng(index)
+        moved = atoms[rng.permutation(len(atoms))]
+        moved.positions = moved.positions @ Rotation.random(random_state=index).as_matrix().T + rng.normal(size=3)
+        moved_pool.append(moved)
+    again = adversarial_validation(train, moved_pool, seed=0)
+    np.testing.assert_allclose(again.scores, first.scores, atol=1e-9)
+    assert again.auc == pytest.approx(first.auc, abs=1e-9)
+    assert again.auc_interval == pytest.approx(first.auc_interval, abs=1e-9)
+    other_seed = adversarial_validation(train, pool, seed=1, classifier="logistic")
+    assert not np.array_equal(other_seed.scores, first.scores)
+    assert np.array_equal(other_seed.scores, adversarial_validation(train, pool, seed=1, classifier="logistic").scores)
+
+
+def test_no_shift_gives_an_interval_containing_one_half():
+    """A random split of G2 by molecule (2 rattled conformers each, kept on one side)."""
+    order = np.random.default_rng(0).permutation(len(G2))
+    conformers = {i: [rattled(G2[i], seed=10 * i + c) for c in range(2)] for i in range(len(G2))}
+    train = [c for i in order[:81] for c in conformers[i]]
+    pool = [c for i in order[81:] for c in conformers[i]]
+    for classifier in ("hgb", "logistic"):
+        result = adversarial_validation(train, pool, seed=0, classifier=classifier)
+        assert result.stop and result.indistinguishable, (classifier, result.auc, result.auc_interval)
+        assert abs(result.auc - 0.5) < 0.1
+
+
+def test_imbalance_correction_pulls_scores_towards_one_half():
+    """Pool three times the training set, same distribution (a random split of G2 conformers)."""
+    molecules = [rattled(a, seed=i) for i, a in enumerate(G2)]
+    order = np.random.default_rng(3).permutation(len(molecules))
+    train = [molecules[i] for i in order[:40]]
+    pool = [molecules[i] for i in order[40:160]]
+    balanced = adversarial_validation(train, pool, seed=0)
+    unweighted = adversarial_validation(train, pool, seed=0, class_weight=None)
+    assert balanced.stop and unweighted.stop
+
+    def mean_score(result):
+        return np.r_[result.train_scores, result.scores].mean()
+
+    # Measured 0.676 balanced vs 0.757 unweighted: the prior 120 / 160 = 0.75 leaks in unweighted.
+    assert mean_score(unweighted) > 0.72
+    assert mean_score(balanced) < mean_score(unweighted) - 0.05
+
+
+def test_atom_level_flags_an_unseen_element_and_functional_group():
+    """Training has no chlorine; the pool adds the organochlorides of G2 (C-Cl group)."""
+    plain = [a for a in G2 if "Cl" not in a.get_chemical_symbols()]
+    chlorides = [a for a in G2 if {"C", "Cl"} <= set(a.get_chemical_symbols())]
+    assert len(chlorides) == 9
+    train = [rattled(a, seed=i) for i, a in enumerate(plain)]
+    pool_plain = [rattled(a, seed=1000 + i) for i, a in enumerate(plain)]
+    pool_chlorides = [rattled(a, seed=2000 + i) for i, a in enumerate(chlorides)]
+    result = adversarial_validation(train, pool_plain + pool_chlorides, level="atom", seed=0)
+
+    assert result.level == "atom" and len(result.atom_scores) == len(pool_plain) + len(chlorides)
+    for scores, atoms in zip(result.atom_scores, pool_plain + pool_chlorides, strict=True):
+        assert scores.shape == (len(atoms),)
+    assert np.allclose(result.scores, [s.max() for s in result.atom_scores])
+    n_plain = len(pool_plain)
+    # Every organochloride scores above every chlorine-free pool molecule.
+    assert result.scores[n_plain:].min() > result.scores[:n_plain].max()
+    cutoff = result.settings["descriptors"]["atom_cutoff"]
+    flagged_cl = total_cl = 0
+    for atoms, flagged in zip(pool_chlorides, result.flagged_atoms[n_plain:], strict=True):
+        symbols = np.array(atoms.get_chemical_symbols())
+        chlorines = np.flatnonzero(symbols == "Cl")
+        to_chlorine = atoms.get_all_distances()[:, chlorines].min(axis=1)
+        carbon_of_ccl = int(np.argmin(np.where(symbols == "C", to_chlorine, np.inf)))
+        assert flagged.size > 0
+        assert carbon_of_ccl in flagged or set(chlorines) <= set(flagged)  # the C-Cl group is flagged
+        assert (to_chlorine[flagged] < cutoff).all()  # ...and nothing that cannot see a chlorine
+        flagged_cl += np.isin(chlorines, flagged).sum()
+        total_cl += chlorines.size
+    assert flagged_cl / total_cl > 0.7  # measured 15 of 18 chlorine atoms
+    # 1-chloropropane's far methyl group (> cutoff from Cl) is not flagged.
+    propyl = pool_chlorides[[a.get_chemical_formula() for a in chlorides].index("C3H7Cl")]
+    far = np.flatnonzero(propyl.get_all_distances()[:, propyl.numbers == 17].min(axis=1) > cutoff)
+    assert far.size >= 1
+    # Chlorine-free pool atoms are flagged at about the null rate (1 - flag_quantile = 1 %).
+    plain_flagged = sum(f.size for f in result.flagged_atoms[:n_plain])
+    assert plain_flagged / sum(len(a) for a in pool_plain) < 0.03
+
+
+def test_auc_and_cluster_bootstrap():
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.zeros(300, int), np.ones(500, int)]
+    scores = np.round(rng.normal(size=800) + 0.5 * labels, 1)  # ties on purpose
+    assert roc_auc(scores, labels) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    independent = bootstrap_auc_interval(scores, labels, np.arange(800), seed=0)
+    assert independent[0] < roc_auc(scores, labels) < independent[1]
+    # Items that come in clusters of 4 identical copies carry less information: wider interval.
+    items = np.repeat(rng.choice(800, size=200, replace=False), 4)
+    clusters = np.repeat(np.arange(200), 4)
+    clustered = bootstrap_auc_interval(scores[items], labels[items], clusters, seed=0)
+    flat = bootstrap_auc_interval(scores[items], labels[items], np.arange(800), seed=0)
+    assert clustered[1] - clustered[0] > 1.5 * (flat[1] - flat[0])
+
+
+def test_clear_errors():
+    some = G2[:5]
+    with pytest.raises(InputError, match="training set"):
+        adversarial_validation([], some)
+    with pytest.raises(InputError, match="pool"):
+        adversarial_validation(some, [])
+    with pytest.raises(InputError, match="level"):
+        adversarial_validation(some, some, level="bond")
+    with pytest.raises(InputError, match="classifier"):
+        adversarial_validation(some, some, classifier="svm")
+    with pytest.raises(InputError, match="at least 2 distinct molecules"):
+        adversarial_validation([G2[0]], [G2[1], G2[2]])
+    with pytest.raises(InputError, match="groups has 3 entries"):
+        adversarial_validation(some, some, groups=["a", "b", "c"])
