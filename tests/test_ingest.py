@@ -86,7 +86,7 @@ def test_xyz_and_smiles_and_ase_db_sources(engine, tmp_path):
     xyz = tmp_path / "mols.xyz"
     ase.io.write(xyz, [molecule("H2O"), molecule("NH3")], format="extxyz")
     smi = tmp_path / "mols.smi"
-    smi.write_text("# small molecules\nCCO ethanol\nC1=CC=CC=C1 benzene\n")
+    smi.write_text("# small molecules\nCCO ethanol alcohol\nC1=CC=CC=C1 benzene\n")
     dbfile = tmp_path / "mols.db"
     with ase.db.connect(dbfile) as db:
         db.write(molecule("CH4"), name="methane")
@@ -95,6 +95,8 @@ def test_xyz_and_smiles_and_ase_db_sources(engine, tmp_path):
     assert smiles_report.total == 4
     assert ingest_source(str(dbfile), engine=engine).added == 1
     with session_scope(engine) as session:
+        ethanol = session.scalars(select(Molecule).where(Molecule.name == "ethanol")).first()
+        assert ethanol.tags == ["alcohol"]  # further SMILES columns are per-molecule tags
         benzene = session.scalars(select(Molecule).where(Molecule.name == "benzene")).first()
         assert benzene.formula == "C6H6" and benzene.smiles == "C1=CC=CC=C1"
         # MMFF-relaxed benzene: C-C bonds 1.38-1.41 Å
@@ -140,3 +142,11 @@ def test_bad_smiles_names_line(engine, tmp_path):
     with pytest.raises(InputError, match=r"bad.smi:2: RDKit cannot parse"):
         ingest_source(str(path), engine=engine)
     assert _count(engine) == 0
+
+
+def test_shipped_organic_set_spans_functional_groups(engine):
+    report = ingest_source("atomloop:organic", tags=["organic"], engine=engine)
+    assert report.added == 164
+    with session_scope(engine) as session:
+        classes = session.scalars(select(func.unnest(Molecule.tags)).distinct()).all()
+    assert {"alkane", "alcohol", "amine", "ketone", "aromatic", "halide", "organic"} <= set(classes)

@@ -24,29 +24,30 @@ _STAGING_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS ingest_staging (
     ord bigint, numbers smallint[], positions double precision[][], natoms integer,
     charge integer, multiplicity integer, formula varchar(200), structure_hash varchar(64),
-    composition_hash varchar(64), name text, smiles text
+    composition_hash varchar(64), name text, smiles text, tags text[]
 ) ON COMMIT DROP
 """
 
 _COPY = (
     "COPY ingest_staging (ord, numbers, positions, natoms, charge, multiplicity, formula, "
-    "structure_hash, composition_hash, name, smiles) FROM STDIN"
+    "structure_hash, composition_hash, name, smiles, tags) FROM STDIN"
 )
 
 _INSERT_NEW = """
 INSERT INTO molecules (numbers, positions, natoms, charge, multiplicity, formula,
                        structure_hash, composition_hash, name, smiles, source, tags)
 SELECT numbers, positions, natoms, charge, multiplicity, formula,
-       structure_hash, composition_hash, name, smiles, %(source)s, %(tags)s
+       structure_hash, composition_hash, name, smiles, %(source)s,
+       ARRAY(SELECT DISTINCT unnest(tags || %(tags)s::text[]) ORDER BY 1)
 FROM (SELECT DISTINCT ON (structure_hash) * FROM ingest_staging ORDER BY structure_hash, ord) AS first_copies
 ORDER BY ord
 ON CONFLICT (structure_hash) DO NOTHING
 """
 
 _TAG_EXISTING = """
-UPDATE molecules AS m SET tags = ARRAY(SELECT DISTINCT unnest(m.tags || %(tags)s::text[]) ORDER BY 1)
+UPDATE molecules AS m SET tags = ARRAY(SELECT DISTINCT unnest(m.tags || s.tags || %(tags)s::text[]) ORDER BY 1)
 FROM ingest_staging AS s
-WHERE m.structure_hash = s.structure_hash AND NOT m.tags @> %(tags)s::text[]
+WHERE m.structure_hash = s.structure_hash AND NOT m.tags @> (s.tags || %(tags)s::text[])
 """
 
 _IDS = "SELECT s.ord, m.id FROM ingest_staging AS s JOIN molecules AS m USING (structure_hash) ORDER BY s.ord"
@@ -72,6 +73,11 @@ def _text(value: str | None) -> str:
     return "\\N" if value is None else value.translate(_COPY_ESCAPES)
 
 
+def _text_array(values: Sequence[str]) -> str:
+    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return _text("{" + ",".join(quoted) + "}")
+
+
 def _copy_line(ordinal: int, record: MoleculeRecord) -> str:
     """One row in PostgreSQL's COPY text format (arrays as literals, floats as exact repr)."""
     numbers = "{" + ",".join(map(str, record.numbers.tolist())) + "}"
@@ -79,6 +85,7 @@ def _copy_line(ordinal: int, record: MoleculeRecord) -> str:
     fields = (
         str(ordinal), numbers, positions, str(len(record.numbers)), str(record.charge), str(record.multiplicity),
         _text(record.formula), record.structure_hash, record.composition_hash, _text(record.name), _text(record.smiles),
+        _text_array(record.tags),
     )
     return "\t".join(fields) + "\n"
 
@@ -99,7 +106,7 @@ def write_molecules(
 ) -> WriteReport:
     """Insert ``records`` not yet stored (by ``structure_hash``) in one transaction.
 
-    Structures already present get ``tags`` added. Errors raised while the stream is
+    Structures already present get ``tags`` (and each record's own tags) added. Errors raised while the stream is
     consumed (bad input) roll the whole transaction back.
     """
     report = WriteReport()
@@ -116,8 +123,7 @@ def write_molecules(
                     copy.write("".join(_copy_line(ordinal, record) for ordinal, record in enumerate(chunk, offset)))
                 cursor.execute(_INSERT_NEW, {"source": source, "tags": tag_list})
                 added = cursor.rowcount
-                if tag_list:
-                    cursor.execute(_TAG_EXISTING, {"tags": tag_list})
+                cursor.execute(_TAG_EXISTING, {"tags": tag_list})
                 cursor.execute(_IDS)
                 report.molecule_ids.extend(row[1] for row in cursor.fetchall())
                 report.added += added

@@ -46,8 +46,9 @@ def atoms_from_smiles(smiles: str, *, conformers: int = 1, seed: int = 42) -> li
 
 
 def read_smiles_file(path: Path, *, conformers: int = 1) -> Iterator[tuple[Atoms, str]]:
-    """Yield ``(atoms, "path:line")`` for each SMILES line (optional second column: a name).
+    """Yield ``(atoms, "path:line")`` for each SMILES line.
 
+    Optional second column: a name; further columns: tags (e.g. a functional-group class).
     Blank lines and lines starting with ``#`` are skipped.
     """
     with open(path) as handle:
@@ -62,4 +63,5 @@ def read_smiles_file(path: Path, *, conformers: int = 1) -> Iterator[tuple[Atoms
             for atoms in structures:
                 if len(fields) > 1:
                     atoms.info["name"] = fields[1]
+                atoms.info["tags"] = fields[2:]
                 yield atoms, f"{path}:{line_number}"

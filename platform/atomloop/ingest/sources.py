@@ -1,6 +1,8 @@
 """Sources of molecules: files, ASE databases, ASE's shipped collections, SMILES lists.
 
 A source is named by a string: ``ase:g2`` / ``ase:s22`` (collections shipped with ASE),
+``atomloop:organic`` (164 small organic molecules shipped with atomloop, as SMILES with
+their functional-group class as a tag),
 ``*.xyz`` / ``*.extxyz`` (ase.io), ``*.db`` / ``*.json`` (an ASE database),
 ``*.smi`` / ``*.smiles`` (one SMILES per line, built into 3-D with RDKit).
 """
@@ -34,6 +36,13 @@ def _read_collection(name: str) -> Iterator[tuple[Atoms, str]]:
         yield atoms, f"ase:{name}:{molecule_name}"
 
 
+def _shipped_smiles(name: str) -> Path:
+    path = Path(__file__).resolve().parents[1] / "data" / f"{name}.smi"
+    if not path.exists():
+        raise InputError(f"unknown atomloop collection {name!r}; available: atomloop:organic")
+    return path
+
+
 def _read_ase_db(path: Path) -> Iterator[tuple[Atoms, str]]:
     import ase.db
 
@@ -52,6 +61,9 @@ def read_source(spec: str, *, conformers: int = 1) -> Iterator[tuple[Atoms, str]
     """Yield ``(atoms, location)`` for every structure of source ``spec``."""
     if spec.startswith("ase:"):
         yield from _read_collection(spec[4:])
+        return
+    if spec.startswith("atomloop:"):
+        yield from read_smiles_file(_shipped_smiles(spec[9:]), conformers=conformers)
         return
     path = Path(spec)
     if not path.exists():

@@ -37,10 +37,15 @@ class MoleculeRecord:
     composition_hash: str
     name: str | None
     smiles: str | None
+    tags: tuple[str, ...] = ()
 
 
 def record_from_atoms(atoms: Atoms) -> MoleculeRecord:
-    """Validate ``atoms`` (a finite, non-periodic molecule) and compute its identity."""
+    """Validate ``atoms`` (a finite, non-periodic molecule) and compute its identity.
+
+    ``atoms.info`` may carry ``charge``, ``multiplicity``, ``name``, ``smiles`` and ``tags``
+    (a list of strings, e.g. a functional-group class).
+    """
     numbers = np.asarray(atoms.numbers, dtype=np.int64)
     if numbers.size == 0:
         raise InputError("a structure with no atoms")
@@ -62,6 +67,7 @@ def record_from_atoms(atoms: Atoms) -> MoleculeRecord:
         composition_hash=composition_hash(numbers, positions, formula, charge, multiplicity),
         name=atoms.info.get("name"),
         smiles=atoms.info.get("smiles"),
+        tags=tuple(atoms.info.get("tags", ())),
     )
 
 
