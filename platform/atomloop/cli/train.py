@@ -1,0 +1,149 @@
+"""``atomloop train``, ``atomloop evaluate``, ``atomloop tune``: models over the store."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from sqlalchemy import select
+
+from atomloop.errors import InputError
+
+_ARCH_HELP = "Architecture: nequip or schnet."
+_TARGET_HELP = "total (molecular energies) or atomic (per-atom energies of --scheme, plus the total)."
+_ROUND_HELP = "Round id (rounds.id) the model belongs to; names the Optuna study r{ROUND}-{arch}-{target}."
+
+
+def _parse_hyperparameters(pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; values parsed as JSON where possible (numbers), else strings."""
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"--hp expects KEY=VALUE, got {pair!r}")
+        try:
+            parsed[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key] = value
+    return parsed
+
+
+def _given(**options: Any) -> dict[str, Any]:
+    """The options the user set (the rest keep :class:`TrainingConfig`'s defaults)."""
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def _tagged_ids(tag: str | None) -> list[int] | None:
+    if tag is None:
+        return None
+    from atomloop.db import session_scope
+    from atomloop.db.orm import Molecule
+
+    with session_scope() as session:
+        ids = list(session.scalars(select(Molecule.id).where(Molecule.tags.any(tag)).order_by(Molecule.id)))
+    if not ids:
+        raise InputError(f"no molecules are tagged {tag!r}")
+    return ids
+
+
+def _summary(metrics: dict[str, Any]) -> str:
+    lines = []
+    for split in ("train", "valid", "test", "ood_test"):
+        energy = metrics.get(split, {}).get("energy")
+        if energy:
+            lines.append(
+                f"  {split:9s} n={energy['n']:<5d} MAE {energy['mae_kcal_mol']:.3f} kcal/mol  RMSE "
+                f"{energy['rmse_kcal_mol']:.3f} kcal/mol  MAE {energy['mae_mev_atom']:.2f} meV/atom"
+            )
+        for element, atomic in metrics.get(split, {}).get("atomic", {}).items():
+            lines.append(f"  {'':9s} {element:2s} atomic MAE {atomic['mae_kcal_mol']:.3f} kcal/mol (n={atomic['n']})")
+    return "\n".join(lines)
+
+
+def train(
+    arch: str = typer.Option(..., "--arch", help=_ARCH_HELP),
+    target: str = typer.Option("total", "--target", help=_TARGET_HELP),
+    scheme: str | None = typer.Option(None, "--scheme", help="Partition scheme of the atomic energies (e.g. mo-pm-iao)."),
+    settings_hash: str | None = typer.Option(None, "--settings-hash", help="Labels: calculations at this settings hash."),
+    method: str | None = typer.Option(None, "--method", help="Labels: calculations of this method (if unambiguous)."),
+    basis: str | None = typer.Option(None, "--basis", help="Labels: calculations in this basis (if unambiguous)."),
+    atomization: bool = typer.Option(False, "--atomization", help="Learn atomization-style energies (E_A minus free atom)."),
+    round_id: int | None = typer.Option(None, "--round", help=_ROUND_HELP),
+    epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs; early stopping may end sooner [200]."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Molecules per batch [8]."),
+    learning_rate: float | None = typer.Option(None, "--learning-rate", help="Initial Adam learning rate [5e-3]."),
+    hp: list[str] = typer.Option([], "--hp", help="Model hyper-parameter KEY=VALUE (repeatable), e.g. --hp num_layers=3."),
+    test_tag: str | None = typer.Option(None, "--test-tag", help="Molecules with this tag form the test set."),
+    ood_tag: str | None = typer.Option(None, "--ood-tag", help="Molecules with this tag form the out-of-distribution test set."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when available), cpu or cuda."),
+) -> None:
+    """Train a model on the labelled molecules of the store and register it."""
+    from atomloop.models.registry import train_and_register
+
+    model_id = train_and_register(
+        arch=arch, target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
+        atomization=atomization, test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag), round_id=round_id,
+        hyperparameters=_parse_hyperparameters(hp),
+        training=_given(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate), device=device,
+    )
+    _report(model_id)
+
+
+def _report(model_id: int) -> None:
+    from atomloop.db import session_scope
+    from atomloop.db.orm import Model
+
+    with session_scope() as session:
+        row = session.get(Model, model_id)
+        typer.echo(f"model {model_id}: {row.architecture}/{row.target}"
+                   + (f" scheme {row.scheme}" if row.scheme else "")
+                   + f", {len(row.training_molecule_ids)} training molecules, artifact {row.artifact_path}")
+        typer.echo(_summary(row.metrics))
+
+
+def evaluate(
+    model_id: int = typer.Argument(..., help="Registered model id."),
+    test_tag: str | None = typer.Option(None, "--test-tag", help="Evaluate on molecules with this tag (default: the model's test set)."),
+    ood_tag: str | None = typer.Option(None, "--ood-tag", help="Out-of-distribution molecules with this tag (default: the model's)."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+) -> None:
+    """Predict a registered model's test and OOD molecules; store predictions and metrics."""
+    from atomloop.models.registry import evaluate_registered
+
+    evaluate_registered(model_id, test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag), device=device)
+    _report(model_id)
+
+
+def tune(
+    arch: str = typer.Option(..., "--arch", help=_ARCH_HELP),
+    target: str = typer.Option("total", "--target", help=_TARGET_HELP),
+    trials: int = typer.Option(..., "--trials", help="Finished trials the study should hold (resumes a study)."),
+    timeout: float | None = typer.Option(None, "--timeout", help="Stop starting trials after this many seconds."),
+    scheme: str | None = typer.Option(None, "--scheme", help="Partition scheme (atomic target)."),
+    settings_hash: str | None = typer.Option(None, "--settings-hash", help="Labels: calculations at this settings hash."),
+    round_id: int | None = typer.Option(None, "--round", help=_ROUND_HELP),
+    epochs: int = typer.Option(100, "--epochs", help="Maximum epochs per trial."),
+    test_tag: str | None = typer.Option(None, "--test-tag", help="Molecules with this tag form the test set."),
+    ood_tag: str | None = typer.Option(None, "--ood-tag", help="Molecules with this tag form the OOD test set."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+) -> None:
+    """Tune hyper-parameters with Optuna (study in the store's database) and register the best model."""
+    from atomloop.tune import tune as run_tuning
+
+    result = run_tuning(
+        arch=arch, target=target, trials=trials, timeout=timeout, scheme=scheme, settings_hash=settings_hash,
+        test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag), round_id=round_id, epochs=epochs, device=device,
+    )
+    typer.echo(
+        f"study {result.study_name}: {result.completed} complete, {result.pruned} pruned"
+        + (f" (warm-started from {result.warm_started_from})" if result.warm_started_from else "")
+        + f"; best validation loss {result.best_value:.4g} with {json.dumps(result.best_params)}"
+    )
+    _report(result.model_id)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(train)
+    app.command()(evaluate)
+    app.command()(tune)
