@@ -1,0 +1,157 @@
+"""``select_round`` against a real PostgreSQL store: rows written, idempotent, pool rules."""
+
+from __future__ import annotations
+
+import pytest
+from ase.collections import g2
+from sqlalchemy import func, select
+
+from atomloop.db import session_scope
+from atomloop.db.orm import (
+    AdversarialValidation,
+    Calculation,
+    CalculationStatus,
+    Model,
+    OODScore,
+    Prediction,
+    Round,
+    Selection,
+)
+from atomloop.errors import InputError
+from atomloop.ingest import ingest_atoms
+from atomloop.select import select_round
+
+
+def heavy_atoms(atoms) -> int:
+    return int((atoms.numbers > 1).sum())
+
+
+@pytest.fixture
+def store(engine):
+    """G2 in the store: molecules with at most 2 heavy atoms labelled (HF/STO-3G, done)."""
+    small = [a for a in g2 if heavy_atoms(a) <= 2]
+    large = [a for a in g2 if heavy_atoms(a) > 2]
+    train_ids = ingest_atoms(small, source="g2", engine=engine).molecule_ids
+    pool_ids = ingest_atoms(large, source="g2", tags=["g2-large"], engine=engine).molecule_ids
+    with session_scope(engine) as session:
+        session.add_all(
+            Calculation(
+                molecule_id=molecule_id,
+                method="hf",
+                basis="sto-3g",
+                settings_hash="hf-sto-3g-test",
+                settings={"method": "hf", "basis": "sto-3g"},
+                status=CalculationStatus.done,
+                total_energy=-1.0,
+            )
+            for molecule_id in train_ids
+        )
+    return engine, train_ids, pool_ids
+
+
+def _count(session, table) -> int:
+    return session.scalar(select(func.count()).select_from(table))
+
+
+def test_select_round_writes_every_row_once_and_reruns_idempotently(store):
+    engine, train_ids, pool_ids = store
+    report = select_round(strategy="adversarial", k=5, round_index=0, seed=0, engine=engine)
+    assert (report.n_train, report.n_pool, report.level, report.strategy) == (77, 85, "molecule", "adversarial")
+    assert report.auc > 0.8 and not report.stop and not report.reused
+    assert [s.rank for s in report.selected] == [1, 2, 3, 4, 5]
+    assert {s.molecule_id for s in report.selected} <= set(pool_ids)
+    assert all(s.score is not None and 0 <= s.score <= 1 for s in report.selected)
+
+    with session_scope(engine) as session:
+        assert _count(session, Round) == 1 and _count(session, AdversarialValidation) == 1
+        assert _count(session, OODScore) == 85 and _count(session, Selection) == 5
+        validation = session.scalars(select(AdversarialValidation)).one()
+        assert validation.settings["classifier"] == "hgb" and validation.settings["strategy"] == "adversarial"
+        assert validation.settings["descriptors"]["molecule_cutoff"] == 6.0
+        scores = dict(session.execute(select(OODScore.molecule_id, OODScore.score)).all())
+        assert set(scores) == set(pool_ids)
+        # The first pick is the pool's highest OOD score.
+        assert scores[report.selected[0].molecule_id] == pytest.approx(max(scores.values()))
+        assert session.get(Round, report.round_id).step == "select"
+
+    again = select_round(strategy="adversarial", k=5, round_index=0, seed=0, engine=engine)
+    assert again.reused and again.selected == report.selected and again.auc == report.auc
+    with session_scope(engine) as session:
+        assert _count(session, AdversarialValidation) == 1 and _count(session, OODScore) == 85
+        assert _count(session, Selection) == 5
+    with pytest.raises(InputError, match="already holds a selection of 5 molecules by adversarial"):
+        select_round(strategy="random", k=5, round_index=0, engine=engine)
+
+    # The next round's pool leaves out what round 0 selected.
+    following = select_round(strategy="random", k=3, round_index=1, seed=0, classifier="logistic", engine=engine)
+    assert following.n_pool == 80 and following.round_id != report.round_id
+    assert not {s.molecule_id for s in following.selected} & {s.molecule_id for s in report.selected}
+    assert all(s.score is None for s in following.selected)
+
+
+def test_atom_level_round_stores_atom_scores_and_flagged_atoms(store):
+    engine, _, pool_ids = store
+    report = select_round(
+        strategy="adversarial", k=3, round_index=0, level="atom", classifier="logistic",
+        pool_ids=pool_ids[:30], engine=engine,
+    )
+    assert report.level == "atom" and report.n_pool == 30
+    with session_scope(engine) as session:
+        rows = session.scalars(select(OODScore)).all()
+        assert len(rows) == 30
+        for row in rows:
+            assert row.score == pytest.approx(max(row.atom_scores))
+            assert set(row.flagged_atoms) <= set(range(len(row.atom_scores)))
+    for pick in report.selected:
+        assert pick.flagged_atoms is not None and len(pick.flagged_symbols) == len(pick.flagged_atoms)
+
+
+def test_committee_needs_two_architectures_then_ranks_by_disagreement(store):
+    engine, train_ids, pool_ids = store
+    with pytest.raises(InputError, match="at least two model architectures; found 0"):
+        select_round(strategy="committee", k=2, round_index=0, engine=engine)
+    with session_scope(engine) as session:
+        assert _count(session, Round) == 0  # nothing written on failure
+        for architecture, offset in (("schnet", 0.0), ("nequip", 0.02)):
+            model = Model(
+                architecture=architecture, target="total", hyperparameters={}, training_molecule_ids=train_ids
+            )
+            session.add(model)
+            session.flush()
+            session.add_all(
+                Prediction(
+                    model_id=model.id,
+                    molecule_id=molecule_id,
+                    split="pool",
+                    # The two models disagree only on the third pool molecule (by 20 mHa).
+                    energy=-10.0 + (offset if i == 2 else 0.0),
+                )
+                for i, molecule_id in enumerate(pool_ids[:20])
+            )
+    report = select_round(strategy="committee", k=2, round_index=0, classifier="logistic", engine=engine)
+    assert report.n_pool == 85 and report.selected[0].molecule_id == pool_ids[2]
+    assert {s.molecule_id for s in report.selected} <= set(pool_ids[:20])  # only predicted molecules
+    third = [a for a in g2 if heavy_atoms(a) > 2][2]
+    assert report.selected[0].score == pytest.approx(0.01 / len(third))  # std of 2 models, per atom
+    assert report.selected[1].score == 0.0
+
+
+def test_pool_tag_explicit_ids_and_clear_errors(store, engine):
+    _, train_ids, pool_ids = store
+    tagged = select_round(
+        strategy="random", k=2, round_index=5, pool_tag="g2-large", classifier="logistic", engine=engine
+    )
+    assert tagged.n_pool == 85
+    with pytest.raises(InputError, match="pool is empty"):
+        select_round(strategy="random", k=2, round_index=6, pool_tag="no-such-tag", engine=engine)
+    with pytest.raises(InputError, match="in both training set and pool"):
+        select_round(strategy="random", k=2, round_index=6, train_ids=train_ids, pool_ids=train_ids[:3], engine=engine)
+    with pytest.raises(InputError, match="unknown selection strategy"):
+        select_round(strategy="best", k=2, round_index=6, engine=engine)
+    with session_scope(engine) as session:
+        assert _count(session, Round) == 1
+
+
+def test_empty_store_is_a_clear_error(engine):
+    with pytest.raises(InputError, match="no training molecules"):
+        select_round(strategy="adversarial", k=2, round_index=0, engine=engine)
