@@ -8,7 +8,7 @@ store. The stopping signal is ``.stop``: the AUC interval contains 0.5.
 from atomloop.select.adversarial import AdversarialResult, adversarial_validation, group_keys
 from atomloop.select.auc import bootstrap_auc_interval, roc_auc
 from atomloop.select.descriptors import DescriptorSettings, atom_descriptors, molecule_descriptors
-from atomloop.select.store import SelectedMolecule, SelectionReport, select_round
+from atomloop.select.store import SelectedMolecule, SelectionReport, next_round_index, select_round
 from atomloop.select.strategies import (
     STRATEGIES,
     Picked,
@@ -37,6 +37,7 @@ __all__ = [
     "get_strategy",
     "group_keys",
     "molecule_descriptors",
+    "next_round_index",
     "register_strategy",
     "roc_auc",
     "select_round",

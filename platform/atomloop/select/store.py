@@ -155,6 +155,14 @@ def select_round(
         return _report(session, round_, validation, reused=False)
 
 
+def next_round_index(run_id: int | None = None, *, engine: Engine | None = None) -> int:
+    """One past the highest round index of run ``run_id`` (rounds without a run when None); 0 if none."""
+    with session_scope(engine or get_engine()) as session:
+        same_run = Round.run_id.is_(None) if run_id is None else Round.run_id == run_id
+        highest = session.scalar(select(func.max(Round.index)).where(same_run))
+    return 0 if highest is None else highest + 1
+
+
 def _train_ids(session: Session) -> list[int]:
     done = exists().where(and_(Calculation.molecule_id == Molecule.id, Calculation.status == CalculationStatus.done))
     return list(session.scalars(select(Molecule.id).where(done).order_by(Molecule.id)))

@@ -1,0 +1,67 @@
+"""``atomloop select``: one selection round (adversarial validation + strategy) into the store."""
+
+from __future__ import annotations
+
+import typer
+
+from atomloop.select.adversarial import CLASSIFIERS, LEVELS
+from atomloop.select.store import SelectionReport, next_round_index, select_round
+from atomloop.select.strategies import STRATEGIES
+
+
+def _drivers(pick) -> str:
+    if pick.flagged_atoms is None:
+        return "- (molecule level)"
+    if not pick.flagged_atoms:
+        return "none flagged"
+    return " ".join(f"{symbol}{index}" for symbol, index in zip(pick.flagged_symbols, pick.flagged_atoms, strict=True))
+
+
+def format_report(report: SelectionReport, top: int) -> str:
+    """Human-readable summary: AUC with interval, stopping signal, table of the top picks."""
+    low, high = report.auc_interval
+    signal = (
+        "STOP - the interval contains 0.5: the pool holds nothing the training set has not seen"
+        if report.stop
+        else "CONTINUE - the interval excludes 0.5: the pool differs from the training set"
+    )
+    lines = [
+        f"round {report.round_index}"
+        + (f" of run {report.run_id}" if report.run_id is not None else "")
+        + f": {report.strategy} picked {len(report.selected)} of {report.n_pool} pool molecules "
+        f"({report.n_train} training), {report.level} level"
+        + (" [stored selection, nothing written]" if report.reused else ""),
+        f"adversarial validation AUC {report.auc:.3f} (95% interval {low:.3f}-{high:.3f})",
+        f"stopping signal: {signal}",
+        f"{'rank':>4}  {'molecule':>8}  {'formula':<14} {'score':>9}  atoms that drove it",
+    ]
+    for pick in report.selected[:top]:
+        score = "-" if pick.score is None else f"{pick.score:.4g}"
+        lines.append(f"{pick.rank:>4}  {pick.molecule_id:>8}  {pick.formula:<14} {score:>9}  {_drivers(pick)}")
+    if len(report.selected) > top:
+        lines.append(f"... and {len(report.selected) - top} more")
+    return "\n".join(lines)
+
+
+def select(
+    strategy: str = typer.Option("adversarial", help=f"One of: {', '.join(STRATEGIES)}."),
+    k: int = typer.Option(20, help="How many molecules to select."),
+    round_index: int | None = typer.Option(None, "--round", help="Round index (default: the next one)."),
+    level: str = typer.Option("molecule", help=f"Adversarial validation level: {', '.join(LEVELS)}."),
+    pool_tag: str | None = typer.Option(None, help="Only pool molecules with this tag."),
+    seed: int = typer.Option(0, help="Seed of folds, classifier, bootstrap and random picks."),
+    run_id: int | None = typer.Option(None, help="Attach the round to this run (default: none)."),
+    classifier: str = typer.Option("hgb", help=f"One of: {', '.join(CLASSIFIERS)}."),
+    top: int = typer.Option(20, help="Rows of the table to print."),
+) -> None:
+    """Select molecules to label next; rerunning a round prints its stored selection."""
+    index = next_round_index(run_id) if round_index is None else round_index
+    report = select_round(
+        strategy=strategy, k=k, round_index=index, run_id=run_id, pool_tag=pool_tag, seed=seed,
+        level=level, classifier=classifier, progress=True,
+    )
+    typer.echo(format_report(report, top))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(select)
