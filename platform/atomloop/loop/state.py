@@ -1,0 +1,134 @@
+"""A run's rows: the ``runs`` row, its dataset splits and its rounds, created idempotently.
+
+Splits of a run (dataset ``run:<name>``): ``ood_test`` = ``ood_size`` molecules drawn from
+the largest fifth of the pool by heavy-atom count (out of distribution for a small-molecule
+start), ``train`` = the initial training set and ``test`` = in-distribution test molecules,
+both drawn from the smaller half; every other pool molecule is ``pool``. Selected molecules
+keep split ``pool`` in the dataset; their selection rows say when they joined training.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import Engine, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from atomloop.db.orm import (
+    Calculation,
+    CalculationStatus,
+    Dataset,
+    DatasetMember,
+    Molecule,
+    Round,
+    RoundStatus,
+    Run,
+    Selection,
+)
+from atomloop.errors import InputError
+from atomloop.loop.config import LoopConfig
+
+
+def _heavy_atom_counts(session: Session, pool_tag: str | None) -> tuple[np.ndarray, np.ndarray]:
+    query = select(Molecule.id, Molecule.numbers).order_by(Molecule.id)
+    if pool_tag is not None:
+        query = query.where(Molecule.tags.any(pool_tag))
+    rows = session.execute(query).all()
+    ids = np.array([row.id for row in rows], dtype=np.int64)
+    counts = np.array([sum(1 for z in row.numbers if z > 1) for row in rows], dtype=np.int64)
+    return ids, counts
+
+
+def draw_splits(ids: np.ndarray, heavy_atoms: np.ndarray, config: LoopConfig) -> dict[str, list[int]]:
+    """Seeded split of pool molecules into ``train``, ``test``, ``ood_test`` and ``pool``."""
+    needed = config.initial + config.test_size + config.ood_size + config.k
+    if len(ids) < needed:
+        raise InputError(
+            f"the pool has {len(ids)} molecules; initial + test + ood + k needs at least {needed}"
+        )
+    rng = np.random.default_rng(config.seed)
+    order = np.lexsort((rng.random(len(ids)), heavy_atoms))  # by size, ties broken at random
+    ranked = ids[order]
+    large = ranked[int(0.8 * len(ranked)):]
+    ood = rng.choice(large, size=min(config.ood_size, len(large)), replace=False)
+    small = [i for i in ranked[: max(len(ranked) // 2, config.initial + config.test_size)] if i not in set(ood)]
+    chosen = rng.choice(np.asarray(small), size=config.initial + config.test_size, replace=False)
+    splits = {
+        "train": sorted(int(i) for i in chosen[: config.initial]),
+        "test": sorted(int(i) for i in chosen[config.initial:]),
+        "ood_test": sorted(int(i) for i in ood),
+    }
+    taken = {i for members in splits.values() for i in members}
+    splits["pool"] = sorted(int(i) for i in ids if int(i) not in taken)
+    return splits
+
+
+def prepare_run(engine: Engine, config: LoopConfig) -> int:
+    """Create the run and its dataset splits, or return the existing run of these inputs."""
+    name = config.run_name
+    with Session(engine) as session, session.begin():
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))
+        run = session.scalars(select(Run).where(Run.name == name)).first()
+        if run is not None:
+            if run.parameters != config.identity():
+                raise InputError(f"run {name!r} exists with other inputs; choose another --name")
+            return run.id
+        ids, heavy = _heavy_atom_counts(session, config.pool_tag)
+        splits = draw_splits(ids, heavy, config)
+        run = Run(name=name, parameters=config.identity(), status="running")
+        dataset = Dataset(name=f"run:{name}", description=f"splits of active-learning run {name}")
+        session.add_all([run, dataset])
+        session.flush()
+        session.execute(
+            insert(DatasetMember),
+            [
+                {"dataset_id": dataset.id, "molecule_id": molecule_id, "split": split}
+                for split, members in splits.items()
+                for molecule_id in members
+            ],
+        )
+        return run.id
+
+
+def split_ids(session: Session, run_name: str, split: str) -> list[int]:
+    """Molecule ids of one split of a run's dataset, ascending."""
+    query = (
+        select(DatasetMember.molecule_id)
+        .join(Dataset, Dataset.id == DatasetMember.dataset_id)
+        .where(Dataset.name == f"run:{run_name}", DatasetMember.split == split)
+        .order_by(DatasetMember.molecule_id)
+    )
+    return list(session.scalars(query))
+
+
+def get_round(session: Session, run_id: int, index: int) -> Round:
+    """The round ``index`` of a run, created when missing."""
+    session.execute(
+        insert(Round).values(run_id=run_id, index=index, status=RoundStatus.running, timings={})
+        .on_conflict_do_nothing(constraint="uq_round_run_index")
+    )
+    return session.scalars(select(Round).where(Round.run_id == run_id, Round.index == index)).one()
+
+
+def selected_ids(session: Session, run_id: int, *, up_to_round: int) -> list[int]:
+    """Molecules selected (or given as the initial set) in rounds 0..``up_to_round``."""
+    query = (
+        select(Selection.molecule_id)
+        .join(Round, Round.id == Selection.round_id)
+        .where(Round.run_id == run_id, Round.index <= up_to_round)
+        .order_by(Round.index, Selection.rank)
+    )
+    return list(session.scalars(query))
+
+
+def labelled_subset(session: Session, molecule_ids: list[int], settings_hash: str) -> list[int]:
+    """Those of ``molecule_ids`` with a finished calculation at ``settings_hash``."""
+    if not molecule_ids:
+        return []
+    query = select(Calculation.molecule_id).where(
+        Calculation.molecule_id.in_(molecule_ids),
+        Calculation.settings_hash == settings_hash,
+        Calculation.status == CalculationStatus.done,
+    )
+    done = set(session.scalars(query))
+    return [i for i in molecule_ids if i in done]

@@ -1,0 +1,228 @@
+"""The steps of one active-learning round, each idempotent and recorded on the round.
+
+Round 0 labels the initial training set and the test sets and trains; every later round
+selects ``k`` pool molecules, labels them, retrains and evaluates. A round's ``step`` column
+holds its last finished step (``selected``, ``labelled``, ``trained``, ``evaluated``); a step
+that finds itself done returns at once, so a killed loop resumes where it stopped and
+computes nothing twice. Timings (seconds) are stored per step in ``rounds.timings``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from atomloop.db.orm import AdversarialValidation, Model, Round, RoundStatus, Run, Selection
+from atomloop.loop.config import LoopConfig
+from atomloop.loop.state import get_round, labelled_subset, selected_ids, split_ids
+from atomloop.qm import QMSettings
+
+STEPS = ("selected", "labelled", "trained", "evaluated")
+Labeller = Callable[[QMSettings, Sequence[int]], object]
+
+
+def qm_settings(config: LoopConfig) -> QMSettings:
+    """The labelling level of a run."""
+    return QMSettings(method=config.method, basis=config.basis, schemes=config.schemes)
+
+
+def _done(round_row: Round, step: str) -> bool:
+    return round_row.step is not None and STEPS.index(round_row.step) >= STEPS.index(step)
+
+
+def _mark(engine: Engine, run_id: int, index: int, step: str, seconds: float) -> None:
+    with Session(engine) as session, session.begin():
+        row = get_round(session, run_id, index)
+        row.step = step
+        row.timings = {**row.timings, step: round(seconds, 3)}
+        if step == STEPS[-1]:
+            row.status = RoundStatus.done
+            row.finished = datetime.now(UTC)
+
+
+def round_state(engine: Engine, run_id: int, index: int) -> Round:
+    """The round row (created when missing)."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        return get_round(session, run_id, index)
+
+
+@dataclass
+class SelectOutcome:
+    """What a round's selection found: its AUC (None in round 0) and whether to stop."""
+
+    molecule_ids: list[int]
+    auc: float | None = None
+    auc_interval: tuple[float, float] | None = None
+    stop_reason: str | None = None
+
+
+def select_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> SelectOutcome:
+    """Round 0: record the initial training set. Later rounds: select ``k`` pool molecules."""
+    started = time.perf_counter()
+    with Session(engine) as session, session.begin():
+        row = get_round(session, run_id, index)
+        if index == 0:
+            initial = split_ids(session, config.run_name, "train")
+            session.execute(
+                insert(Selection).on_conflict_do_nothing(),
+                [{"round_id": row.id, "molecule_id": m, "rank": r, "strategy": "initial"} for r, m in enumerate(initial)],
+            )
+        already = _done(row, "selected")
+    if index == 0:
+        if not already:
+            _mark(engine, run_id, index, "selected", time.perf_counter() - started)
+        return SelectOutcome(molecule_ids=initial)
+
+    from atomloop.select.store import select_round
+
+    settings_hash = qm_settings(config).settings_hash
+    with Session(engine) as session:
+        chosen_before = selected_ids(session, run_id, up_to_round=index - 1)
+        train = labelled_subset(session, chosen_before, settings_hash)
+        pool = sorted(set(split_ids(session, config.run_name, "pool")) - set(chosen_before))
+    report = select_round(
+        strategy=config.strategy, k=config.k, round_index=index, run_id=run_id, train_ids=train,
+        pool_ids=pool, seed=config.seed + index, level=config.level, engine=engine,
+    )
+    low, high = report.auc_interval
+    stop = "adversarial AUC interval contains 0.5" if config.stop_on_auc and low <= 0.5 <= high else None
+    if not already:
+        _mark(engine, run_id, index, "selected", time.perf_counter() - started)
+    return SelectOutcome([s.molecule_id for s in report.selected], report.auc, report.auc_interval, stop)
+
+
+def label_step(
+    engine: Engine, config: LoopConfig, run_id: int, index: int, molecule_ids: Sequence[int], labeller: Labeller
+) -> None:
+    """Label ``molecule_ids`` (round 0: also the test sets) through ``labeller``."""
+    if _done(round_state(engine, run_id, index), "labelled"):
+        return
+    started = time.perf_counter()
+    ids = list(molecule_ids)
+    if index == 0:
+        with Session(engine) as session:
+            ids += split_ids(session, config.run_name, "test") + split_ids(session, config.run_name, "ood_test")
+    labeller(qm_settings(config), ids)
+    _mark(engine, run_id, index, "labelled", time.perf_counter() - started)
+
+
+def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> dict[str, int]:
+    """Train every architecture on the labelled training set; returns model ids by architecture.
+
+    Models already registered for this round are kept (a killed training resumes from its
+    checkpoint inside ``train_and_register``).
+    """
+    from atomloop.models.registry import train_and_register
+
+    settings_hash = qm_settings(config).settings_hash
+    started = time.perf_counter()
+    with Session(engine) as session:
+        row = get_round(session, run_id, index)
+        round_id = row.id
+        existing = {
+            m.architecture: m.id
+            for m in session.scalars(select(Model).where(Model.round_id == round_id, Model.status == "done"))
+        }
+        train = labelled_subset(session, selected_ids(session, run_id, up_to_round=index), settings_hash)
+        test = labelled_subset(session, split_ids(session, config.run_name, "test"), settings_hash)
+        ood = labelled_subset(session, split_ids(session, config.run_name, "ood_test"), settings_hash)
+    if _done(row, "trained"):
+        return existing
+    hyperparameters = tuned_hyperparameters(engine, config, index) if config.tune_every else {}
+    for arch in config.architectures:
+        if arch in existing:
+            continue
+        existing[arch] = train_and_register(
+            arch=arch, target=config.target, scheme=config.training_scheme, settings_hash=settings_hash,
+            train_ids=train, test_ids=test, ood_ids=ood, round_id=round_id,
+            hyperparameters=hyperparameters.get(arch), training={"epochs": config.epochs, "seed": config.seed}, progress=False,
+            device=config.device, engine=engine,
+        )
+    _mark(engine, run_id, index, "trained", time.perf_counter() - started)
+    return existing
+
+
+def tuned_hyperparameters(engine: Engine, config: LoopConfig, index: int) -> dict[str, dict]:
+    """Best Optuna hyper-parameters per architecture: tuned in every ``tune_every``-th round,
+    else those of the latest tuned round (empty before the first tuning)."""
+    from atomloop.tune import best_params, tune
+
+    settings_hash = qm_settings(config).settings_hash
+    tuned_round = index - index % config.tune_every
+    params: dict[str, dict] = {}
+    for arch in config.architectures:
+        if index % config.tune_every == 0:
+            tune(
+                arch=arch, target=config.target, scheme=config.training_scheme, settings_hash=settings_hash,
+                trials=config.tune_trials, round_index=index, engine=engine,
+            )
+        params[arch] = best_params(arch=arch, target=config.target, round_index=tuned_round) or {}
+    return params
+
+
+def evaluate_step(engine: Engine, config: LoopConfig, run_id: int, index: int, model_ids: dict[str, int]) -> None:
+    """Predict the remaining pool with every model (the committee's signal) and close the round."""
+    from atomloop.models.registry import predict_and_store
+
+    if _done(round_state(engine, run_id, index), "evaluated"):
+        return
+    started = time.perf_counter()
+    if config.strategy in ("committee", "hybrid"):
+        with Session(engine) as session:
+            chosen = set(selected_ids(session, run_id, up_to_round=index))
+            pool = [m for m in split_ids(session, config.run_name, "pool") if m not in chosen]
+        for model_id in model_ids.values():
+            predict_and_store(model_id, pool, "pool", engine=engine)
+    _mark(engine, run_id, index, "evaluated", time.perf_counter() - started)
+
+
+@dataclass
+class RoundSummary:
+    """One line of the per-round table: labels so far, AUC, test MAE (kcal/mol) per model."""
+
+    index: int
+    n_train: int
+    auc: float | None
+    auc_interval: tuple[float, float] | None
+    test_mae_kcal_mol: dict[str, float] = field(default_factory=dict)
+    ood_mae_kcal_mol: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def summarize_round(engine: Engine, config: LoopConfig, run_id: int, index: int) -> RoundSummary:
+    """Read a finished round back from the store."""
+    settings_hash = qm_settings(config).settings_hash
+    with Session(engine) as session:
+        row = get_round(session, run_id, index)
+        train = labelled_subset(session, selected_ids(session, run_id, up_to_round=index), settings_hash)
+        validation = session.scalars(
+            select(AdversarialValidation).where(AdversarialValidation.round_id == row.id)
+            .order_by(AdversarialValidation.id.desc())
+        ).first()
+        models = session.scalars(select(Model).where(Model.round_id == row.id).order_by(Model.id)).all()
+        summary = RoundSummary(
+            index=index, n_train=len(train),
+            auc=validation.auc if validation else None,
+            auc_interval=(validation.auc_low, validation.auc_high) if validation else None,
+            seconds=sum(row.timings.values()),
+        )
+        for model in models:
+            for split, target in (("test", summary.test_mae_kcal_mol), ("ood_test", summary.ood_mae_kcal_mol)):
+                energy = model.metrics.get(split, {}).get("energy", {})
+                if "mae_kcal_mol" in energy:
+                    target[model.architecture] = energy["mae_kcal_mol"]
+    return summary
+
+
+def finish_run(engine: Engine, run_id: int, status: str, reason: str | None) -> None:
+    """Record how a run ended (``done`` or ``stopped``) and why."""
+    with Session(engine) as session, session.begin():
+        run = session.get(Run, run_id)
+        run.status = status
+        run.stop_reason = reason

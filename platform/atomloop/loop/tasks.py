@@ -1,0 +1,114 @@
+"""Prefect tasks over the library's steps, and the labelling fan-out through a task runner.
+
+Tasks retry only when the database is unreachable (a reconnect can help); any other
+failure is a bug or bad input and surfaces at once. No task takes a database URL as a
+parameter (Prefect stores parameters): workers resolve the store from their environment
+(``ATOMLOOP_DATABASE_URL`` or ``ATOMLOOP_HOME``), which process pools and Dask workers
+started here inherit.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from prefect import task, unmapped
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+from sqlalchemy.exc import OperationalError
+
+from atomloop.db.engine import DatabaseUnavailableError
+from atomloop.errors import InputError
+from atomloop.loop import steps
+from atomloop.loop.driver import StepRunner
+from atomloop.loop.state import prepare_run
+from atomloop.qm import QMSettings
+
+TASK_RUNNERS = ("process", "thread", "dask")
+
+
+def _database_unreachable(task, task_run, state) -> bool:  # noqa: ARG001 - Prefect's signature
+    """Retry condition: the task failed because the store could not be reached."""
+    try:
+        state.result()
+    except (DatabaseUnavailableError, OperationalError):
+        return True
+    except Exception:  # noqa: BLE001 - every other failure is final
+        return False
+    return False
+
+
+_OPTIONS = {
+    "retries": 3,
+    "retry_delay_seconds": [2, 10, 30],
+    "retry_condition_fn": _database_unreachable,
+    "cache_policy": NO_CACHE,
+    "persist_result": False,
+}
+
+prepare_task = task(prepare_run, name="prepare-run", **_OPTIONS)
+select_task = task(steps.select_step, name="select", **_OPTIONS)
+train_task = task(steps.train_step, name="train", **_OPTIONS)
+evaluate_task = task(steps.evaluate_step, name="evaluate", **_OPTIONS)
+summarize_task = task(steps.summarize_round, name="summarize", **_OPTIONS)
+
+
+@task(name="label-chunk", **_OPTIONS)
+def label_chunk(settings: dict, molecule_ids: list[int], threads: int = 1) -> dict[str, int]:
+    """Label a few molecules in this worker (one PySCF process); returns the counts."""
+    from atomloop.labelling import label_molecules
+
+    report = label_molecules(
+        QMSettings.from_dict(settings), molecule_ids=molecule_ids, threads=threads, progress=False
+    )
+    return {"done": report.done, "failed": report.failed, "refused": report.refused, "remaining": report.remaining}
+
+
+def fan_out_labeller(settings: QMSettings, molecule_ids: Sequence[int], *, chunk_size: int = 2) -> dict[str, int]:
+    """Label ``molecule_ids`` as ``label-chunk`` tasks on the current flow's task runner."""
+    ids = list(molecule_ids)
+    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    totals = {"done": 0, "failed": 0, "refused": 0, "remaining": 0}
+    if not chunks:
+        return totals
+    for future in label_chunk.map(unmapped(settings.to_dict()), chunks):
+        for key, value in future.result().items():
+            totals[key] += value
+    return totals
+
+
+def make_task_runner(kind: str, workers: int):
+    """The labelling fan-out's task runner: local processes (default), threads, or Dask.
+
+    ``dask`` connects to the scheduler at ``ATOMLOOP_DASK_ADDRESS`` when set (a cluster on
+    other machines), else starts a ``distributed.LocalCluster`` of ``workers`` processes.
+    """
+    if kind == "process":
+        return ProcessPoolTaskRunner(max_workers=workers)
+    if kind == "thread":
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if kind == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        address = os.environ.get("ATOMLOOP_DASK_ADDRESS")
+        if address:
+            return DaskTaskRunner(address=address)
+        return DaskTaskRunner(
+            cluster_class="distributed.LocalCluster",
+            cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True, "dashboard_address": None},
+        )
+    raise InputError(f"unknown task runner {kind!r}; choose from {', '.join(TASK_RUNNERS)}")
+
+
+def prefect_step_runner() -> StepRunner:
+    """Steps as Prefect tasks; labelling runs in the flow itself and fans its molecules out as
+    ``label-chunk`` tasks over the flow's task runner."""
+    return StepRunner(
+        prepare=prepare_task,
+        select=select_task,
+        label=steps.label_step,
+        train=train_task,
+        evaluate=evaluate_task,
+        summarize=summarize_task,
+        labeller=fan_out_labeller,
+    )
