@@ -125,14 +125,17 @@ def reclaim_abandoned(session: Session, calculation_ids: Sequence[int], stale_af
 
 
 def claim_next(engine: Engine, calculation_ids: Sequence[int], worker: str) -> tuple[int, int] | None:
-    """Claim one queued row among ``calculation_ids``: (calculation id, molecule id), or None."""
+    """Claim one queued row among ``calculation_ids``: (calculation id, molecule id), or None.
+
+    Largest molecules first, so parallel workers finish together (longest-job-first)."""
     with Session(engine) as session, session.begin():
         row = session.execute(
             select(Calculation.id, Calculation.molecule_id)
+            .join(Molecule, Molecule.id == Calculation.molecule_id)
             .where(Calculation.id.in_(list(calculation_ids)), Calculation.status == Status.queued)
-            .order_by(Calculation.id)
+            .order_by(Molecule.natoms.desc(), Calculation.id)
             .limit(1)
-            .with_for_update(skip_locked=True)
+            .with_for_update(of=Calculation, skip_locked=True)
         ).first()
         if row is None:
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from multiprocessing.connection import wait
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -14,12 +15,18 @@ from sqlalchemy.orm import Session
 from tqdm.auto import tqdm
 
 from atomloop.db.engine import get_engine
+from atomloop.errors import AtomloopError
 from atomloop.labelling.claims import pending_molecule_ids, queue_calculations, reclaim_abandoned, status_counts
 from atomloop.labelling.limits import ResourceLimits
 from atomloop.labelling.worker import run_worker, worker_process_main
 from atomloop.qm.settings import QMSettings
 
 STALE_AFTER_S = 300.0
+
+
+class WorkerCrashedError(AtomloopError):
+    """A worker process died (its unfinished calculations are redone by the next run)."""
+
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -41,7 +48,7 @@ class LabelReport:
         """One line for people."""
         return (
             f"labelled {self.requested} molecules in {self.wall_time:.1f} s: {self.done} done, "
-            f"{self.failed} failed, {self.refused} refused, {self.remaining} left running elsewhere "
+            f"{self.failed} failed, {self.refused} refused, {self.remaining} unfinished "
             f"({self.reclaimed} interrupted calculations redone; settings {self.settings_hash[:12]})"
         )
 
@@ -72,7 +79,7 @@ def _run_processes(engine: Engine, settings: QMSettings, ids: list[int], limits:
             process.start()
     try:
         while any(process.is_alive() for process in processes):
-            time.sleep(0.5)
+            wait([process.sentinel for process in processes if process.is_alive()], timeout=0.5)
             with Session(engine) as session:
                 counts = status_counts(session, ids)
             bar.update(counts["done"] + counts["failed"] + counts["refused"] - bar.n)
@@ -81,6 +88,12 @@ def _run_processes(engine: Engine, settings: QMSettings, ids: list[int], limits:
             process.join(timeout=1)
             if process.is_alive():
                 process.kill()
+    crashed = sorted({process.exitcode for process in processes if process.exitcode != 0})
+    if crashed:
+        raise WorkerCrashedError(
+            f"{len(processes)} labelling worker processes ended with exit codes {crashed}; unfinished "
+            "calculations stay queued and are picked up by the next run"
+        )
 
 
 def label_molecules(
