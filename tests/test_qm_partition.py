@@ -170,3 +170,24 @@ def test_atomization_contributions():
     assert -0.5 < binding < -0.1
     for scheme in settings.schemes:
         assert result.atomization[scheme].sum() == pytest.approx(binding, abs=1e-8)
+
+
+def test_density_fitting_keeps_the_sum_rule():
+    settings = QMSettings(method="b3lyp", basis="6-31g", schemes=VALID_SCHEMES, density_fit=True, grid_level=1)
+    result = compute(WATER, settings)
+    for scheme in VALID_SCHEMES:
+        assert result.atomic_energies[scheme].sum() == pytest.approx(result.energy, abs=1e-8), scheme
+
+
+def test_effective_core_potentials():
+    """def2-SVP puts an ECP on iodine: its potential joins the nuclear-attraction term of the
+    atom's density; IAO-based schemes are refused (the MINAO reference is all-electron)."""
+    from atomloop.qm import UnsupportedCalculationError
+
+    hydrogen_iodide = Atoms("HI", positions=[(0, 0, 0), (0, 0, 1.61)])
+    schemes = ("ao-eda", "mo-canonical-lowdin", "mo-fb-mulliken")
+    result = compute(hydrogen_iodide, QMSettings(method="hf", basis="def2-svp", schemes=schemes))
+    for scheme in schemes:
+        assert result.atomic_energies[scheme].sum() == pytest.approx(result.energy, abs=1e-8), scheme
+    with pytest.raises(UnsupportedCalculationError, match="mo-pm-iao"):
+        compute(hydrogen_iodide, QMSettings(method="hf", basis="def2-svp", schemes=("mo-pm-iao",)))

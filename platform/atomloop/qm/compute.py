@@ -11,7 +11,7 @@ import pyscf
 from ase import Atoms
 
 from atomloop.qm.atoms import free_atom_energy
-from atomloop.qm.errors import QMError
+from atomloop.qm.errors import QMError, UnsupportedCalculationError
 from atomloop.qm.localize import localize
 from atomloop.qm.partition import (
     Channel,
@@ -88,6 +88,20 @@ class _Partitioner:
         return terms
 
 
+def _check_ecp_support(mol, settings: QMSettings) -> None:
+    """IAOs (IAO weights, and PM which localizes with IAO populations) need all-electron atoms."""
+    if not mol.has_ecp():
+        return
+    needs_iao = [name for name in settings.schemes
+                 if (scheme := parse_scheme(name)).population == "iao" or scheme.localization == "pm"]
+    if needs_iao:
+        raise UnsupportedCalculationError(
+            f"basis {settings.basis} puts effective core potentials on {sorted(set(mol.elements) & set(mol._ecp))}; "
+            f"IAO-based schemes {', '.join(needs_iao)} need all-electron atoms (use ao-eda, mo-canonical-/mo-fb-"
+            "mulliken or -lowdin, or an all-electron basis)"
+        )
+
+
 def compute(atoms: Atoms, settings: QMSettings, *, max_memory_mb: float | None = None) -> QMResult:
     """Run the SCF of ``atoms`` (positions Å) at ``settings`` and partition its energy.
 
@@ -97,6 +111,7 @@ def compute(atoms: Atoms, settings: QMSettings, *, max_memory_mb: float | None =
     started = time.perf_counter()
     timings: dict[str, float] = {}
     mol = build_molecule(atoms, settings, max_memory_mb=max_memory_mb)
+    _check_ecp_support(mol, settings)
     outcome = run_scf(mol, settings, label=atoms.get_chemical_formula())
     timings["scf"] = time.perf_counter() - started
     energy = float(outcome.mf.e_tot)
@@ -112,7 +127,7 @@ def compute(atoms: Atoms, settings: QMSettings, *, max_memory_mb: float | None =
             atomic_energies[name] = total_by_atom(terms[name])
             timings[f"partition:{name}"] = time.perf_counter() - start
             error = abs(atomic_energies[name].sum() - energy)
-            if error > SUM_RULE_TOLERANCE:
+            if not error <= SUM_RULE_TOLERANCE:  # also catches NaN
                 raise QMError(f"{name}: atomic energies miss the total energy by {error:.2e} Ha")
 
     result = QMResult(

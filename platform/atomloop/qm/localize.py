@@ -1,5 +1,5 @@
 """Localized occupied orbitals: Pipek-Mezey (IAO populations) and Foster-Boys, both started from
-intrinsic bond orbitals (IBOs) and re-optimised until the stability analysis finds no descent
+intrinsic bond orbitals (IBOs; Foster-Boys from the canonical orbitals when ECPs are present) and re-optimised until the stability analysis finds no descent
 direction (a localizer can stop at a saddle point; the stable solution is reproducible).
 
 Caveat measured on water: the PM(IAO) objective is flat under rotations of the oxygen lone pairs
@@ -50,7 +50,8 @@ def localize(mol: gto.Mole, coeff: np.ndarray, method: str, *, tol: float = 1e-1
         return coeff
     if method not in ("pm", "fb"):
         raise ValueError(f"unknown localization {method!r}")
-    orbitals = intrinsic_bond_orbitals(mol, coeff)
+    # IBOs need IAOs, which need all-electron atoms; with ECPs Foster-Boys starts from ``coeff``.
+    orbitals = coeff if mol.has_ecp() else intrinsic_bond_orbitals(mol, coeff)
     localizer = _make_localizer(mol, orbitals, method, tol)
     for _ in range(MAX_STABILITY_ROUNDS):
         orbitals = localizer.kernel(orbitals)

@@ -9,6 +9,7 @@ shift; the second-order (Newton) solver started from the last density. If all fa
 from __future__ import annotations
 
 from collections.abc import Callable
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,21 @@ def charge_and_multiplicity(atoms: Atoms, settings: QMSettings) -> tuple[int, in
     return charge, multiplicity
 
 
+def effective_core_potentials(basis: str, symbols: set[str]) -> dict[str, str]:
+    """The elements of ``symbols`` that ``basis`` defines with an ECP (e.g. def2 for Rb-Rn)."""
+    ecp = {}
+    for symbol in sorted(symbols):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                defined = gto.basis.load_ecp(basis, symbol)
+            except Exception:  # noqa: BLE001 - PySCF signals "no ECP" in several ways
+                defined = None
+        if defined:
+            ecp[symbol] = basis
+    return ecp
+
+
 def build_molecule(atoms: Atoms, settings: QMSettings, *, max_memory_mb: float | None = None) -> gto.Mole:
     """A built ``gto.Mole`` (positions in Å) with the charge and spin of ``atoms``."""
     charge, multiplicity = charge_and_multiplicity(atoms, settings)
@@ -56,6 +72,7 @@ def build_molecule(atoms: Atoms, settings: QMSettings, *, max_memory_mb: float |
     mol.atom = [(symbol, tuple(position)) for symbol, position in zip(atoms.get_chemical_symbols(), atoms.positions)]
     mol.unit = "Angstrom"
     mol.basis = settings.basis
+    mol.ecp = effective_core_potentials(settings.basis, set(atoms.get_chemical_symbols()))
     mol.charge = charge
     mol.spin = multiplicity - 1
     mol.verbose = 0

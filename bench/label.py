@@ -1,0 +1,151 @@
+"""Benchmark of labelling: partitioning overhead per scheme and ``atomloop label`` throughput.
+
+1. For molecules of 3 to 20 atoms (ASE g2, and n-hexane from SMILES with ``--full``) at
+   ``--method/--basis`` (default b3lyp/def2-svp): wall time of the bare PySCF SCF vs the SCF of
+   ``atomloop.qm.compute`` and the extra time of each partition scheme (shared operators +
+   its localization + its weights), printed as a ratio to the bare SCF.
+   Targets at 20 atoms: <= 10 % (AO scheme), <= 25 % (MO schemes).
+2. Throughput (molecules per hour, ``--workers`` processes of one thread) of
+   ``label_molecules`` on a throwaway embedded PostgreSQL store vs a plain loop over PySCF in
+   the same number of processes on the same molecules, best of ``--repeats``: the platform
+   alone (no schemes; target ratio >= 0.95) and with the default schemes.
+
+Usage: ``python bench/label.py [--full] [--method b3lyp] [--basis def2-svp] [--workers 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from ase import Atoms  # noqa: E402
+from ase.build import molecule  # noqa: E402
+
+from atomloop.qm import VALID_SCHEMES, QMSettings, compute, parse_scheme  # noqa: E402
+
+OVERHEAD_MOLECULES = ("H2O", "CH3OH", "CH3CH2OH")
+THROUGHPUT_MOLECULES = ("H2O", "NH3", "CH4", "CH3OH", "HCOOH", "CH3CHO", "C2H4", "CH3CN")
+
+
+def bare_scf_seconds(atoms: Atoms, settings: QMSettings) -> float:
+    """Wall time (s) of a plain PySCF RHF/RKS at the same basis, grid and convergence."""
+    from pyscf import dft, gto, scf
+
+    start = time.perf_counter()
+    mol = gto.M(atom=[(s, tuple(p)) for s, p in zip(atoms.get_chemical_symbols(), atoms.positions)],
+                basis=settings.basis, verbose=0)
+    if settings.is_dft:
+        mf = dft.RKS(mol, xc=settings.method)
+        mf.grids.level = settings.grid_level
+    else:
+        mf = scf.RHF(mol)
+    mf.conv_tol = settings.conv_tol
+    mf.verbose = 0
+    mf.kernel()
+    return time.perf_counter() - start
+
+
+def scheme_overhead(timings: dict[str, float], scheme_name: str) -> float:
+    """Seconds one scheme adds to the SCF: shared operators + its localization + its weights."""
+    scheme = parse_scheme(scheme_name)
+    if scheme.family == "ao":
+        return timings["operators"] + timings[f"partition:{scheme_name}"]
+    return timings["operators"] + timings.get(f"localize:{scheme.localization}", 0.0) + timings[f"weights:{scheme_name}"]
+
+
+def overhead_table(molecules: list[tuple[str, Atoms]], settings: QMSettings) -> None:
+    print(f"\n== partitioning overhead at {settings.method}/{settings.basis} (1 thread) ==")
+    header = f"{'molecule':10s} {'atoms':>5s} {'bare SCF s':>10s} {'qm SCF s':>9s} " + " ".join(f"{s:>12.12s}" for s in VALID_SCHEMES)
+    print(header)
+    for name, atoms in molecules:
+        bare = bare_scf_seconds(atoms, settings)
+        result = compute(atoms, settings)
+        ratios = [scheme_overhead(result.timings, s) / bare for s in VALID_SCHEMES]
+        print(f"{name:10s} {len(atoms):5d} {bare:10.2f} {result.timings['scf']:9.2f} "
+              + " ".join(f"{100 * r:11.1f}%" for r in ratios))
+    print("(columns per scheme: extra time of that scheme / bare SCF time)")
+
+
+def _plain_worker(item: tuple[str, QMSettings]) -> float:
+    return bare_scf_seconds(molecule(item[0]), item[1])
+
+
+def plain_loop_seconds(names: tuple[str, ...], settings: QMSettings, workers: int) -> float:
+    """Wall time of a plain PySCF loop over ``names`` in ``workers`` spawned processes."""
+    start = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        pool.map(_plain_worker, [(n, settings) for n in names], chunksize=1)
+    return time.perf_counter() - start
+
+
+def label_seconds(names: tuple[str, ...], settings: QMSettings, workers: int) -> float:
+    """Wall time of ``label_molecules`` over ``names`` in a fresh, throwaway embedded store."""
+    from atomloop.db import get_engine, migrate
+    from atomloop.db.embedded import EmbeddedPostgres
+    from atomloop.ingest import ingest_atoms
+    from atomloop.labelling import label_molecules
+
+    with tempfile.TemporaryDirectory() as home:
+        server = EmbeddedPostgres(Path(home) / "pg")
+        url = server.start()
+        try:
+            migrate.upgrade(url)
+            engine = get_engine(url)
+            ingest_atoms([molecule(n) for n in names], source="bench", engine=engine)
+            report = label_molecules(settings, engine=engine, workers=workers, progress=False)
+            engine.dispose()
+        finally:
+            server.destroy()
+    if report.done != len(names):
+        raise RuntimeError(report.summary())
+    return report.wall_time
+
+
+def throughput(names: tuple[str, ...], method: str, basis: str, workers: int, repeats: int) -> None:
+    """Best-of-``repeats`` wall times, modes interleaved so machine load hits all alike."""
+    scf_only = QMSettings(method=method, basis=basis, schemes=())
+    partitioned = QMSettings(method=method, basis=basis, schemes=("ao-eda", "mo-pm-iao"))
+    print(f"\n== throughput on {len(names)} g2 molecules, {workers} processes x 1 thread, {method}/{basis}, "
+          f"best of {repeats} ==")
+    modes = {
+        "plain PySCF loop (SCF)": lambda: plain_loop_seconds(names, scf_only, workers),
+        "atomloop label (SCF, no schemes)": lambda: label_seconds(names, scf_only, workers),
+        "atomloop label (SCF + ao-eda + mo-pm-iao)": lambda: label_seconds(names, partitioned, workers),
+    }
+    best = {mode: float("inf") for mode in modes}
+    for _ in range(repeats):
+        for mode, run in modes.items():
+            best[mode] = min(best[mode], run())
+    plain = best["plain PySCF loop (SCF)"]
+    for mode, seconds in best.items():
+        print(f"{mode:42s} {seconds:7.1f} s {3600 * len(names) / seconds:8.0f} molecules/hour  "
+              f"ratio to plain {plain / seconds:.3f}")
+    print("(target: atomloop label (SCF, no schemes) ratio >= 0.95)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--method", default="b3lyp")
+    parser.add_argument("--basis", default="def2-svp")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2, help="throughput repetitions (best is kept)")
+    parser.add_argument("--full", action="store_true", help="add benzene (12 atoms) and n-hexane (20 atoms)")
+    args = parser.parse_args()
+
+    molecules = [(name, molecule(name)) for name in OVERHEAD_MOLECULES]
+    if args.full:
+        from atomloop.ingest.smiles import atoms_from_smiles
+
+        molecules += [("C6H6", molecule("C6H6")), ("n-hexane", atoms_from_smiles("CCCCCC")[0])]
+    overhead_table(molecules, QMSettings(method=args.method, basis=args.basis, schemes=VALID_SCHEMES))
+    throughput(THROUGHPUT_MOLECULES, args.method, args.basis, args.workers, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
