@@ -184,3 +184,15 @@ def test_kill_minus_nine_then_rerun(engine, database_url, workers):
         for calculation in after:
             natoms = session.get(Calculation, calculation.id).molecule.natoms
             assert _atomic_rows(engine, calculation.id) == 3 * natoms
+
+
+def test_cli_rejects_unknown_scheme_and_prints_summary(engine, database_url):
+    _ingest(["H2O"])
+    env = {**os.environ, "ATOMLOOP_DATABASE_URL": database_url, "OMP_NUM_THREADS": "1"}
+    bad = subprocess.run(_cli("label", "--scheme", "mo-xx-iao"), env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1
+    assert "unknown partition scheme 'mo-xx-iao'; valid schemes: ao-eda, mo-canonical-mulliken" in bad.stderr
+    good = subprocess.run(_cli("label", "--scheme", "ao-eda", "--where", "small"), env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.startswith("labelled 1 molecules in ") and "1 done, 0 failed, 0 refused" in good.stdout

@@ -56,10 +56,10 @@ class _Heartbeat:
 def _label_one(engine: Engine, calculation_id: int, molecule_id: int, worker: str, settings: QMSettings,
                limits: ResourceLimits) -> str:
     """Compute and store one calculation; returns its final status ('done' or 'failed')."""
-    with Session(engine) as session:
-        atoms = molecule_to_atoms(session.get(Molecule, molecule_id))
     started = time.perf_counter()
     try:
+        with Session(engine) as session:
+            atoms = molecule_to_atoms(session.get_one(Molecule, molecule_id))
         reason = refusal_reason(atoms, settings, limits)
         if reason is not None:
             store_failure(engine, calculation_id, worker, reason)
