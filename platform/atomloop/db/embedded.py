@@ -251,7 +251,7 @@ class EmbeddedPostgres:
                 self._run(
                     ["pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60", "start"]
                 )
-            self._ensure_database(DATABASE_NAME)
+            self.ensure_database(DATABASE_NAME)
         return self.url()
 
     def stop(self) -> bool:
@@ -271,7 +271,8 @@ class EmbeddedPostgres:
     def status(self) -> ServerStatus:
         return ServerStatus(self.cluster_dir, self.is_initialized(), self.is_running(), self.port, find_bindir())
 
-    def _ensure_database(self, name: str) -> None:
+    def ensure_database(self, name: str) -> None:
+        """Create database ``name`` on the running server unless it exists."""
         import psycopg
 
         deadline = time.monotonic() + 30

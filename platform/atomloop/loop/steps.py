@@ -134,36 +134,35 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
         ood = labelled_subset(session, split_ids(session, config.run_name, "ood_test"), settings_hash)
     if _done(row, "trained"):
         return existing
-    hyperparameters = tuned_hyperparameters(engine, config, index) if config.tune_every else {}
+    tune_now = bool(config.tune_every) and index % config.tune_every == 0
     for arch in config.architectures:
         if arch in existing:
             continue
-        existing[arch] = train_and_register(
+        common = dict(
             arch=arch, target=config.target, scheme=config.training_scheme, settings_hash=settings_hash,
-            train_ids=train, test_ids=test, ood_ids=ood, round_id=round_id,
-            hyperparameters=hyperparameters.get(arch), training={"epochs": config.epochs, "seed": config.seed}, progress=False,
-            device=config.device, engine=engine,
+            train_ids=train, test_ids=test, ood_ids=ood, round_id=round_id, device=config.device, engine=engine,
+        )
+        if tune_now:
+            from atomloop.tune import tune
+
+            existing[arch] = tune(trials=config.tune_trials, epochs=config.epochs, seed=config.seed, **common).model_id
+            continue
+        hyperparameters, training = _latest_tuned_parameters(config, arch, round_id)
+        existing[arch] = train_and_register(
+            hyperparameters=hyperparameters, training={**training, "epochs": config.epochs, "seed": config.seed},
+            progress=False, **common,
         )
     _mark(engine, run_id, index, "trained", time.perf_counter() - started)
     return existing
 
 
-def tuned_hyperparameters(engine: Engine, config: LoopConfig, index: int) -> dict[str, dict]:
-    """Best Optuna hyper-parameters per architecture: tuned in every ``tune_every``-th round,
-    else those of the latest tuned round (empty before the first tuning)."""
-    from atomloop.tune import best_params, tune
+def _latest_tuned_parameters(config: LoopConfig, arch: str, round_id: int) -> tuple[dict, dict]:
+    """Model and training parameters of the latest earlier Optuna study (empty when none)."""
+    if not config.tune_every:
+        return {}, {}
+    from atomloop.tune import latest_best_parameters
 
-    settings_hash = qm_settings(config).settings_hash
-    tuned_round = index - index % config.tune_every
-    params: dict[str, dict] = {}
-    for arch in config.architectures:
-        if index % config.tune_every == 0:
-            tune(
-                arch=arch, target=config.target, scheme=config.training_scheme, settings_hash=settings_hash,
-                trials=config.tune_trials, round_index=index, engine=engine,
-            )
-        params[arch] = best_params(arch=arch, target=config.target, round_index=tuned_round) or {}
-    return params
+    return latest_best_parameters(arch=arch, target=config.target, before_round_id=round_id)
 
 
 def evaluate_step(engine: Engine, config: LoopConfig, run_id: int, index: int, model_ids: dict[str, int]) -> None:

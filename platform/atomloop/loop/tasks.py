@@ -38,7 +38,7 @@ def _database_unreachable(task, task_run, state) -> bool:  # noqa: ARG001 - Pref
     return False
 
 
-_OPTIONS = {
+TASK_OPTIONS: dict = {
     "retries": 3,
     "retry_delay_seconds": [2, 10, 30],
     "retry_condition_fn": _database_unreachable,
@@ -46,14 +46,14 @@ _OPTIONS = {
     "persist_result": False,
 }
 
-prepare_task = task(prepare_run, name="prepare-run", **_OPTIONS)
-select_task = task(steps.select_step, name="select", **_OPTIONS)
-train_task = task(steps.train_step, name="train", **_OPTIONS)
-evaluate_task = task(steps.evaluate_step, name="evaluate", **_OPTIONS)
-summarize_task = task(steps.summarize_round, name="summarize", **_OPTIONS)
+prepare_task = task(prepare_run, name="prepare-run", **TASK_OPTIONS)
+select_task = task(steps.select_step, name="select", **TASK_OPTIONS)
+train_task = task(steps.train_step, name="train", **TASK_OPTIONS)
+evaluate_task = task(steps.evaluate_step, name="evaluate", **TASK_OPTIONS)
+summarize_task = task(steps.summarize_round, name="summarize", **TASK_OPTIONS)
 
 
-@task(name="label-chunk", **_OPTIONS)
+@task(name="label-chunk", **TASK_OPTIONS)
 def label_chunk(settings: dict, molecule_ids: list[int], threads: int = 1) -> dict[str, int]:
     """Label a few molecules in this worker (one PySCF process); returns the counts."""
     from atomloop.labelling import label_molecules

@@ -1,0 +1,84 @@
+"""One-machine service: embedded PostgreSQL, a local Prefect server on it, scheduled deployments.
+
+Prefect keeps its own tables in a separate database ``prefect`` on the same PostgreSQL
+server (both use Alembic; one database each keeps their migrations apart).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.engine import make_url
+
+from atomloop.config import get_settings
+from atomloop.db import migrate
+from atomloop.db.url import database_url, embedded_server, mask_password
+from atomloop.errors import AtomloopError
+
+PREFECT_DATABASE = "prefect"
+
+
+def prefect_database_url() -> str:
+    """``postgresql+asyncpg://`` URL of Prefect's database beside the store (created if missing)."""
+    store = make_url(database_url())
+    if not get_settings().database_url:
+        embedded_server().ensure_database(PREFECT_DATABASE)
+    return store.set(drivername="postgresql+asyncpg", database=PREFECT_DATABASE).render_as_string(hide_password=False)
+
+
+def _wait_healthy(api_url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AtomloopError(f"the Prefect server exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise AtomloopError(f"the Prefect server did not answer at {api_url} within {timeout:.0f} s")
+
+
+@contextmanager
+def prefect_server(port: int = 4200) -> Iterator[str]:
+    """Run ``prefect server start`` on 127.0.0.1:``port`` backed by PostgreSQL; yield its API URL."""
+    env = os.environ.copy()
+    env.update(
+        PREFECT_HOME=str(get_settings().home / "prefect"),
+        PREFECT_API_DATABASE_CONNECTION_URL=prefect_database_url(),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    api_url = f"http://127.0.0.1:{port}/api"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env
+    )
+    try:
+        _wait_healthy(api_url, process)
+        yield api_url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def serve(port: int = 4200) -> None:
+    """Start everything and serve the scheduled deployments until interrupted (Ctrl-C)."""
+    from atomloop.loop.entrypoints import flows_dir
+
+    url = database_url()
+    migrate.upgrade(url)
+    print(f"store: {mask_password(url)}")
+    with prefect_server(port) as api_url:
+        os.environ["PREFECT_API_URL"] = api_url
+        print(f"Prefect UI: {api_url.removesuffix('/api')}")
+        sys.path.insert(0, str(flows_dir()))
+        from deployments import deployments  # flows/deployments.py
+        from prefect import serve as prefect_serve
+
+        prefect_serve(*deployments())
