@@ -1,0 +1,2 @@
+-- Prefect keeps its tables in their own database beside atomloop's.
+CREATE DATABASE prefect OWNER atomloop;
