@@ -15,12 +15,17 @@ Usage: ``python bench/label.py [--full] [--method b3lyp] [--basis def2-svp] [--w
 
 from __future__ import annotations
 
-import argparse
-import multiprocessing
-import os
-import tempfile
-import time
+import sys
 from pathlib import Path
+
+# Other bench scripts are named like stdlib modules (bench/select.py): keep them off sys.path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import multiprocessing  # noqa: E402
+import os  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 

@@ -96,7 +96,7 @@ def _check_ecp_support(mol, settings: QMSettings) -> None:
                  if (scheme := parse_scheme(name)).population == "iao" or scheme.localization == "pm"]
     if needs_iao:
         raise UnsupportedCalculationError(
-            f"basis {settings.basis} puts effective core potentials on {sorted(set(mol.elements) & set(mol._ecp))}; "
+            f"basis {settings.basis} puts effective core potentials on {sorted(mol.ecp)}; "
             f"IAO-based schemes {', '.join(needs_iao)} need all-electron atoms (use ao-eda, mo-canonical-/mo-fb-"
             "mulliken or -lowdin, or an all-electron basis)"
         )
