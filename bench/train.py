@@ -1,0 +1,182 @@
+"""Training throughput (molecules/s) of atomloop's SchNet and NequIP, and of NequIP through the
+``nequip`` package's own training stack on the same data.
+
+Data: a fixed set of small organic molecules (20 closed-shell ASE g2 molecules, H/C/N/O, 3-12
+atoms), rattled by 0.05 Å into ``--molecules`` conformers. Throughput does not depend on the
+label values, so they come from ASE's EMT potential (converted to Hartree) rather than PySCF,
+which would take minutes here. Validation set: ``--molecules // 8`` further conformers.
+
+Measured: CPU time of this process over epochs 2..N (epoch 1 is warm-up) divided into the
+training molecules seen: molecules per CPU-second of the full epoch loop (training steps +
+validation pass; atomloop also writes its checkpoint every epoch). CPU time rather than wall
+time because the machines this runs on are shared (load average above the core count makes
+wall-clock rates swing tenfold); with ``--threads 1`` (default) the two agree on an idle
+machine. On CUDA the figure is host CPU time, so it is only indicative there.
+
+- ``atomloop``: :func:`atomloop.models.training.train` (neighbour lists built once per molecule).
+- ``nequip``: ``nequip.train.NequIPLightningModule`` + ``nequip.data.datamodule.ASEDataModule``
+  (extxyz file, ``ChemicalSpeciesToAtomTypeMapper`` + ``NeighborListTransform``) driven by a
+  ``lightning.Trainer`` — the objects ``nequip-train`` instantiates from its Hydra config, built
+  here directly in Python (no logger, no checkpoint callback, no progress bar). Same model
+  builder call (``NequIPGNNModel``, same settings, float32, energies only), Adam, same batch
+  size, energy-only per-atom MSE loss (``nequip.train.EnergyOnlyLoss``).
+
+Ratio = atomloop NequIP throughput / nequip-package throughput (target >= 0.9).
+Runs on CPU, and on CUDA too when a GPU is present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from ase import units
+from ase.build import molecule
+from ase.calculators.emt import EMT
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import write
+
+from atomloop.models.training import TrainingConfig, average_num_neighbors, new_model, train
+
+NAMES = ("H2O", "NH3", "CH4", "HCN", "H2CO", "C2H2", "C2H4", "CH3OH", "C2H6", "CH3CHO", "CH3CH2OH", "HCOOH",
+         "H3CNH2", "CH3CN", "C3H8", "CH2OCH2", "CH3COCH3", "C5H5N", "C6H6", "CH3CONH2")
+MODEL = {"r_max": 4.0, "num_layers": 3, "num_features": 32, "l_max": 1, "dtype": "float32"}
+
+
+def dataset(count: int, seed: int) -> list:
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(count):
+        atoms = molecule(NAMES[k % len(NAMES)])
+        atoms.rattle(0.05, seed=int(rng.integers(1 << 30)))
+        atoms.calc = EMT()
+        atoms.info["energy"] = atoms.get_potential_energy() / units.Hartree
+        atoms.calc = None
+        out.append(atoms)
+    return out
+
+
+def atomloop_throughput(arch: str, train_set, valid_set, *, epochs: int, batch_size: int, device: str) -> float:
+    hyperparameters = {k: v for k, v in MODEL.items() if arch == "nequip" or k != "l_max"}
+    model = new_model(arch, train_set, **hyperparameters)
+    stamps: list[float] = []
+    config = TrainingConfig(epochs=epochs, batch_size=batch_size, learning_rate=1e-3, device=device, progress=False,
+                            early_stopping_patience=epochs)
+    with tempfile.TemporaryDirectory() as checkpoints:
+        train(model, train_set, valid_set, config, checkpoint_dir=Path(checkpoints),
+              epoch_callback=lambda record: stamps.append(time.process_time()))
+    return len(train_set) * (len(stamps) - 1) / (stamps[-1] - stamps[0])
+
+
+def nequip_throughput(train_set, valid_set, *, epochs: int, batch_size: int, device: str) -> float:
+    import lightning
+    from nequip.data.datamodule import ASEDataModule
+    from nequip.train import NequIPLightningModule
+    from nequip.utils.global_state import set_global_state
+
+    set_global_state()
+    model_for_stats = new_model("nequip", train_set, **MODEL)
+    type_names = model_for_stats.type_names
+    stamps: list[float] = []
+
+    class EpochTimer(lightning.Callback):
+        """Stamps at the start of epochs 2..N and at the end of training, so that every
+        measured interval holds whole epochs including their validation."""
+
+        def on_train_epoch_start(self, trainer, module):
+            if trainer.current_epoch > 0:
+                stamps.append(time.process_time())
+
+        def on_train_end(self, trainer, module):
+            stamps.append(time.process_time())
+
+    with tempfile.TemporaryDirectory() as folder:
+        paths = {}
+        for name, atoms_list in (("train", train_set), ("val", valid_set)):
+            labelled = []
+            for atoms in atoms_list:
+                copy = atoms.copy()
+                copy.info.clear()  # the energy travels as the calculator's result, nequip's convention
+                copy.calc = SinglePointCalculator(copy, energy=atoms.info["energy"])
+                labelled.append(copy)
+            paths[name] = os.path.join(folder, f"{name}.extxyz")
+            write(paths[name], labelled, format="extxyz")
+        data = ASEDataModule(
+            seed=0, train_file_path=paths["train"], val_file_path=paths["val"],
+            transforms=[
+                {"_target_": "nequip.data.transforms.ChemicalSpeciesToAtomTypeMapper", "model_type_names": type_names},
+                {"_target_": "nequip.data.transforms.NeighborListTransform", "r_max": MODEL["r_max"]},
+            ],
+            train_dataloader={"batch_size": batch_size, "shuffle": True},
+            val_dataloader={"batch_size": batch_size},
+        )
+        module = NequIPLightningModule(
+            model={
+                "_target_": "nequip.model.NequIPGNNModel", "seed": 0, "model_dtype": MODEL["dtype"],
+                "r_max": MODEL["r_max"], "type_names": type_names, "num_layers": MODEL["num_layers"],
+                "l_max": MODEL["l_max"], "num_features": MODEL["num_features"],
+                "avg_num_neighbors": model_for_stats.hyperparameters["avg_num_neighbors"],
+                "per_type_energy_scales": float(model_for_stats.reference.scale),
+                "per_type_energy_shifts": dict(zip(type_names, model_for_stats.reference.energies.tolist())),
+                "do_derivatives": False,
+            },
+            num_datasets={"train": 1, "val": 1, "test": 0, "predict": 0},
+            optimizer={"_target_": "torch.optim.Adam", "lr": 1e-3},
+            loss={"_target_": "nequip.train.EnergyOnlyLoss"},
+            val_metrics={"_target_": "nequip.train.EnergyOnlyMetrics"},
+        )
+        trainer = lightning.Trainer(
+            max_epochs=epochs, accelerator="gpu" if device == "cuda" else "cpu", devices=1, logger=False,
+            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+            num_sanity_val_steps=0, callbacks=[EpochTimer()], default_root_dir=folder,
+        )
+        trainer.fit(module, datamodule=data)
+    assert len(stamps) == epochs
+    return len(train_set) * (len(stamps) - 1) / (stamps[-1] - stamps[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--molecules", type=int, default=256)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=2, help="best of this many runs per measurement")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    started = time.perf_counter()
+    train_set = dataset(args.molecules, seed=1)
+    valid_set = dataset(max(args.molecules // 8, 1), seed=2)
+    atoms_per_molecule = np.mean([len(a) for a in train_set])
+    print(f"data: {len(train_set)} training + {len(valid_set)} validation molecules, "
+          f"{atoms_per_molecule:.1f} atoms/molecule, avg {average_num_neighbors(train_set, MODEL['r_max']):.1f} "
+          f"neighbours within {MODEL['r_max']} Å (EMT labels in {time.perf_counter() - started:.1f} s)")
+    print(f"model: {MODEL}, batch {args.batch_size}, epochs {args.epochs} (first is warm-up), torch threads {torch.get_num_threads()}")
+
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    for device in devices:
+        common = {"epochs": args.epochs, "batch_size": args.batch_size, "device": device}
+        runs: dict[str, list[float]] = {}
+        for _ in range(args.repeats):  # interleaved so that machine load affects both alike
+            for name, run in (
+                ("atomloop schnet", lambda: atomloop_throughput("schnet", train_set, valid_set, **common)),
+                ("atomloop nequip", lambda: atomloop_throughput("nequip", train_set, valid_set, **common)),
+                ("nequip package (Lightning)", lambda: nequip_throughput(train_set, valid_set, **common)),
+            ):
+                runs.setdefault(name, []).append(run())
+        results = {name: max(values) for name, values in runs.items()}
+        for name, values in runs.items():
+            print(f"[{device}] {name:28s} {results[name]:8.1f} molecules/CPU-s (best of {', '.join(f'{v:.1f}' for v in values)})")
+        ratio = results["atomloop nequip"] / results["nequip package (Lightning)"]
+        print(f"[{device}] ratio atomloop nequip / nequip package: {ratio:.2f} (target >= 0.9)")
+        print(f"[{device}] ratio atomloop schnet / atomloop nequip: {results['atomloop schnet'] / results['atomloop nequip']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
