@@ -96,6 +96,10 @@ def test_failures_and_refusals_are_recorded(engine):
     assert retried.refused == 1
     assert _calculations(engine)[1].reason == "refused: 66 basis functions in 6-31g > max_basis_functions 40"
     assert _calculations(engine)[1].attempts == 2
+    label_molecules(failing, engine=engine, molecule_ids=ids[1:], retry_failed=True,
+                    limits=ResourceLimits(max_memory_mb=1), progress=False)
+    benzene = _calculations(engine)[1]
+    assert benzene.reason.startswith("refused: estimated ") and benzene.reason.endswith(" MB > max_memory_mb 1")
 
 
 def test_stale_heartbeat_is_reclaimed_but_live_foreign_worker_is_not(engine):
@@ -196,3 +200,23 @@ def test_cli_rejects_unknown_scheme_and_prints_summary(engine, database_url):
                           text=True, timeout=120)
     assert good.returncode == 0, good.stderr
     assert good.stdout.startswith("labelled 1 molecules in ") and "1 done, 0 failed, 0 refused" in good.stdout
+
+
+def test_atomization_and_terms_are_stored(engine):
+    _ingest(["H2O"])
+    settings = QMSettings(method="b3lyp", basis="sto-3g", schemes=("ao-eda",), grid_level=1, atomization=True)
+    assert label_molecules(settings, engine=engine, progress=False).done == 1
+    (calculation,) = _calculations(engine)
+    free = calculation.scf_info["free_atom_energies"]
+    assert set(free) == {"1", "8"}
+    with Session(engine) as session:
+        rows = session.scalars(select(AtomicEnergy).order_by(AtomicEnergy.atom_index)).all()
+    assert [r.atomic_number for r in rows] == [8, 1, 1]
+    references = np.array([free[str(r.atomic_number)] for r in rows])
+    atomization = np.array([r.atomization for r in rows])
+    np.testing.assert_allclose(atomization, [r.energy for r in rows] - references, atol=1e-10)
+    assert atomization.sum() == pytest.approx(calculation.total_energy - references.sum(), abs=1e-8)
+    for row in rows:
+        parts = row.kinetic + row.nuclear_attraction + row.coulomb + row.exchange + row.xc + row.nuclear_repulsion
+        assert parts == pytest.approx(row.energy, abs=1e-10)
+        assert row.xc < 0
