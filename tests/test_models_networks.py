@@ -57,6 +57,19 @@ def test_reference_fit_recovers_per_element_energies():
         fit_reference_energies([molecule("H2O")], ["H", "O"])
 
 
+def test_device_choice():
+    from atomloop.errors import AtomloopError
+    from atomloop.models.training import resolve_device
+
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(AtomloopError, match="no CUDA device"):
+            resolve_device("cuda")
+    with pytest.raises(InputError, match="unknown device"):
+        TrainingConfig(device="tpu")
+
+
 def test_unknown_element_and_architecture_are_clear_errors():
     with pytest.raises(InputError, match="unknown architecture"):
         build("painn", ["H"])

@@ -115,7 +115,6 @@ def iterate_batches(
     generator: torch.Generator | None = None,
 ) -> Iterator[keys.Batch]:
     """Batches of ``batch_size`` molecules, shuffled when a ``generator`` is given."""
-    order = torch.randperm(len(graphs), generator=generator).tolist() if generator is not None else range(len(graphs))
-    order = list(order)
+    order = torch.randperm(len(graphs), generator=generator).tolist() if generator is not None else list(range(len(graphs)))
     for start in range(0, len(order), batch_size):
         yield collate([graphs[k] for k in order[start : start + batch_size]])
