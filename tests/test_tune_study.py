@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from atomloop.db import session_scope
 from atomloop.db.orm import Model, Round
-from atomloop.tune import optuna_storage, study_name, tune
+from atomloop.tune import latest_best_parameters, optuna_storage, study_name, tune
 
 
 @pytest.fixture
@@ -63,3 +63,7 @@ def test_study_of_three_trials_registers_its_best_model_and_warm_starts_the_next
     assert warm.warm_started_from == result.study_name
     next_study = optuna.load_study(study_name=warm.study_name, storage=storage)
     assert next_study.trials[0].params == result.best_params
+    hyperparameters, training = latest_best_parameters(arch="schnet", target="total", before_round_id=second)
+    assert {**hyperparameters, **training} == result.best_params
+    assert set(training) == {"learning_rate", "batch_size"}
+    assert latest_best_parameters(arch="nequip", target="total", before_round_id=second) == ({}, {})

@@ -36,7 +36,7 @@ from atomloop.db.orm import AtomicEnergy, Calculation, CalculationStatus, Model,
 from atomloop.errors import AtomloopError, InputError
 from atomloop.models.build import AtomEnergyModel
 from atomloop.models.checkpoint import load_model, save_model
-from atomloop.models.data import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY
+from atomloop.models.data import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY, type_names_for
 from atomloop.models.evaluate import MoleculePrediction, metrics_of, predict
 from atomloop.models.training import (
     EpochCallback,
@@ -256,7 +256,9 @@ def fit(
     (the same training run twice resumes or returns the finished one). Returns the result
     and the fingerprint (16 hex digits)."""
     train_atoms, valid_atoms = data.atoms("train"), data.atoms("valid")
-    model = new_model(arch, train_atoms, **(hyperparameters or {}))
+    # every labelled element (test and OOD molecules included), so any labelled molecule can be predicted
+    elements = type_names_for(list(data.atoms_by_id.values()))
+    model = new_model(arch, train_atoms, elements=elements, **(hyperparameters or {}))
     fingerprint = training_fingerprint(model, train_atoms, valid_atoms, config)[:16]
     checkpoint_dir = get_settings().artifacts_dir / "training" / fingerprint
     return train(model, train_atoms, valid_atoms, config, checkpoint_dir=checkpoint_dir, epoch_callback=epoch_callback), fingerprint

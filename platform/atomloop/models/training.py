@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 from ase import Atoms
+from ase.data import chemical_symbols
 from tqdm.auto import tqdm
 
 from atomloop.errors import AtomloopError, InputError
@@ -120,14 +121,18 @@ def average_num_neighbors(atoms_list: Sequence[Atoms], r_max: float) -> float:
     return max(edges / sum(len(a) for a in atoms_list), 1.0)
 
 
-def new_model(arch: str, train_atoms: Sequence[Atoms], **hyperparameters: Any) -> AtomEnergyModel:
-    """A model for the elements of ``train_atoms`` with reference energies fitted on them
+def new_model(
+    arch: str, train_atoms: Sequence[Atoms], *, elements: Sequence[str] = (), **hyperparameters: Any
+) -> AtomEnergyModel:
+    """A model for the elements of ``train_atoms`` plus ``elements`` (symbols of molecules it
+    must also predict, e.g. test sets), with reference energies fitted on ``train_atoms``
     (and, for NequIP, ``avg_num_neighbors`` measured on them unless given)."""
     hp = dict(hyperparameters)
     if arch == "nequip" and "avg_num_neighbors" not in hp:
         r_max = hp.get("r_max", DEFAULT_HYPERPARAMETERS["nequip"]["r_max"])
         hp["avg_num_neighbors"] = round(average_num_neighbors(train_atoms, r_max), 4)
-    type_names = type_names_for(train_atoms)
+    known = set(type_names_for(train_atoms)) | set(elements)
+    type_names = sorted(known, key=chemical_symbols.index)
     model = build(arch, type_names, **hp)
     model.reference.set_fit(fit_reference_energies(train_atoms, type_names))
     return model

@@ -2,6 +2,6 @@
 
 from atomloop.tune.space import suggest
 from atomloop.tune.storage import optuna_storage
-from atomloop.tune.study import TuneResult, study_name, tune
+from atomloop.tune.study import TuneResult, latest_best_parameters, study_name, tune
 
-__all__ = ["TuneResult", "optuna_storage", "study_name", "suggest", "tune"]
+__all__ = ["TuneResult", "latest_best_parameters", "optuna_storage", "study_name", "suggest", "tune"]

@@ -62,6 +62,15 @@ def _earlier_best(storage: optuna.storages.BaseStorage, round_id: int | None, ar
     return name, params
 
 
+def latest_best_parameters(
+    *, arch: str, target: str, before_round_id: int | None, url: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(model hyper-parameters, training settings) of the best trial of the latest study of
+    ``arch``/``target`` from a round before ``before_round_id``; empty dicts when none."""
+    found = _earlier_best(optuna_storage(url), before_round_id, arch, target)
+    return split_parameters(found[1]) if found else ({}, {})
+
+
 def tune(
     *,
     arch: str,
