@@ -14,41 +14,52 @@ wall-clock rates swing tenfold); with ``--threads 1`` (default) the two agree on
 machine. On CUDA the figure is host CPU time, so it is only indicative there.
 
 - ``atomloop``: :func:`atomloop.models.training.train` (neighbour lists built once per molecule).
-- ``nequip``: ``nequip.train.NequIPLightningModule`` + ``nequip.data.datamodule.ASEDataModule``
-  (extxyz file, ``ChemicalSpeciesToAtomTypeMapper`` + ``NeighborListTransform``) driven by a
-  ``lightning.Trainer`` — the objects ``nequip-train`` instantiates from its Hydra config, built
-  here directly in Python (no logger, no checkpoint callback, no progress bar). Same model
-  builder call (``NequIPGNNModel``, same settings, float32, energies only), Adam, same batch
-  size, energy-only per-atom MSE loss (``nequip.train.EnergyOnlyLoss``).
+- ``nequip-train (Hydra CLI)``: the package's own entry point, ``nequip-train -cp DIR -cn bench``,
+  in a subprocess, on a config written by :func:`nequip_config`: ``ASEDataModule`` reading an
+  extxyz file of the same molecules (energies as calculator results) with
+  ``ChemicalSpeciesToAtomTypeMapper`` + ``NeighborListTransform`` (neighbour lists rebuilt on
+  every access, nequip's default), ``lightning.Trainer`` (no logger, no checkpointing, no
+  progress bar), ``NequIPLightningModule`` with the same ``NequIPGNNModel`` builder call
+  (same settings, float32, energies only, same per-type shifts/scale and avg_num_neighbors),
+  Adam lr 1e-3, ``EnergyOnlyLoss`` (per-atom energy MSE), same batch size. A callback of this
+  file (``bench.train.EpochTimer``) records CPU time inside that process.
+- ``nequip Lightning (in-process)``: the same config's objects instantiated in this process
+  and ``Trainer.fit`` called directly (what ``nequip-train`` does, minus Hydra).
 
-Ratio = atomloop NequIP throughput / nequip-package throughput (target >= 0.9).
+Ratios = atomloop NequIP throughput / each nequip baseline (target >= 0.9).
 Runs on CPU, and on CUDA too when a GPU is present.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 # Other bench scripts are named like stdlib modules (bench/select.py): keep them off sys.path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-import numpy as np
-import torch
-from ase import units
-from ase.build import molecule
-from ase.calculators.emt import EMT
-from ase.calculators.singlepoint import SinglePointCalculator
-from ase.io import write
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
 
-from atomloop.models.training import TrainingConfig, average_num_neighbors, new_model, train
+import lightning  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from ase import units  # noqa: E402
+from ase.build import molecule  # noqa: E402
+from ase.calculators.emt import EMT  # noqa: E402
+from ase.calculators.singlepoint import SinglePointCalculator  # noqa: E402
+from ase.io import write  # noqa: E402
+
+from atomloop.models.training import TrainingConfig, average_num_neighbors, new_model, train  # noqa: E402
 
 NAMES = ("H2O", "NH3", "CH4", "HCN", "H2CO", "C2H2", "C2H4", "CH3OH", "C2H6", "CH3CHO", "CH3CH2OH", "HCOOH",
          "H3CNH2", "CH3CN", "C3H8", "CH2OCH2", "CH3COCH3", "C5H5N", "C6H6", "CH3CONH2")
+REPOSITORY = Path(__file__).resolve().parent.parent
 MODEL = {"r_max": 4.0, "num_layers": 3, "num_features": 32, "l_max": 1, "dtype": "float32"}
 
 
@@ -77,71 +88,112 @@ def atomloop_throughput(arch: str, train_set, valid_set, *, epochs: int, batch_s
     return len(train_set) * (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
-def nequip_throughput(train_set, valid_set, *, epochs: int, batch_size: int, device: str) -> float:
-    import lightning
-    from nequip.data.datamodule import ASEDataModule
-    from nequip.train import NequIPLightningModule
-    from nequip.utils.global_state import set_global_state
+class EpochTimer(lightning.Callback):
+    """CPU-time stamps at the start of epochs 2..N and at the end of training, so that every
+    interval holds whole epochs including their validation; written as JSON to ``path``."""
 
-    set_global_state()
-    model_for_stats = new_model("nequip", train_set, **MODEL)
-    type_names = model_for_stats.type_names
-    stamps: list[float] = []
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path
+        self.stamps: list[float] = []
 
-    class EpochTimer(lightning.Callback):
-        """Stamps at the start of epochs 2..N and at the end of training, so that every
-        measured interval holds whole epochs including their validation."""
+    def on_train_epoch_start(self, trainer, module) -> None:
+        if trainer.current_epoch > 0:
+            self.stamps.append(time.process_time())
 
-        def on_train_epoch_start(self, trainer, module):
-            if trainer.current_epoch > 0:
-                stamps.append(time.process_time())
+    def on_train_end(self, trainer, module) -> None:
+        self.stamps.append(time.process_time())
+        if self.path:
+            Path(self.path).write_text(json.dumps(self.stamps))
 
-        def on_train_end(self, trainer, module):
-            stamps.append(time.process_time())
 
-    with tempfile.TemporaryDirectory() as folder:
-        paths = {}
-        for name, atoms_list in (("train", train_set), ("val", valid_set)):
-            labelled = []
-            for atoms in atoms_list:
-                copy = atoms.copy()
-                copy.info.clear()  # the energy travels as the calculator's result, nequip's convention
-                copy.calc = SinglePointCalculator(copy, energy=atoms.info["energy"])
-                labelled.append(copy)
-            paths[name] = os.path.join(folder, f"{name}.extxyz")
-            write(paths[name], labelled, format="extxyz")
-        data = ASEDataModule(
-            seed=0, train_file_path=paths["train"], val_file_path=paths["val"],
-            transforms=[
+def nequip_config(train_set, valid_set, folder: str, *, epochs: int, batch_size: int, device: str, timer_path: str) -> dict:
+    """The ``nequip-train`` configuration (sections run/data/trainer/training_module/
+    global_options) for the same data, model and optimiser as atomloop's run."""
+    reference = new_model("nequip", train_set, **MODEL)  # same avg_num_neighbors, shifts and scale
+    type_names = reference.type_names
+    paths = {}
+    for name, atoms_list in (("train", train_set), ("val", valid_set)):
+        labelled = []
+        for atoms in atoms_list:
+            copy = atoms.copy()
+            copy.info.clear()  # the energy travels as the calculator's result, nequip's convention
+            copy.calc = SinglePointCalculator(copy, energy=atoms.info["energy"])
+            labelled.append(copy)
+        paths[name] = os.path.join(folder, f"{name}.extxyz")
+        write(paths[name], labelled, format="extxyz")
+    return {
+        "run": ["train"],
+        "data": {
+            "_target_": "nequip.data.datamodule.ASEDataModule", "seed": 0,
+            "train_file_path": paths["train"], "val_file_path": paths["val"],
+            "transforms": [
                 {"_target_": "nequip.data.transforms.ChemicalSpeciesToAtomTypeMapper", "model_type_names": type_names},
                 {"_target_": "nequip.data.transforms.NeighborListTransform", "r_max": MODEL["r_max"]},
             ],
-            train_dataloader={"batch_size": batch_size, "shuffle": True},
-            val_dataloader={"batch_size": batch_size},
-        )
-        module = NequIPLightningModule(
-            model={
+            "train_dataloader": {"_target_": "torch.utils.data.DataLoader", "batch_size": batch_size, "shuffle": True},
+            "val_dataloader": {"_target_": "torch.utils.data.DataLoader", "batch_size": batch_size},
+        },
+        "trainer": {
+            "_target_": "lightning.Trainer", "max_epochs": epochs, "accelerator": "gpu" if device == "cuda" else "cpu",
+            "devices": 1, "logger": False, "enable_checkpointing": False, "enable_progress_bar": False,
+            "enable_model_summary": False, "num_sanity_val_steps": 0, "default_root_dir": folder,
+            "callbacks": [{"_target_": "bench.train.EpochTimer", "path": timer_path}],
+        },
+        "training_module": {
+            "_target_": "nequip.train.NequIPLightningModule",
+            "model": {
                 "_target_": "nequip.model.NequIPGNNModel", "seed": 0, "model_dtype": MODEL["dtype"],
                 "r_max": MODEL["r_max"], "type_names": type_names, "num_layers": MODEL["num_layers"],
                 "l_max": MODEL["l_max"], "num_features": MODEL["num_features"],
-                "avg_num_neighbors": model_for_stats.hyperparameters["avg_num_neighbors"],
-                "per_type_energy_scales": float(model_for_stats.reference.scale),
-                "per_type_energy_shifts": dict(zip(type_names, model_for_stats.reference.energies.tolist())),
+                "avg_num_neighbors": reference.hyperparameters["avg_num_neighbors"],
+                "per_type_energy_scales": float(reference.reference.scale),
+                "per_type_energy_shifts": dict(zip(type_names, reference.reference.energies.tolist())),
                 "do_derivatives": False,
             },
-            num_datasets={"train": 1, "val": 1, "test": 0, "predict": 0},
-            optimizer={"_target_": "torch.optim.Adam", "lr": 1e-3},
-            loss={"_target_": "nequip.train.EnergyOnlyLoss"},
-            val_metrics={"_target_": "nequip.train.EnergyOnlyMetrics"},
-        )
-        trainer = lightning.Trainer(
-            max_epochs=epochs, accelerator="gpu" if device == "cuda" else "cpu", devices=1, logger=False,
-            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-            num_sanity_val_steps=0, callbacks=[EpochTimer()], default_root_dir=folder,
-        )
+            "optimizer": {"_target_": "torch.optim.Adam", "lr": 1e-3},
+            "loss": {"_target_": "nequip.train.EnergyOnlyLoss"},
+            "val_metrics": {"_target_": "nequip.train.EnergyOnlyMetrics"},
+        },
+        "global_options": {"allow_tf32": False},
+    }
+
+
+def _rate(count: int, stamps: list[float], epochs: int) -> float:
+    assert len(stamps) == epochs, stamps
+    return count * (len(stamps) - 1) / (stamps[-1] - stamps[0])
+
+
+def nequip_lightning_throughput(train_set, valid_set, *, epochs: int, batch_size: int, device: str) -> float:
+    """The objects of ``nequip_config`` instantiated here, ``Trainer.fit`` in this process."""
+    from hydra.utils import get_class, instantiate
+    from nequip.utils.global_state import set_global_state
+
+    set_global_state()
+    with tempfile.TemporaryDirectory() as folder:
+        config = nequip_config(train_set, valid_set, folder, epochs=epochs, batch_size=batch_size, device=device, timer_path="")
+        timer = EpochTimer()
+        trainer_config = {**config["trainer"], "callbacks": [timer]}
+        trainer = instantiate(trainer_config, inference_mode=False)
+        data = instantiate(config["data"], _recursive_=False)
+        module_config = dict(config["training_module"])
+        module_class = get_class(module_config.pop("_target_"))
+        module = module_class(**module_config, num_datasets=data.num_datasets)
         trainer.fit(module, datamodule=data)
-    assert len(stamps) == epochs
-    return len(train_set) * (len(stamps) - 1) / (stamps[-1] - stamps[0])
+    return _rate(len(train_set), timer.stamps, epochs)
+
+
+def nequip_train_throughput(train_set, valid_set, *, epochs: int, batch_size: int, device: str, threads: int) -> float:
+    """``nequip-train`` itself (Hydra + Lightning) in a subprocess on the same configuration."""
+    with tempfile.TemporaryDirectory() as folder:
+        timer_path = os.path.join(folder, "stamps.json")
+        config = nequip_config(train_set, valid_set, folder, epochs=epochs, batch_size=batch_size, device=device, timer_path=timer_path)
+        Path(folder, "bench.yaml").write_text(json.dumps(config))  # JSON is valid YAML
+        environment = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(REPOSITORY)}
+        subprocess.run(
+            [shutil.which("nequip-train") or "nequip-train", "-cp", folder, "-cn", "bench", f"hydra.run.dir={folder}/out"],
+            cwd=folder, env=environment, check=True, capture_output=True,
+        )
+        return _rate(len(train_set), json.loads(Path(timer_path).read_text()), epochs)
 
 
 def main() -> None:
@@ -171,14 +223,16 @@ def main() -> None:
             for name, run in (
                 ("atomloop schnet", lambda: atomloop_throughput("schnet", train_set, valid_set, **common)),
                 ("atomloop nequip", lambda: atomloop_throughput("nequip", train_set, valid_set, **common)),
-                ("nequip package (Lightning)", lambda: nequip_throughput(train_set, valid_set, **common)),
+                ("nequip Lightning (in-process)", lambda: nequip_lightning_throughput(train_set, valid_set, **common)),
+                ("nequip-train (Hydra CLI)", lambda: nequip_train_throughput(train_set, valid_set, threads=args.threads, **common)),
             ):
                 runs.setdefault(name, []).append(run())
         results = {name: max(values) for name, values in runs.items()}
         for name, values in runs.items():
             print(f"[{device}] {name:28s} {results[name]:8.1f} molecules/CPU-s (best of {', '.join(f'{v:.1f}' for v in values)})")
-        ratio = results["atomloop nequip"] / results["nequip package (Lightning)"]
-        print(f"[{device}] ratio atomloop nequip / nequip package: {ratio:.2f} (target >= 0.9)")
+        for baseline in ("nequip-train (Hydra CLI)", "nequip Lightning (in-process)"):
+            ratio = results["atomloop nequip"] / results[baseline]
+            print(f"[{device}] ratio atomloop nequip / {baseline}: {ratio:.2f} (target >= 0.9)")
         print(f"[{device}] ratio atomloop schnet / atomloop nequip: {results['atomloop schnet'] / results['atomloop nequip']:.2f}")
 
 
