@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from ase import Atoms, units
 from ase.data import chemical_symbols
+from tqdm.auto import tqdm
 
 from atomloop.models import keys
 from atomloop.models.build import AtomEnergyModel
@@ -33,7 +34,12 @@ class MoleculePrediction:
 
 
 def predict(
-    model: AtomEnergyModel, atoms_list: Sequence[Atoms], *, batch_size: int = 32, device: str | torch.device = "cpu"
+    model: AtomEnergyModel,
+    atoms_list: Sequence[Atoms],
+    *,
+    batch_size: int = 32,
+    device: str | torch.device = "cpu",
+    progress: bool = False,
 ) -> list[MoleculePrediction]:
     """Energies of ``atoms_list`` in input order (no gradients)."""
     device = torch.device(device)
@@ -41,7 +47,11 @@ def predict(
     graphs = atoms_to_graphs(atoms_list, model.type_names, model.r_max)
     predictions: list[MoleculePrediction] = []
     with torch.no_grad():
-        for batch in iterate_batches(graphs, batch_size):
+        batches = tqdm(
+            iterate_batches(graphs, batch_size), total=-(-len(graphs) // batch_size), disable=not progress,
+            desc=f"predict {model.arch}", unit="batch", leave=False,
+        )
+        for batch in batches:
             out = model(to_device(batch, device))
             atomic = out[keys.ATOMIC_ENERGY].cpu().numpy()
             bounds = np.cumsum(batch[keys.NUM_ATOMS].numpy())[:-1]

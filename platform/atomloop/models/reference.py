@@ -8,6 +8,8 @@ where e_Z is the reference energy of element Z, fitted by least squares of the t
 molecules' energies on their composition (E_m ~ sum_Z n_{m,Z} e_Z), and s is the RMS per-atom
 residual of that fit, s = sqrt(mean_m r_m^2 / n_m) with r_m = E_m - sum_Z n_{m,Z} e_Z (floored
 at 1 mHa). So the raw model output is in Hartree and the network only learns O(1) corrections.
+An element the model knows but the training set lacks gets reference 0 (the minimum-norm
+least-squares solution): its energies are meaningless until it is trained on.
 Both are buffers of the model: they are saved with its weights.
 """
 

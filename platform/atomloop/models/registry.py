@@ -50,6 +50,7 @@ from atomloop.models.training import (
 from atomloop.store.molecules import molecule_to_atoms
 
 VALIDATION_FRACTION = 0.1
+PREDICTION_ROWS_PER_STATEMENT = 1000  # PostgreSQL allows 65535 bind parameters per statement
 SPLIT_OF_SET = {"test": "test", "ood": "ood_test"}
 _PACKAGES = ("atomloop", "torch", "nequip", "e3nn", "ase", "numpy", "optuna")
 
@@ -178,8 +179,8 @@ def _write_predictions(
         }
         for atoms, p in zip(atoms_list, predictions)
     ]
-    if rows:
-        statement = insert(Prediction).values(rows)
+    for start in range(0, len(rows), PREDICTION_ROWS_PER_STATEMENT):
+        statement = insert(Prediction).values(rows[start : start + PREDICTION_ROWS_PER_STATEMENT])
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=[Prediction.model_id, Prediction.molecule_id],
@@ -374,7 +375,8 @@ def predict_and_store(
         if missing:
             raise InputError(f"no molecules with ids {missing[:10]}")
         atoms_list = [labelled.get(i) or molecule_to_atoms(molecules[i]) for i in molecule_ids]
-        return _write_predictions(session, model_id, atoms_list, predict(model, atoms_list, device=device), split)
+        predictions = predict(model, atoms_list, device=device, progress=len(atoms_list) > 1000)
+        return _write_predictions(session, model_id, atoms_list, predictions, split)
 
 
 def evaluate_registered(
