@@ -99,3 +99,20 @@ def engine(database_url):
     from atomloop.db.engine import get_engine
 
     return get_engine(database_url)
+
+
+@pytest.fixture(scope="session")
+def prefect_server_url() -> Iterator[str]:
+    """One temporary Prefect server (SQLite) for the whole test session."""
+    import prefect.settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield prefect.settings.PREFECT_API_URL.value()
+
+
+@pytest.fixture
+def prefect_api(prefect_server_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The session's Prefect API URL, exported so subprocesses (workers, CLI) use it too."""
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server_url)
+    return prefect_server_url

@@ -41,7 +41,10 @@ class LoopConfig(BaseModel):
     tune_trials: int = Field(4, ge=1)
     max_labels: int | None = Field(None, description="stop when this many molecules are labelled")
     max_wall_time: float | None = Field(None, description="stop after this many seconds of rounds")
-    stop_on_auc: bool = Field(True, description="stop when the AUC interval contains 0.5")
+    stop_on_auc: bool = Field(True, description="stop when the AUC interval contains 0.5 ...")
+    auc_stop_max_width: float = Field(
+        0.2, gt=0, description="... and is at most this wide (a small test cannot tell; it must be confident)"
+    )
     plateau_rounds: int = Field(0, ge=0, description="stop when test MAE has not improved for n rounds (0: never)")
     plateau_tolerance: float = 0.01
     label_workers: int = Field(2, ge=1, description="concurrent labelling tasks")

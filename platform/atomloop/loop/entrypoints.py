@@ -7,6 +7,7 @@ deployments name them; ``ATOMLOOP_FLOWS`` overrides the folder.
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 
 from atomloop.errors import AtomloopError
@@ -21,8 +22,13 @@ def flows_dir() -> Path:
     return path
 
 
+@cache
 def load_flow(entrypoint: str):
-    """The flow object of ``"file.py:function"`` inside :func:`flows_dir`."""
+    """The flow object of ``"file.py:function"`` inside :func:`flows_dir`.
+
+    Loaded once per process: Prefect imports the file as a module named after it, which
+    process-pool workers can import too; a second load would get an unimportable name.
+    """
     from prefect.flows import load_flow_from_entrypoint
 
     file_name, _, function = entrypoint.partition(":")

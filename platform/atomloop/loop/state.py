@@ -29,18 +29,51 @@ from atomloop.errors import InputError
 from atomloop.loop.config import LoopConfig
 
 
-def _heavy_atom_counts(session: Session, pool_tag: str | None) -> tuple[np.ndarray, np.ndarray]:
+def _pool_molecules(session: Session, pool_tag: str | None) -> tuple[np.ndarray, np.ndarray, list[frozenset[int]]]:
+    """Ids (ascending), heavy-atom counts and element sets of the pool molecules."""
     query = select(Molecule.id, Molecule.numbers).order_by(Molecule.id)
     if pool_tag is not None:
         query = query.where(Molecule.tags.any(pool_tag))
     rows = session.execute(query).all()
     ids = np.array([row.id for row in rows], dtype=np.int64)
-    counts = np.array([sum(1 for z in row.numbers if z > 1) for row in rows], dtype=np.int64)
-    return ids, counts
+    heavy = np.array([sum(1 for z in row.numbers if z > 1) for row in rows], dtype=np.int64)
+    return ids, heavy, [frozenset(row.numbers) for row in rows]
 
 
-def draw_splits(ids: np.ndarray, heavy_atoms: np.ndarray, config: LoopConfig) -> dict[str, list[int]]:
-    """Seeded split of pool molecules into ``train``, ``test``, ``ood_test`` and ``pool``."""
+def _cover_elements(
+    train: list[int], candidates: list[int], elements: dict[int, frozenset[int]], heavy: dict[int, int]
+) -> list[int]:
+    """Swap the smallest candidate carrying each element missing from ``train`` into it, so the
+    initial models know every element of the pool (an unseen element cannot be predicted).
+    When every training molecule is the sole carrier of one of its elements, the carrier is
+    added instead: the initial set then grows beyond ``initial``."""
+    train = list(train)
+    for element in sorted(set().union(*(elements[i] for i in candidates + train))):
+        if any(element in elements[i] for i in train):
+            continue
+        carriers = sorted((heavy[i], i) for i in candidates if element in elements[i] and i not in train)
+        if carriers:
+            replaceable = [i for i in train if not _sole_carrier(i, train, elements)]
+            if replaceable:
+                train.remove(replaceable[-1])
+            train.append(carriers[0][1])
+    return train
+
+
+def _sole_carrier(molecule_id: int, train: list[int], elements: dict[int, frozenset[int]]) -> bool:
+    others = set().union(*(elements[i] for i in train if i != molecule_id))
+    return not elements[molecule_id] <= others
+
+
+def draw_splits(
+    ids: np.ndarray, heavy_atoms: np.ndarray, element_sets: list[frozenset[int]], config: LoopConfig
+) -> dict[str, list[int]]:
+    """Seeded split of pool molecules into ``train``, ``test``, ``ood_test`` and ``pool``.
+
+    The initial training set is then completed so that it contains every element of the
+    in-distribution candidates (the smallest molecule carrying a missing element replaces a
+    training molecule whose elements others already cover, or joins the set).
+    """
     needed = config.initial + config.test_size + config.ood_size + config.k
     if len(ids) < needed:
         raise InputError(
@@ -53,9 +86,16 @@ def draw_splits(ids: np.ndarray, heavy_atoms: np.ndarray, config: LoopConfig) ->
     ood = rng.choice(large, size=min(config.ood_size, len(large)), replace=False)
     small = [i for i in ranked[: max(len(ranked) // 2, config.initial + config.test_size)] if i not in set(ood)]
     chosen = rng.choice(np.asarray(small), size=config.initial + config.test_size, replace=False)
+    elements = {int(i): s for i, s in zip(ids, element_sets)}
+    heavy = {int(i): int(h) for i, h in zip(ids, heavy_atoms)}
+    in_distribution = [int(i) for i in ranked if int(i) not in set(ood.tolist())]
+    train = _cover_elements([int(i) for i in chosen[: config.initial]], in_distribution, elements, heavy)
+    test = [int(i) for i in chosen if int(i) not in train][: config.test_size]
+    spare = [int(i) for i in small if int(i) not in train and int(i) not in test]
+    test += spare[: config.test_size - len(test)]
     splits = {
-        "train": sorted(int(i) for i in chosen[: config.initial]),
-        "test": sorted(int(i) for i in chosen[config.initial:]),
+        "train": sorted(train),
+        "test": sorted(test),
         "ood_test": sorted(int(i) for i in ood),
     }
     taken = {i for members in splits.values() for i in members}
@@ -73,8 +113,8 @@ def prepare_run(engine: Engine, config: LoopConfig) -> int:
             if run.parameters != config.identity():
                 raise InputError(f"run {name!r} exists with other inputs; choose another --name")
             return run.id
-        ids, heavy = _heavy_atom_counts(session, config.pool_tag)
-        splits = draw_splits(ids, heavy, config)
+        ids, heavy, element_sets = _pool_molecules(session, config.pool_tag)
+        splits = draw_splits(ids, heavy, element_sets, config)
         run = Run(name=name, parameters=config.identity(), status="running")
         dataset = Dataset(name=f"run:{name}", description=f"splits of active-learning run {name}")
         session.add_all([run, dataset])

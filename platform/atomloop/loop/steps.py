@@ -91,7 +91,10 @@ def select_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> 
         pool_ids=pool, seed=config.seed + index, level=config.level, engine=engine,
     )
     low, high = report.auc_interval
-    stop = "adversarial AUC interval contains 0.5" if config.stop_on_auc and low <= 0.5 <= high else None
+    confident = high - low <= config.auc_stop_max_width
+    stop = None
+    if config.stop_on_auc and low <= 0.5 <= high and confident:
+        stop = f"adversarial AUC {report.auc:.3f} [{low:.3f}, {high:.3f}] contains 0.5"
     if not already:
         _mark(engine, run_id, index, "selected", time.perf_counter() - started)
     return SelectOutcome([s.molecule_id for s in report.selected], report.auc, report.auc_interval, stop)
@@ -209,7 +212,7 @@ def summarize_round(engine: Engine, config: LoopConfig, run_id: int, index: int)
             index=index, n_train=len(train),
             auc=validation.auc if validation else None,
             auc_interval=(validation.auc_low, validation.auc_high) if validation else None,
-            seconds=sum(row.timings.values()),
+            seconds=sum(row.timings.get(step, 0.0) for step in STEPS),
         )
         for model in models:
             for split, target in (("test", summary.test_mae_kcal_mol), ("ood_test", summary.ood_mae_kcal_mol)):

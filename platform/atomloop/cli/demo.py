@@ -1,0 +1,19 @@
+"""``atomloop demo``: the small end-to-end study that ``make demo`` runs."""
+
+from __future__ import annotations
+
+import typer
+
+
+def demo(
+    workers: int = typer.Option(2, help="Concurrent labelling tasks."),
+    task_runner: str = typer.Option("process", help="Labelling fan-out: process, thread or dask."),
+) -> None:
+    """Ingest molecules and run 3 rounds of active learning (HF/STO-3G, SchNet + NequIP)."""
+    from atomloop.demo import run_demo
+
+    run_demo(task_runner=task_runner, workers=workers)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)
