@@ -13,10 +13,15 @@ Design choices, each against a known pitfall:
   shared by all conformers of one molecule; if absent, the Hill formula -- coarser, so it
   can only merge groups, never leak), so no molecule sits on both sides of a fold. At atom
   level all atoms of a molecule share its group.
-* **Imbalance** (pool >> training): each class gets total sample weight one half
-  (``w = n / (2 n_class)``, scikit-learn's "balanced"). The scores are then probabilities
-  under equal priors: 0.5 means "as typical of training as of the pool", whatever the sizes.
+* **Imbalance** (pool >> training): the classifier is fitted on the data as they are and its
+  probabilities are corrected to equal class priors (Bayes' rule: the odds are multiplied by
+  ``n_train / n_pool`` of the fitting folds). The scores are then P(pool) under equal priors:
+  0.5 means "as typical of training as of the pool", whatever the sizes. (Prior correction
+  rather than sample weights: scikit-learn's weighted binning is orders of magnitude slower.)
   The AUC itself does not depend on priors.
+* **Large pools**: each fold fits on at most ``max_fit_per_class`` items of each class (a
+  seeded random subsample; the prior correction uses the counts fitted); every item still
+  gets an out-of-fold score. Cost then grows with the pool only through prediction.
 * **Singletons**: a motif that occurs in only one group of the pool sits in one fold only,
   so the classifier never sees it during training; it is scored by its resemblance to the
   rest. Shifts are found when a motif recurs across several molecules of the pool.
@@ -106,10 +111,13 @@ def make_classifier(name: str, seed: int):
     raise InputError(f"unknown classifier {name!r}; choose one of {list(CLASSIFIERS)}")
 
 
-def balanced_weights(labels: np.ndarray) -> np.ndarray:
-    """Sample weights giving each class total weight n / 2: ``w = n / (2 n_class)``."""
-    counts = np.bincount(labels, minlength=2)
-    return (labels.size / (2.0 * counts))[labels]
+def equal_prior_probability(probability: np.ndarray, n_negative: int, n_positive: int) -> np.ndarray:
+    """P(label 1) re-expressed for equal class priors, from a model fitted with the given counts.
+
+    Bayes' rule: posterior odds scale with prior odds, so the odds are multiplied by
+    ``n_negative / n_positive``.
+    """
+    return probability * n_negative / (probability * n_negative + (1.0 - probability) * n_positive)
 
 
 def out_of_fold_probabilities(
@@ -120,7 +128,8 @@ def out_of_fold_probabilities(
     classifier: str = "hgb",
     n_splits: int = 5,
     seed: int = 0,
-    class_weight: str | None = "balanced",
+    prior_correction: bool = True,
+    max_fit_per_class: int | None = 20_000,
 ) -> np.ndarray:
     """Out-of-fold P(label 1), shape (n,), from stratified group k-fold cross-validation.
 
@@ -135,17 +144,30 @@ def out_of_fold_probabilities(
         )
     varying = features.max(axis=0) > features.min(axis=0)
     features = features[:, varying]
-    weights = balanced_weights(labels) if class_weight == "balanced" else np.ones(labels.size)
     probabilities = np.empty(labels.size)
+    rng = np.random.default_rng(seed)
     folds = StratifiedGroupKFold(n_splits=splits, shuffle=True, random_state=seed)
     for fit_rows, held_out in folds.split(features, labels, groups):
+        if max_fit_per_class is not None:
+            fit_rows = _capped(fit_rows, labels, max_fit_per_class, rng)
         if np.unique(labels[fit_rows]).size < 2:
             raise InputError("a cross-validation fold lacks one class; add molecules or lower n_splits")
-        model = make_classifier(classifier, seed)
-        step = {"hgb": "sample_weight", "logistic": "logisticregression__sample_weight"}[classifier]
-        model.fit(features[fit_rows], labels[fit_rows], **{step: weights[fit_rows]})
-        probabilities[held_out] = model.predict_proba(features[held_out])[:, 1]
+        model = make_classifier(classifier, seed).fit(features[fit_rows], labels[fit_rows])
+        probability = model.predict_proba(features[held_out])[:, 1]
+        if prior_correction:
+            n_negative, n_positive = np.bincount(labels[fit_rows], minlength=2)
+            probability = equal_prior_probability(probability, n_negative, n_positive)
+        probabilities[held_out] = probability
     return probabilities
+
+
+def _capped(rows: np.ndarray, labels: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
+    """At most ``cap`` of ``rows`` per class, drawn at random, in their original order."""
+    kept = [
+        members if members.size <= cap else rng.choice(members, size=cap, replace=False)
+        for members in (rows[labels[rows] == c] for c in (0, 1))
+    ]
+    return np.sort(np.concatenate(kept))
 
 
 def adversarial_validation(
@@ -159,15 +181,16 @@ def adversarial_validation(
     groups: Sequence[str] | None = None,
     descriptor_settings: DescriptorSettings | None = None,
     n_bootstrap: int = 1000,
-    class_weight: Literal["balanced"] | None = "balanced",
+    prior_correction: bool = True,
+    max_fit_per_class: int | None = 20_000,
     flag_quantile: float = 0.99,
     progress: bool = False,
 ) -> AdversarialResult:
     """Test ``train`` (label 0) against ``pool`` (label 1) and score every pool molecule.
 
     ``groups``: optional molecule identities aligned with ``list(train) + list(pool)``
-    (default: :func:`group_keys`). ``class_weight=None`` turns the imbalance correction off
-    (for comparison only). Deterministic for a given ``seed``.
+    (default: :func:`group_keys`). ``prior_correction=False`` leaves the pool/training size
+    ratio in the scores (for comparison only). Deterministic for a given ``seed``.
     """
     train, pool = list(train), list(pool)
     if not train:
@@ -195,7 +218,8 @@ def adversarial_validation(
         item_groups = np.repeat(molecule_groups, atoms_per_molecule)
 
     probabilities = out_of_fold_probabilities(
-        features, labels, item_groups, classifier=classifier, n_splits=n_splits, seed=seed, class_weight=class_weight
+        features, labels, item_groups, classifier=classifier, n_splits=n_splits, seed=seed,
+        prior_correction=prior_correction, max_fit_per_class=max_fit_per_class,
     )
     auc = roc_auc(probabilities, labels)
     interval = bootstrap_auc_interval(probabilities, labels, item_groups, n_bootstrap=n_bootstrap, seed=seed)
@@ -224,7 +248,8 @@ def adversarial_validation(
             "n_splits": n_splits,
             "seed": seed,
             "n_bootstrap": n_bootstrap,
-            "class_weight": "balanced: w = n / (2 n_class)" if class_weight == "balanced" else None,
+            "max_fit_per_class": max_fit_per_class,
+            "imbalance": "probabilities corrected to equal class priors" if prior_correction else None,
             "grouping": "composition_hash, else Hill formula" if groups is None else "given",
             "molecule_score": "out-of-fold P(pool)" if level == "molecule" else "max over atoms of out-of-fold P(pool)",
             "flag_quantile": flag_quantile if level == "atom" else None,
