@@ -104,7 +104,8 @@ def make_classifier(name: str, seed: int):
     """An unfitted scikit-learn classifier: ``hgb`` (gradient-boosted trees) or ``logistic``."""
     if name == "hgb":
         return HistGradientBoostingClassifier(
-            max_iter=100, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=5, l2_regularization=1.0, random_state=seed
+            max_iter=100, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=5, l2_regularization=1.0,
+            random_state=seed,
         )
     if name == "logistic":
         return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=5000))
@@ -263,5 +264,5 @@ def adversarial_validation(
 
 
 def _classifier_params(name: str, seed: int) -> dict:
-    params = make_classifier(name, seed).get_params(deep=name == "hgb")
+    params = make_classifier(name, seed).get_params(deep=True)
     return {key: value for key, value in params.items() if isinstance(value, (int, float, str, bool, type(None)))}

@@ -185,7 +185,8 @@ def _pool_ids(session: Session, run_id: int | None, round_index: int, pool_tag: 
 
 
 def _load(session: Session, ids: list[int]):
-    return [atoms for start in range(0, len(ids), _LOAD_CHUNK) for atoms in load_atoms(session, ids[start : start + _LOAD_CHUNK])]
+    chunks = (ids[start : start + _LOAD_CHUNK] for start in range(0, len(ids), _LOAD_CHUNK))
+    return [atoms for chunk in chunks for atoms in load_atoms(session, chunk)]
 
 
 def _committee_predictions(session: Session, pool_ids: list[int]) -> np.ndarray:

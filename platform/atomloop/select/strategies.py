@@ -85,7 +85,9 @@ def committee_disagreement(predictions: np.ndarray, natoms: np.ndarray) -> np.nd
     """
     predictions = np.asarray(predictions, dtype=float)
     if predictions.ndim != 2 or predictions.shape[0] < 2:
-        raise InputError(f"committee needs predictions of at least 2 models, shape (n_models, n); got {predictions.shape}")
+        raise InputError(
+            f"committee needs predictions of at least 2 models, shape (n_models, n); got {predictions.shape}"
+        )
     return predictions.std(axis=0) / np.asarray(natoms, dtype=float)
 
 
