@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import psutil
@@ -51,3 +53,16 @@ def test_start_url_status_stop_on_loopback_only(tmp_path: Path):
     assert stopped.stdout.strip() == "embedded PostgreSQL stopped"
     assert "stopped" in _atomloop(home, "db", "status").stdout
     EmbeddedPostgres(home / "postgres").destroy()
+
+
+def test_cluster_location_is_stable_once_created():
+    home = Path(tempfile.mkdtemp(prefix="atomloop-home-", dir="/tmp"))  # reachable by every user
+    try:
+        os.chmod(home, 0o755)
+        first = EmbeddedPostgres(home / "postgres")
+        assert first.cluster_dir == home / "postgres"
+        first.cluster_dir.mkdir()
+        os.chmod(first.cluster_dir, 0o700)  # as initialisation leaves it, owned by the server's user
+        assert EmbeddedPostgres(home / "postgres").cluster_dir == first.cluster_dir
+    finally:
+        shutil.rmtree(home)

@@ -123,7 +123,8 @@ class EmbeddedPostgres:
 
     # -- layout -----------------------------------------------------------------------
     def _resolve_cluster_dir(self) -> Path:
-        if self._user is None or _traversable_by_others(self.home_dir):
+        # the cluster folder itself is the service user's (mode 700); its ancestors must let it pass
+        if self._user is None or _traversable_by_others(self.home_dir.parent):
             return self.home_dir
         digest = hashlib.sha1(str(self.home_dir).encode()).hexdigest()[:16]
         return Path("/var/lib/atomloop") / digest
