@@ -22,7 +22,7 @@ DEMO_ELEMENTS = frozenset({1, 6, 7, 8, 9, 17})
 DEMO_PARAMETERS = {
     "pool": POOL_TAG, "initial": 20, "test_size": 10, "ood_size": 10, "k": 10, "rounds": 3,
     "method": "hf", "basis": "sto-3g", "schemes": ("mo-pm-iao", "ao-eda"), "strategy": "adversarial",
-    "architectures": ("schnet", "nequip"), "target": "atomic", "epochs": 40, "name": "demo",
+    "architectures": ("schnet", "nequip"), "target": "atomic", "epochs": 200, "name": "demo",
 }
 
 
@@ -39,6 +39,7 @@ def ingest_demo_molecules() -> None:
 def run_demo(task_runner: str = "process", workers: int = 2) -> None:
     """Set up the store, ingest, run the loop and say where to look at the results."""
     from atomloop.loop.entrypoints import load_flow
+    from atomloop.loop.prefect_api import shared_prefect_api
     from atomloop.loop.tasks import make_task_runner
 
     started = time.perf_counter()
@@ -48,7 +49,8 @@ def run_demo(task_runner: str = "process", workers: int = 2) -> None:
     flow = load_flow("active_learning.py:active_learning").with_options(
         task_runner=make_task_runner(task_runner, workers)
     )
-    flow(**DEMO_PARAMETERS)
+    with shared_prefect_api():
+        flow(**DEMO_PARAMETERS)
     print(f"\ndemo finished in {time.perf_counter() - started:.0f} s. Look at the results:")
     print('  ase db "$(atomloop db ase-url)" -c +name,split,energy_hartree     # molecules, live')
     print("  psql \"$(atomloop db url | sed 's/+psycopg//')\" -c 'SELECT * FROM model_metrics_by_round'")

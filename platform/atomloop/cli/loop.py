@@ -34,18 +34,20 @@ def loop(
     """Run the active-learning loop (flows/active_learning.py:active_learning); rerun to resume."""
     from atomloop.db.engine import get_engine
     from atomloop.loop.entrypoints import load_flow
+    from atomloop.loop.prefect_api import shared_prefect_api
     from atomloop.loop.tasks import make_task_runner
 
     get_engine()  # fail fast, with a clear message, when the store is unreachable
     flow = load_flow("active_learning.py:active_learning").with_options(
         task_runner=make_task_runner(task_runner, workers)
     )
-    flow(
-        pool=pool, initial=initial, test_size=test_size, ood_size=ood_size, k=k, rounds=rounds, method=method,
-        basis=basis, schemes=tuple(schemes), strategy=strategy, architectures=tuple(arch), target=target,
-        epochs=epochs, tune_every=tune_every, max_labels=max_labels, max_wall_time=max_wall_time,
-        stop_on_auc=stop_on_auc, seed=seed, name=name, device=device,
-    )
+    with shared_prefect_api():
+        flow(
+            pool=pool, initial=initial, test_size=test_size, ood_size=ood_size, k=k, rounds=rounds, method=method,
+            basis=basis, schemes=tuple(schemes), strategy=strategy, architectures=tuple(arch), target=target,
+            epochs=epochs, tune_every=tune_every, max_labels=max_labels, max_wall_time=max_wall_time,
+            stop_on_auc=stop_on_auc, seed=seed, name=name, device=device,
+        )
 
 
 def register(app: typer.Typer) -> None:

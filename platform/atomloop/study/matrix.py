@@ -1,0 +1,161 @@
+"""A study's experiment matrix: which targets, architectures, training-data strategies,
+training-set sizes, transfer splits and seeds are compared.
+
+Targets (``Target.parse``):
+
+- ``total``: molecular energies only (Hartree);
+- ``atomic:<scheme>``: atomic energies E_A of a partition scheme (``ao-eda``, ``mo-pm-iao``, ...);
+- ``atomization:<scheme>``: E_A minus the free atom's energy at the same level (Hartree).
+
+Every combination of the lists in :class:`StudyConfig` is one :class:`Experiment`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from itertools import product
+
+from atomloop.errors import InputError
+from atomloop.models.build import ARCHITECTURES
+from atomloop.qm import QMSettings
+from atomloop.qm.schemes import parse_scheme
+
+TARGET_KINDS = ("total", "atomic", "atomization")
+STRATEGIES = ("random", "adversarial", "committee")
+SPLITS = ("in-distribution", "size-transfer", "group-transfer")
+DEFAULT_TARGETS = ("total", "atomic:ao-eda", "atomic:mo-pm-iao", "atomization:mo-pm-iao")
+DEFAULT_TRANSFER_GROUPS = ("aromatic", "heteroaromatic", "amide", "ester")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a model learns: ``kind`` total | atomic | atomization, and the partition ``scheme``."""
+
+    kind: str
+    scheme: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        """``total``, ``atomic:<scheme>`` or ``atomization:<scheme>``."""
+        kind, _, scheme = text.strip().lower().partition(":")
+        if kind not in TARGET_KINDS:
+            raise InputError(f"unknown target {text!r}; use total, atomic:<scheme> or atomization:<scheme>")
+        if kind == "total":
+            if scheme:
+                raise InputError(f"target 'total' takes no scheme (got {text!r})")
+            return cls("total")
+        if not scheme:
+            raise InputError(f"target {kind!r} needs a partition scheme, e.g. {kind}:mo-pm-iao")
+        return cls(kind, parse_scheme(scheme).name)
+
+    @property
+    def name(self) -> str:
+        return self.kind if self.scheme is None else f"{self.kind}:{self.scheme}"
+
+    @property
+    def model_target(self) -> str:
+        """The training target of :func:`atomloop.models.registry.train_and_register`."""
+        return "total" if self.kind == "total" else "atomic"
+
+    @property
+    def atomization(self) -> bool:
+        return self.kind == "atomization"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One cell of the matrix: a model trained on ``size`` molecules chosen by ``strategy``
+    from the training side of ``split``, tested on that split's test side."""
+
+    target: str
+    architecture: str
+    strategy: str
+    size: int
+    split: str
+    seed: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.split}/{self.target}/{self.architecture}/{self.strategy}/n={self.size}/seed={self.seed}"
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """The inputs of a transferability study.
+
+    ``dataset``: tag of the molecules studied. ``sizes``: training-set sizes (molecules).
+    ``test_fraction``: share of molecules (whole molecules, all conformers) held out as the
+    in-distribution test set, and the share of the largest molecules in the size-transfer
+    test. ``transfer_groups``: functional groups held out in the group-transfer split.
+    ``epochs``: training epochs of every model. Labels: ``method``/``basis`` with every
+    scheme the targets name.
+    """
+
+    dataset: str = "organic"
+    targets: tuple[str, ...] = DEFAULT_TARGETS
+    architectures: tuple[str, ...] = ARCHITECTURES
+    strategies: tuple[str, ...] = STRATEGIES
+    splits: tuple[str, ...] = SPLITS
+    sizes: tuple[int, ...] = (16, 32, 64)
+    seeds: tuple[int, ...] = (0, 1)
+    epochs: int = 40
+    method: str = "hf"
+    basis: str = "sto-3g"
+    test_fraction: float = 0.25
+    valid_fraction: float = 0.1
+    transfer_groups: tuple[str, ...] = DEFAULT_TRANSFER_GROUPS
+    committee_size: int = 2
+    hyperparameters: dict[str, dict] = field(default_factory=dict)
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        for value, allowed, what in (
+            (self.architectures, ARCHITECTURES, "architecture"),
+            (self.strategies, STRATEGIES, "strategy"),
+            (self.splits, SPLITS, "split"),
+        ):
+            unknown = [v for v in value if v not in allowed]
+            if unknown or not value:
+                raise InputError(f"unknown or missing {what} {unknown}; choose from {', '.join(allowed)}")
+        object.__setattr__(self, "targets", tuple(Target.parse(t).name for t in self.targets))
+        if not self.targets or not self.sizes or not self.seeds:
+            raise InputError("a study needs at least one target, size and seed")
+        if min(self.sizes) < 2:
+            raise InputError(f"training-set sizes must be >= 2 molecules (got {min(self.sizes)})")
+        if not 0 < self.test_fraction < 1 or not 0 < self.valid_fraction < 1:
+            raise InputError("test_fraction and valid_fraction must lie between 0 and 1")
+        if self.epochs < 1 or self.committee_size < 2:
+            raise InputError("epochs must be >= 1 and committee_size >= 2")
+
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        """Every partition scheme the targets need (sorted)."""
+        return tuple(sorted({t.scheme for t in map(Target.parse, self.targets) if t.scheme}))
+
+    @property
+    def qm_settings(self) -> QMSettings:
+        """The labelling level: atomization energies always stored, so one label serves every target."""
+        return QMSettings(method=self.method, basis=self.basis, schemes=self.schemes or ("mo-pm-iao",), atomization=True)
+
+    def parameters(self) -> dict:
+        """Every input as plain JSON (the study's record)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @property
+    def study_name(self) -> str:
+        """``name``, else ``transferability-`` and a hash of the inputs (so a rerun resumes)."""
+        if self.name:
+            return self.name
+        digest = hashlib.sha256(json.dumps(self.parameters(), sort_keys=True).encode()).hexdigest()[:10]
+        return f"transferability-{self.dataset}-{digest}"
+
+    def experiments(self) -> list[Experiment]:
+        """The full matrix, in the order it runs (small training sets first)."""
+        return [
+            Experiment(target, arch, strategy, size, split, seed)
+            for split, size, seed, strategy, arch, target in product(
+                self.splits, sorted(self.sizes), self.seeds, self.strategies, self.architectures, self.targets
+            )
+        ]
