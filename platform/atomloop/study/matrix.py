@@ -89,8 +89,9 @@ class StudyConfig:
     ``test_fraction``: share of molecules (whole molecules, all conformers) held out as the
     in-distribution test set, and the share of the largest molecules in the size-transfer
     test. ``transfer_groups``: functional groups held out in the group-transfer split.
-    ``epochs``: training epochs of every model. Labels: ``method``/``basis`` with every
-    scheme the targets name.
+    ``epochs``: training epochs of every model; ``hyperparameters``: per architecture, overrides
+    of the model defaults; ``device`` (not part of the record): auto, cpu or cuda. Labels:
+    ``method``/``basis`` with every scheme the targets name.
     """
 
     dataset: str = "organic"
@@ -109,6 +110,7 @@ class StudyConfig:
     committee_size: int = 2
     hyperparameters: dict[str, dict] = field(default_factory=dict)
     name: str | None = None
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         for value, allowed, what in (
@@ -141,7 +143,7 @@ class StudyConfig:
 
     def parameters(self) -> dict:
         """Every input as plain JSON (the study's record)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if k != "device"}
 
     @property
     def study_name(self) -> str:

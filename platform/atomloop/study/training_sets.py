@@ -27,10 +27,6 @@ CommitteePredictor = Callable[[list[int], list[int]], np.ndarray]
 AUC_BOOTSTRAP = 200
 
 
-def _pool_view(atoms: Sequence[Atoms], **scores: np.ndarray) -> PoolView:
-    return PoolView(descriptors=molecule_descriptors(list(atoms)), natoms=np.array([len(a) for a in atoms]), **scores)
-
-
 def choose_training_set(
     strategy: str,
     pool: Sequence[int],
@@ -52,15 +48,17 @@ def choose_training_set(
     if k == 0:
         return sorted(base)
     candidate_atoms = [atoms_by_id[i] for i in candidates]
+    natoms = np.array([len(a) for a in candidate_atoms])
     if strategy == "adversarial":
         result = adversarial_validation(
             [atoms_by_id[i] for i in base], candidate_atoms, seed=seed, n_bootstrap=AUC_BOOTSTRAP
         )
-        view = PoolView(descriptors=result.pool_descriptors, natoms=np.array([len(a) for a in candidate_atoms]), ood_scores=result.scores)
+        view = PoolView(descriptors=result.pool_descriptors, natoms=natoms, ood_scores=result.scores)
     elif strategy == "committee":
         if committee is None:
             raise InputError("the committee strategy needs a committee predictor")
-        view = _pool_view(candidate_atoms, committee_predictions=committee(sorted(base), candidates))
+        predictions = committee(sorted(base), candidates)
+        view = PoolView(molecule_descriptors(candidate_atoms), natoms, committee_predictions=predictions)
     else:
         raise InputError(f"unknown training-data strategy {strategy!r}")
     picked = get_strategy(strategy).select(view, k, seed=seed)

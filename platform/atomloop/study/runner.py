@@ -1,0 +1,321 @@
+"""Run a study over the store: ingest the default dataset if needed, label every molecule
+once, then run each experiment of the matrix that is not finished yet.
+
+Reuse: labelling is idempotent (molecules labelled at the study's settings are not computed
+again); a finished experiment (``status = 'done'``) is skipped; a model already registered for
+the same architecture, target, labels, training set, test set and training settings is reused
+instead of trained again; an experiment's training set is reused from its sibling experiments
+(same split, strategy, size and seed). A failed experiment is stored with its reason and
+retried on the next run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+from ase import Atoms
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+from tqdm.auto import tqdm
+
+from atomloop.db.engine import get_engine, session_scope
+from atomloop.db.orm import Model, Molecule
+from atomloop.errors import AtomloopError, InputError
+from atomloop.ingest import ingest_source
+from atomloop.models.evaluate import predict
+from atomloop.models.registry import LabelSource, TrainingData, fit, labelled_atoms, train_and_register
+from atomloop.models.training import TrainingConfig
+from atomloop.qm import QMSettings
+from atomloop.select import adversarial_validation
+from atomloop.study.breakdown import error_breakdown
+from atomloop.study.matrix import Experiment, StudyConfig, Target
+from atomloop.study.splits import SplitSets, StudyMolecule, functional_group, split_dataset
+from atomloop.study.tables import ExperimentError, Study, StudyExperiment
+from atomloop.study.training_sets import AUC_BOOTSTRAP, choose_training_set
+
+DEFAULT_DATASET = "organic"
+DEFAULT_SOURCE = "atomloop:organic"
+DEFAULT_CONFORMERS = 2
+COMMITTEE_ARCHITECTURE = "schnet"
+STUDY_KIND = "transferability"
+
+Labeller = Callable[[QMSettings, list[int]], Mapping[str, int]]
+
+
+def label_in_process(settings: QMSettings, molecule_ids: list[int], workers: int = 2) -> Mapping[str, int]:
+    """Label ``molecule_ids`` with :func:`atomloop.labelling.label_molecules` (idempotent)."""
+    from atomloop.labelling import label_molecules
+
+    report = label_molecules(settings, molecule_ids=molecule_ids, workers=workers, progress=True)
+    return {"done": report.done, "failed": report.failed, "refused": report.refused}
+
+
+def dataset_molecule_ids(engine: Engine, tag: str) -> list[int]:
+    """Ids of the molecules tagged ``tag``; the default dataset is ingested on first use
+    (the shipped organic SMILES, ``DEFAULT_CONFORMERS`` conformers each)."""
+    with session_scope(engine) as session:
+        ids = sorted(session.scalars(select(Molecule.id).where(Molecule.tags.any(tag))))
+    if not ids and tag == DEFAULT_DATASET:
+        return sorted(ingest_source(DEFAULT_SOURCE, tags=[tag], conformers=DEFAULT_CONFORMERS, engine=engine, progress=True).molecule_ids)
+    if not ids:
+        raise InputError(f"no molecules tagged {tag!r}; ingest some first (atomloop ingest SOURCE --tag {tag})")
+    return ids
+
+
+def open_study(engine: Engine, config: StudyConfig) -> int:
+    """The id of the study row for ``config`` (created on first run; a name already used with
+    other inputs is refused)."""
+    with session_scope(engine) as session:
+        study = session.scalars(select(Study).where(Study.name == config.study_name)).one_or_none()
+        if study is None:
+            study = Study(name=config.study_name, kind=STUDY_KIND, parameters=config.parameters(),
+                          settings_hash=config.qm_settings.settings_hash, status="running")
+            session.add(study)
+            session.flush()
+        elif study.parameters != config.parameters():
+            raise InputError(f"study {config.study_name!r} exists with other inputs; choose another --name")
+        study.status, study.finished = "running", None
+        return study.id
+
+
+def _labelled_molecules(session: Session, settings: QMSettings, ids: list[int]) -> tuple[dict[int, StudyMolecule], dict[int, Atoms]]:
+    """Molecules of ``ids`` with a finished label and atomic energies of every scheme."""
+    atoms_by_id = labelled_atoms(session, LabelSource(settings.settings_hash), ids)
+    for scheme in settings.schemes:
+        complete = labelled_atoms(session, LabelSource(settings.settings_hash, scheme), list(atoms_by_id))
+        atoms_by_id = {i: a for i, a in atoms_by_id.items() if i in complete}
+    rows = session.scalars(select(Molecule).where(Molecule.id.in_(list(atoms_by_id)))).all()
+    molecules = {
+        m.id: StudyMolecule(m.id, m.natoms, sum(1 for z in m.numbers if z > 1), functional_group(m.tags), m.composition_hash, m.formula)
+        for m in rows
+    }
+    return molecules, atoms_by_id
+
+
+@dataclass
+class StudyPlan:
+    """A study's labelled molecules and the caches its experiments share (splits, training
+    sets, adversarial AUCs)."""
+
+    engine: Engine
+    config: StudyConfig
+    study_id: int
+    molecules: dict[int, StudyMolecule]
+    atoms_by_id: dict[int, Atoms]
+    _splits: dict[tuple[str, int], SplitSets] = field(default_factory=dict)
+    _training: dict[tuple, list[int]] = field(default_factory=dict)
+    _auc: dict[tuple, tuple[float, float, float]] = field(default_factory=dict)
+
+    @property
+    def settings_hash(self) -> str:
+        return self.config.qm_settings.settings_hash
+
+    def split(self, name: str, seed: int) -> SplitSets:
+        """The split's pool/validation/test ids for ``seed``."""
+        key = (name, seed)
+        if key not in self._splits:
+            self._splits[key] = split_dataset(
+                list(self.molecules.values()), name, seed=seed, test_fraction=self.config.test_fraction,
+                valid_fraction=self.config.valid_fraction, transfer_groups=self.config.transfer_groups,
+            )
+        return self._splits[key]
+
+    def training_set(self, experiment: Experiment) -> list[int]:
+        """The experiment's training ids: stored by a sibling experiment, else chosen now."""
+        key = (experiment.split, experiment.strategy, experiment.size, experiment.seed)
+        if key not in self._training:
+            with session_scope(self.engine) as session:
+                stored = session.scalars(
+                    select(StudyExperiment.train_molecule_ids).where(
+                        StudyExperiment.study_id == self.study_id, StudyExperiment.split == experiment.split,
+                        StudyExperiment.strategy == experiment.strategy, StudyExperiment.training_size == experiment.size,
+                        StudyExperiment.seed == experiment.seed, StudyExperiment.status == "done",
+                    )
+                ).first()
+            split = self.split(experiment.split, experiment.seed)
+            self._training[key] = sorted(stored) if stored else choose_training_set(
+                experiment.strategy, split.pool, experiment.size, seed=experiment.seed, atoms_by_id=self.atoms_by_id,
+                committee=lambda base, candidates: self.committee_predictions(base, candidates, split, experiment.seed),
+            )
+        return self._training[key]
+
+    def committee_predictions(self, base: list[int], candidates: list[int], split: SplitSets, seed: int) -> np.ndarray:
+        """Total energies (Hartree) of ``candidates`` by ``committee_size`` models trained on
+        ``base`` (weights initialised with different seeds); shape (n_models, n_candidates)."""
+        data = TrainingData(LabelSource(self.settings_hash), base, split.valid, [], [], self.atoms_by_id)
+        config = TrainingConfig(target="total", epochs=self.config.epochs, seed=seed, device=self.config.device, progress=False)
+        candidate_atoms = [self.atoms_by_id[i] for i in candidates]
+        energies = []
+        for member in range(self.config.committee_size):
+            result, _ = fit(COMMITTEE_ARCHITECTURE, data, config, {"seed": member})
+            energies.append([p.energy for p in predict(result.model, candidate_atoms)])
+        return np.array(energies)
+
+    def auc(self, train_ids: list[int], test_ids: list[int], seed: int) -> tuple[float, float, float]:
+        """Adversarial ROC AUC of training vs test molecules, with its bootstrap interval."""
+        key = (tuple(train_ids), tuple(test_ids), seed)
+        if key not in self._auc:
+            result = adversarial_validation(
+                [self.atoms_by_id[i] for i in train_ids], [self.atoms_by_id[i] for i in test_ids],
+                seed=seed, n_bootstrap=AUC_BOOTSTRAP,
+            )
+            self._auc[key] = (result.auc, *result.auc_interval)
+        return self._auc[key]
+
+    def finished(self) -> set[Experiment]:
+        """Experiments of this study already done."""
+        with session_scope(self.engine) as session:
+            rows = session.execute(
+                select(StudyExperiment.target, StudyExperiment.architecture, StudyExperiment.strategy,
+                       StudyExperiment.training_size, StudyExperiment.split, StudyExperiment.seed)
+                .where(StudyExperiment.study_id == self.study_id, StudyExperiment.status == "done")
+            ).all()
+        return {Experiment(*row) for row in rows}
+
+
+def plan_study(engine: Engine, config: StudyConfig, study_id: int, molecule_ids: list[int]) -> StudyPlan:
+    """The plan over the labelled molecules of ``molecule_ids``."""
+    with session_scope(engine) as session:
+        molecules, atoms_by_id = _labelled_molecules(session, config.qm_settings, molecule_ids)
+    if len(molecules) < 8:
+        raise InputError(f"only {len(molecules)} molecules of the dataset are labelled; a study needs at least 8")
+    return StudyPlan(engine, config, study_id, molecules, atoms_by_id)
+
+
+def _reusable_model(session: Session, plan: StudyPlan, experiment: Experiment, train_ids: list[int], split: SplitSets) -> int | None:
+    """A registered model trained exactly as ``experiment`` asks, if one exists."""
+    target = Target.parse(experiment.target)
+    overrides = plan.config.hyperparameters.get(experiment.architecture, {})
+    candidates = session.scalars(
+        select(Model).where(
+            Model.architecture == experiment.architecture, Model.target == target.model_target,
+            Model.scheme.is_(None) if target.scheme is None else Model.scheme == target.scheme,
+            Model.settings_hash == plan.settings_hash, Model.training_molecule_ids == train_ids, Model.status == "done",
+        ).order_by(Model.id)
+    )
+    for model in candidates:
+        h = model.hyperparameters
+        if (
+            h.get("labels", {}).get("atomic_column") == ("atomization" if target.atomization else "energy")
+            and h.get("validation_molecule_ids") == split.valid and h.get("test_molecule_ids") == split.test
+            and h.get("training", {}).get("epochs") == plan.config.epochs and h.get("training", {}).get("seed") == experiment.seed
+            and all(h.get("model", {}).get(k) == v for k, v in overrides.items())
+        ):
+            return model.id
+    return None
+
+
+def _store(engine: Engine, plan: StudyPlan, experiment: Experiment, values: dict, errors: list) -> None:
+    """Replace the experiment's row (and error rows) in one transaction."""
+    with session_scope(engine) as session:
+        session.execute(
+            delete(StudyExperiment).where(
+                StudyExperiment.study_id == plan.study_id, StudyExperiment.split == experiment.split,
+                StudyExperiment.target == experiment.target, StudyExperiment.architecture == experiment.architecture,
+                StudyExperiment.strategy == experiment.strategy, StudyExperiment.training_size == experiment.size,
+                StudyExperiment.seed == experiment.seed,
+            )
+        )
+        target = Target.parse(experiment.target)
+        row = StudyExperiment(
+            study_id=plan.study_id, split=experiment.split, target=experiment.target, scheme=target.scheme,
+            atomization=target.atomization, architecture=experiment.architecture, strategy=experiment.strategy,
+            training_size=experiment.size, seed=experiment.seed, **values,
+        )
+        session.add(row)
+        session.flush()
+        session.add_all(ExperimentError(experiment_id=row.id, **vars(e)) for e in errors)
+
+
+def run_experiment(plan: StudyPlan, experiment: Experiment) -> str:
+    """Train (or reuse) the experiment's model, measure its errors and store its row; returns
+    ``done`` or ``failed`` (the failure's reason is stored)."""
+    started = time.perf_counter()
+    target = Target.parse(experiment.target)
+    split = plan.split(experiment.split, experiment.seed)
+    train_ids: list[int] = []
+    try:
+        train_ids = plan.training_set(experiment)
+        auc, auc_low, auc_high = plan.auc(train_ids, split.test, experiment.seed)
+        with session_scope(plan.engine) as session:
+            model_id = _reusable_model(session, plan, experiment, train_ids, split)
+        if model_id is None:
+            model_id = train_and_register(
+                arch=experiment.architecture, target=target.model_target, scheme=target.scheme,
+                settings_hash=plan.settings_hash, atomization=target.atomization, train_ids=train_ids,
+                valid_ids=split.valid, test_ids=split.test,
+                hyperparameters=plan.config.hyperparameters.get(experiment.architecture),
+                training={"epochs": plan.config.epochs, "seed": experiment.seed}, device=plan.config.device,
+                progress=False, engine=plan.engine,
+            )
+        groups = {i: plan.molecules[i].group for i in split.test}
+        with session_scope(plan.engine) as session:
+            metrics = session.get(Model, model_id).metrics["test"]
+            errors = error_breakdown(session, model_id, LabelSource(plan.settings_hash, target.scheme, target.atomization), groups)
+        energy = metrics["energy"]
+        atoms_total = [e for e in errors if e.kind == "group"]
+        n_atoms = sum(e.n_atoms for e in atoms_total)
+        atomic_kcal = sum(e.atomic_mae_kcal_mol * e.n_atoms for e in atoms_total) / n_atoms if target.scheme else None
+        values = dict(
+            status="done", model_id=model_id, train_molecule_ids=train_ids, test_molecule_ids=split.test,
+            auc=auc, auc_low=auc_low, auc_high=auc_high, mae_kcal_mol=energy["mae_kcal_mol"],
+            rmse_kcal_mol=energy["rmse_kcal_mol"], mae_mev_atom=energy["mae_mev_atom"],
+            atomic_mae_kcal_mol=atomic_kcal,
+            atomic_mae_mev=None if atomic_kcal is None else sum(e.atomic_mae_mev * e.n_atoms for e in atoms_total) / n_atoms,
+            wall_time=time.perf_counter() - started,
+        )
+    except (AtomloopError, ValueError, RuntimeError) as error:
+        values = dict(status="failed", reason=f"{type(error).__name__}: {error}", train_molecule_ids=train_ids,
+                      test_molecule_ids=split.test, wall_time=time.perf_counter() - started)
+        errors = []
+    _store(plan.engine, plan, experiment, values, errors)
+    return values["status"]
+
+
+ExperimentRunner = Callable[[StudyPlan, Experiment], str]
+
+
+@dataclass
+class StudyResult:
+    """What a study run did: counts of experiments run, skipped (already done) and failed."""
+
+    study_id: int
+    name: str
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    def summary(self) -> str:
+        return f"study {self.name} (id {self.study_id}): {self.done} run, {self.skipped} already done, {self.failed} failed"
+
+
+def run_study(
+    config: StudyConfig,
+    *,
+    engine: Engine | None = None,
+    labeller: Labeller | None = None,
+    experiment_runner: ExperimentRunner | None = None,
+    progress: bool = True,
+) -> StudyResult:
+    """Run (or resume) the study described by ``config``."""
+    engine = engine or get_engine()
+    ids = dataset_molecule_ids(engine, config.dataset)
+    study_id = open_study(engine, config)
+    (labeller or label_in_process)(config.qm_settings, ids)
+    plan = plan_study(engine, config, study_id, ids)
+    result = StudyResult(study_id, config.study_name)
+    finished = plan.finished()
+    pending = [e for e in config.experiments() if e not in finished]
+    result.skipped = len(config.experiments()) - len(pending)
+    for experiment in tqdm(pending, desc="experiments", unit="exp", disable=not progress):
+        status = (experiment_runner or run_experiment)(plan, experiment)
+        setattr(result, status, getattr(result, status) + 1)
+    with session_scope(engine) as session:
+        study = session.get(Study, study_id)
+        study.status = "done" if result.failed == 0 else "failed"
+        study.finished = datetime.now(timezone.utc)
+    return result
