@@ -29,5 +29,8 @@ def shared_prefect_api() -> Iterator[str]:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             yield server.api_url
     finally:
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=10)  # send the last logs while the server still answers
         del os.environ["PREFECT_API_URL"]
         server.stop()
