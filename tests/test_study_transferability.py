@@ -1,30 +1,42 @@
 """The transferability study end to end on a tiny configuration: real PostgreSQL, PySCF
-(HF/STO-3G) labels partitioned in AO and MO schemes, real SchNet/NequIP training."""
+(HF/STO-3G) labels partitioned in AO and MO schemes, real SchNet/NequIP training, Prefect."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from ase.build import molecule
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
+from study_html import report_tables, same_number
+from typer.testing import CliRunner
 
-from atomloop.db.orm import Calculation, Model, Prediction
+from atomloop.cli import app
+from atomloop.db.orm import Model, Prediction
+from atomloop.errors import InputError
 from atomloop.ingest import ingest_atoms
-from atomloop.study import StudyConfig, run_study
+from atomloop.loop.entrypoints import load_flow
+from atomloop.study import StudyConfig
+from atomloop.study.matrix import Target
+from atomloop.study.plots import PLOTS
+from atomloop.study.report import EXPERIMENT_COLUMNS, GROUP_COLUMNS, SUMMARY_COLUMNS, study_report
 from atomloop.study.tables import ExperimentError, Study, StudyExperiment
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TINY_MOLECULES = {
     "CH4": "alkane", "C2H6": "alkane", "C3H8": "alkane", "C2H4": "alkene", "C2H2": "alkyne",
     "CH3OH": "alcohol", "CH3CH2OH": "alcohol", "CH3OCH3": "ether", "CH3CN": "nitrile", "H2CO": "aldehyde",
     "CH3CHO": "aldehyde", "CH3COCH3": "ketone", "HCOOH": "acid", "HCOOCH3": "ester", "C4H4O": "heteroaromatic",
     "CH3CONH2": "amide",
 }
-TINY = StudyConfig(
-    dataset="tiny", targets=("total", "atomic:ao-eda", "atomic:mo-pm-iao"), architectures=("schnet", "nequip"),
-    sizes=(3, 4), seeds=(0,), epochs=1, transfer_groups=("heteroaromatic", "ester", "amide", "acid"),
+TRANSFER_GROUPS = ("heteroaromatic", "ester", "amide", "acid")
+TINY = dict(
+    dataset="tiny", targets=("total", "atomic:ao-eda", "atomic:mo-pm-iao", "atomization:mo-pm-iao"),
+    architectures=("schnet", "nequip"), sizes=(3, 5), seeds=(0, 1), epochs=2, transfer_groups=TRANSFER_GROUPS,
     hyperparameters={"schnet": {"num_layers": 1, "num_features": 8, "num_rbf": 8}, "nequip": {"num_layers": 1, "num_features": 4}},
     name="tiny", device="cpu",
 )
+N_EXPERIMENTS = len(StudyConfig(**TINY).experiments())  # 3 splits x 2 sizes x 2 seeds x 3 strategies x 2 archs x 4 targets
 
 
 @pytest.fixture
@@ -37,16 +49,106 @@ def tiny_dataset(engine) -> list[int]:
     return ingest_atoms(atoms, source="test", tags=["tiny"], engine=engine).molecule_ids
 
 
-def test_study_runs_every_experiment_once(engine, tiny_dataset, tmp_path):
-    result = run_study(TINY, engine=engine, progress=False)
-    n = len(TINY.experiments())
-    assert (result.done, result.failed, result.skipped) == (n, 0, 0)
+def _check_experiments(session: Session) -> None:
+    rows = session.scalars(select(StudyExperiment)).all()
+    assert len(rows) == N_EXPERIMENTS == 288 and {r.status for r in rows} == {"done"}
+    heavy = dict(session.execute(text("SELECT id, (SELECT count(*) FROM unnest(numbers) AS z WHERE z > 1) FROM molecules")).all())
+    tags = dict(session.execute(text("SELECT id, tags[1] FROM molecules")).all())
+    for r in rows:
+        assert len(r.train_molecule_ids) == r.training_size and not set(r.train_molecule_ids) & set(r.test_molecule_ids)
+        assert 0.0 <= r.auc_low <= r.auc <= r.auc_high <= 1.0
+        if r.split == "size-transfer":  # the test molecules are the largest (heavy atoms)
+            assert min(heavy[i] for i in r.test_molecule_ids) >= max(heavy[i] for i in r.train_molecule_ids)
+        if r.split == "group-transfer":
+            assert {tags[i] for i in r.test_molecule_ids} == set(TRANSFER_GROUPS)
+            assert not {tags[i] for i in r.train_molecule_ids} & set(TRANSFER_GROUPS)
+        model = session.get(Model, r.model_id)
+        target = Target.parse(r.target)
+        assert (model.architecture, model.target, model.scheme) == (r.architecture, target.model_target, target.scheme)
+        assert sorted(model.training_molecule_ids) == sorted(r.train_molecule_ids)
+        test = model.metrics["test"]
+        assert r.mae_kcal_mol == pytest.approx(test["energy"]["mae_kcal_mol"])
+        errors = session.scalars(select(ExperimentError).where(ExperimentError.experiment_id == r.id)).all()
+        groups = [e for e in errors if e.kind == "group"]
+        assert sum(e.n_molecules for e in groups) == len(r.test_molecule_ids)
+        # the per-group breakdown recomposes the model's own overall test MAE
+        assert sum(e.mae_kcal_mol * e.n_molecules for e in groups) / len(r.test_molecule_ids) == pytest.approx(r.mae_kcal_mol, rel=1e-9)
+        elements = {e.key: e for e in errors if e.kind == "element"}
+        if target.scheme is None:
+            assert not elements and r.atomic_mae_mev is None
+        else:  # per-element errors from the stored predictions equal the model's metrics
+            assert set(elements) == set(test["atomic"])
+            for symbol, e in elements.items():
+                assert e.atomic_mae_mev == pytest.approx(test["atomic"][symbol]["mae_mev"], rel=1e-9)
+                assert e.n_atoms == test["atomic"][symbol]["n"]
+    by_set = {}
+    for r in rows:  # one training set per (split, strategy, size, seed), shared by every target and architecture
+        by_set.setdefault((r.split, r.strategy, r.training_size, r.seed), set()).add(tuple(r.train_molecule_ids))
+    assert all(len(sets) == 1 for sets in by_set.values())
+    for (split, strategy, size, seed), sets in by_set.items():  # equal-size sets share the random first half
+        random_set = set(next(iter(by_set[(split, "random", size, seed)])))
+        assert len(set(next(iter(sets))) & random_set) >= size // 2
+
+
+def _check_report(session: Session, document: str) -> None:
+    tables = report_tables(document)
+    for table, view, columns, keys in (
+        ("experiments", "study_experiments", EXPERIMENT_COLUMNS, ("experiment_id",)),
+        ("summary", "study_summary", SUMMARY_COLUMNS, ("split", "target", "architecture", "strategy", "training_size")),
+        ("group_errors", "study_group_errors", GROUP_COLUMNS, ("experiment_id", "functional_group")),
+    ):
+        stored = {tuple(str(row[k]) for k in keys): row for row in session.execute(text(f"SELECT * FROM {view}")).mappings()}
+        shown = tables[table]
+        assert len(shown) == len(stored) > 0
+        for row in shown:
+            db = stored[tuple(row[k] for k in keys)]
+            mismatched = [c for c in columns if not same_number(row[c], db[c])]
+            assert not mismatched, (table, row, mismatched)
+    assert "data:image/png;base64," in document and document.count("<img ") == len(PLOTS)
+
+
+def test_tiny_study_flow_writes_rows_views_plots_and_report(engine, tiny_dataset, prefect_api, tmp_path):
+    flow = load_flow("study.py:transferability")
+    summary = flow(**TINY, out=str(tmp_path / "out"))
+    assert summary == f"study tiny (id 1): {N_EXPERIMENTS} run, 0 already done, 0 failed"
     with Session(engine) as session:
-        rows = session.scalars(select(StudyExperiment)).all()
-        assert len(rows) == n and all(r.status == "done" for r in rows)
-        print(session.execute(text("select split, target, architecture, strategy, training_size, auc, mae_kcal_mol, atomic_mae_mev from study_experiments order by 1,2,3,4,5")).all())
+        assert session.scalars(select(Study)).one().status == "done"
+        _check_experiments(session)
+        for view in ("study_experiments", "study_summary", "study_element_errors", "study_group_errors"):
+            assert session.scalar(text(f"SELECT count(*) FROM {view}")) > 0
+        spread = session.execute(text("SELECT n_seeds, mae_kcal_mol_std FROM study_summary")).all()
+        assert {n for n, _ in spread} == {2} and all(std is not None and std >= 0 for _, std in spread)
         n_models = session.scalar(select(func.count()).select_from(Model))
-    again = run_study(TINY, engine=engine, progress=False)
-    assert (again.done, again.skipped) == (0, n)
+        n_predictions = session.scalar(select(func.count()).select_from(Prediction))
+        for name in PLOTS:
+            data = (tmp_path / "out" / f"{name}.png").read_bytes()
+            assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000, name
+        document = (tmp_path / "out" / "report.html").read_text()
+        _check_report(session, document)
+        assert document == study_report(session, "tiny")
+
+    # a rerun computes nothing: every experiment is done, no model is trained again
+    assert flow(**TINY).startswith(f"study tiny (id 1): 0 run, {N_EXPERIMENTS} already done")
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Model)) == n_models
+        assert session.scalar(select(func.count()).select_from(Prediction)) == n_predictions
+
+    result = CliRunner().invoke(app, ["report", "--study", "tiny", "--out", str(tmp_path / "cli.html")])
+    assert result.exit_code == 0, result.output
+    with Session(engine) as session:
+        _check_report(session, (tmp_path / "cli.html").read_text())
+    refused = CliRunner().invoke(app, ["report", "--study", "nope", "--out", str(tmp_path / "x.html")])
+    assert isinstance(refused.exception, InputError) and "no study named 'nope'" in str(refused.exception)
+
+
+def test_changed_inputs_under_one_name_are_refused(engine, tiny_dataset):
+    from atomloop.study import run_study
+
+    small = StudyConfig(**{**TINY, "targets": ("total",), "architectures": ("schnet",), "strategies": ("random",),
+                          "splits": ("in-distribution",), "sizes": (3,), "seeds": (0,)})
+    assert run_study(small, engine=engine, progress=False).done == 1
+    with pytest.raises(InputError, match="exists with other inputs"):
+        run_study(StudyConfig(**{**TINY, "targets": ("total",)}), engine=engine, progress=False)
+    with Session(engine) as session:
+        errors = np.array(session.execute(text("SELECT mae_kcal_mol FROM study_experiments")).scalars().all())
+    assert errors.size == 1 and errors[0] > 0

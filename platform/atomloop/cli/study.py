@@ -1,0 +1,71 @@
+"""``atomloop study transferability`` (run or resume a study) and ``atomloop report`` (HTML
+report of a study or an active-learning run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from atomloop.study.matrix import DEFAULT_TARGETS, DEFAULT_TRANSFER_GROUPS, SPLITS, STRATEGIES
+
+study_app = typer.Typer(help="Studies over the store: which data and models transfer.", no_args_is_help=True)
+
+
+@study_app.command()
+def transferability(
+    dataset: str = typer.Option("organic", help="Tag of the molecules studied ('organic': the shipped set, ingested on first use)."),
+    target: list[str] = typer.Option(list(DEFAULT_TARGETS), "--targets", help="total | atomic:<scheme> | atomization:<scheme> (repeatable)."),
+    arch: list[str] = typer.Option(["schnet", "nequip"], "--archs", help="Architectures (repeatable)."),
+    strategy: list[str] = typer.Option(list(STRATEGIES), "--strategies", help="Training-data strategies (repeatable)."),
+    split: list[str] = typer.Option(list(SPLITS), "--splits", help="Transfer splits (repeatable)."),
+    size: list[int] = typer.Option([16, 32, 64], "--sizes", help="Training-set sizes in molecules (repeatable)."),
+    seed: list[int] = typer.Option([0, 1], "--seeds", help="Seeds (repeatable): the spread over seeds is reported."),
+    epochs: int = typer.Option(40, help="Training epochs of every model."),
+    method: str = typer.Option("hf", help="Labelling method (PySCF)."),
+    basis: str = typer.Option("sto-3g", help="Labelling basis set."),
+    transfer_group: list[str] = typer.Option(list(DEFAULT_TRANSFER_GROUPS), "--transfer-groups", help="Functional groups held out by group-transfer."),
+    name: str = typer.Option(None, help="Study name (default: a hash of the inputs, so a rerun resumes)."),
+    out: Path = typer.Option(Path("study"), help="Directory for the plots and report.html."),
+    workers: int = typer.Option(2, help="Concurrent labelling tasks."),
+    device: str = typer.Option("auto", help="Training device: auto, cpu or cuda."),
+) -> None:
+    """Run (or resume) the transferability study (flows/study.py:transferability)."""
+    from atomloop.db.engine import get_engine
+    from atomloop.loop.entrypoints import load_flow
+    from atomloop.loop.tasks import make_task_runner
+    from atomloop.study.matrix import StudyConfig
+
+    StudyConfig(targets=tuple(target), architectures=tuple(arch), strategies=tuple(strategy), splits=tuple(split),
+                sizes=tuple(size), seeds=tuple(seed), epochs=epochs)  # bad inputs fail before the flow starts
+    get_engine()  # fail fast, with a clear message, when the store is unreachable
+    flow = load_flow("study.py:transferability").with_options(task_runner=make_task_runner("process", workers))
+    flow(
+        dataset=dataset, targets=tuple(target), architectures=tuple(arch), strategies=tuple(strategy), splits=tuple(split),
+        sizes=tuple(size), seeds=tuple(seed), epochs=epochs, method=method, basis=basis,
+        transfer_groups=tuple(transfer_group), name=name, device=device, out=str(out),
+    )
+
+
+def report(
+    out: Path = typer.Option(..., help="The HTML file to write."),
+    study: str = typer.Option(None, help="Name of a study."),
+    run: str = typer.Option(None, help="Name of an active-learning run."),
+) -> None:
+    """Write a self-contained HTML report (tables and plots) of a study or an active-learning run."""
+    from atomloop.db.engine import get_engine, session_scope
+    from atomloop.errors import InputError
+    from atomloop.study.report import run_report, study_report
+
+    if (study is None) == (run is None):
+        raise InputError("give exactly one of --study NAME or --run NAME")
+    with session_scope(get_engine()) as session:
+        document = study_report(session, study) if study else run_report(session, run)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(document, encoding="utf-8")
+    typer.echo(f"wrote {out} ({len(document) // 1024} KiB)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(study_app, name="study")
+    app.command()(report)

@@ -1,0 +1,64 @@
+"""Self-contained HTML pages: tables of database rows and figures embedded as base64 PNG."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from atomloop.study.plots import png_bytes
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; color: #222; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
+th { background: #f0f0f0; position: sticky; top: 0; }
+td.text { text-align: left; }
+img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
+.scroll { max-height: 40em; overflow: auto; }
+"""
+
+
+def fmt(value: Any) -> str:
+    """How a value is written in a report: floats to 6 significant digits, None as '-'."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def table(table_id: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
+    """An HTML table with one column per name in ``columns`` (header = the column name)."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(
+            f'<td class="text">{html.escape(fmt(row[c]))}</td>' if isinstance(row[c], str) else f"<td>{html.escape(fmt(row[c]))}</td>"
+            for c in columns
+        ) + "</tr>\n"
+        for row in rows
+    )
+    return f'<div class="scroll"><table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table></div>'
+
+
+def figure(fig: Figure, alt: str) -> str:
+    """The figure as an embedded PNG image."""
+    data = base64.b64encode(png_bytes(fig)).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def page(title: str, sections: Sequence[tuple[str, str]]) -> str:
+    """A complete HTML document: a title, then (heading, body HTML) sections."""
+    parts = [f"<h2>{html.escape(heading)}</h2>\n{body}" for heading, body in sections]
+    return (
+        f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}</style></head>\n<body><h1>{html.escape(title)}</h1>\n" + "\n".join(parts) + "\n</body></html>\n"
+    )

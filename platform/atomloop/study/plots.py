@@ -1,0 +1,197 @@
+"""Plots of a study, drawn from the store's views (so they show the database's numbers).
+
+- ``learning_curves``: test MAE of molecular energies (kcal/mol) against training-set size, one
+  panel per split and target, a line per architecture (colour) and strategy (line style), error
+  bars the spread (standard deviation) over seeds;
+- ``error_vs_auc``: test MAE per atom (meV/atom) against the adversarial AUC between training
+  and test set, one point per experiment;
+- ``element_errors``: MAE of atomic energies per element (meV), per atomic target;
+- ``partition_comparison``: AO- vs MO-based (and atomization-style) targets per split.
+
+Figures are built with :class:`matplotlib.figure.Figure` (no pyplot state, Agg rendering) and
+saved as PNG.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase.data import atomic_numbers
+from matplotlib.figure import Figure
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+Row = dict[str, Any]
+LINE_STYLES = {"random": "-", "adversarial": "--", "committee": ":"}
+MARKERS = {"in-distribution": "o", "size-transfer": "s", "group-transfer": "^"}
+PLOTS = ("learning_curves", "error_vs_auc", "element_errors", "partition_comparison")
+
+
+def view_rows(session: Session, view: str, study: str) -> list[Row]:
+    """Rows of a study view (``study_summary``, ``study_experiments``, ...) as dicts."""
+    result = session.execute(text(f"SELECT * FROM {view} WHERE study = :study"), {"study": study})  # noqa: S608 - view names are ours
+    return [dict(row._mapping) for row in result]
+
+
+def _ordered(values) -> list:
+    return sorted(set(values), key=str)
+
+
+def _colours(keys: Sequence[str]) -> dict[str, str]:
+    return {key: f"C{i}" for i, key in enumerate(keys)}
+
+
+def _empty(ax, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="grey")
+    ax.set_axis_off()
+
+
+def learning_curves(summary: Sequence[Row]) -> Figure:
+    """Test MAE (kcal/mol) vs training-set size per split (rows) and target (columns)."""
+    splits, targets = _ordered(r["split"] for r in summary), _ordered(r["target"] for r in summary)
+    colours = _colours(_ordered(r["architecture"] for r in summary))
+    fig = Figure(figsize=(4.0 * max(1, len(targets)), 3.2 * max(1, len(splits))), layout="constrained")
+    axes = fig.subplots(max(1, len(splits)), max(1, len(targets)), squeeze=False)
+    for i, split in enumerate(splits):
+        for j, target in enumerate(targets):
+            ax = axes[i][j]
+            lines: dict[tuple[str, str], list[Row]] = defaultdict(list)
+            for r in summary:
+                if r["split"] == split and r["target"] == target:
+                    lines[(r["architecture"], r["strategy"])].append(r)
+            for (arch, strategy), rows in sorted(lines.items()):
+                rows.sort(key=lambda r: r["training_size"])
+                ax.errorbar(
+                    [r["training_size"] for r in rows], [r["mae_kcal_mol_mean"] for r in rows],
+                    yerr=[r["mae_kcal_mol_std"] or 0.0 for r in rows], color=colours[arch],
+                    linestyle=LINE_STYLES.get(strategy, "-"), marker="o", capsize=3, label=f"{arch}, {strategy}",
+                )
+            ax.set(title=f"{split}: {target}", xlabel="training molecules", ylabel="test MAE (kcal/mol)", yscale="log")
+            ax.grid(alpha=0.3)
+    if summary:
+        axes[0][-1].legend(fontsize="small")
+    else:
+        _empty(axes[0][0], "no finished experiments")
+    return fig
+
+
+def error_vs_auc(experiments: Sequence[Row]) -> Figure:
+    """Test MAE per atom (meV/atom) vs adversarial AUC (training vs test set), per experiment."""
+    done = [r for r in experiments if r["status"] == "done" and r["auc"] is not None]
+    colours = _colours(_ordered(r["target"] for r in done))
+    fig = Figure(figsize=(6.5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for split in _ordered(r["split"] for r in done):
+        for target, colour in colours.items():
+            rows = [r for r in done if r["split"] == split and r["target"] == target]
+            if rows:
+                ax.scatter([r["auc"] for r in rows], [r["mae_mev_atom"] for r in rows], color=colour,
+                           marker=MARKERS.get(split, "o"), alpha=0.7, label=f"{split}, {target}")
+    if not done:
+        _empty(ax, "no finished experiments")
+        return fig
+    ax.axvline(0.5, color="grey", linewidth=0.8)
+    ax.set(xlabel="adversarial AUC, training vs test set", ylabel="test MAE (meV/atom)", yscale="log",
+           title="Error grows with distance from the training data")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="x-small", ncol=2)
+    return fig
+
+
+def _representative(rows: Sequence[Row]) -> list[Row]:
+    """The rows of the largest training size, random strategy and in-distribution split when
+    present (the control), else of whatever strategy/split there is."""
+    if not rows:
+        return []
+    size = max(r["training_size"] for r in rows)
+    rows = [r for r in rows if r["training_size"] == size]
+    for key, preferred in (("strategy", "random"), ("split", "in-distribution")):
+        if any(r[key] == preferred for r in rows):
+            rows = [r for r in rows if r[key] == preferred]
+    return rows
+
+
+def element_errors(element_rows: Sequence[Row]) -> Figure:
+    """MAE of atomic energies (meV) per element and atomic target, mean over seeds and
+    architectures (largest training set, random strategy, in-distribution split)."""
+    rows = _representative(element_rows)
+    fig = Figure(figsize=(7.0, 4.5), layout="constrained")
+    ax = fig.subplots()
+    if not rows:
+        _empty(ax, "no atomic-energy targets in this study")
+        return fig
+    elements = sorted({r["element"] for r in rows}, key=atomic_numbers.__getitem__)
+    targets = _ordered(r["target"] for r in rows)
+    width = 0.8 / len(targets)
+    for k, target in enumerate(targets):
+        means = [np.mean([r["atomic_mae_mev"] for r in rows if r["target"] == target and r["element"] == e] or [np.nan]) for e in elements]
+        ax.bar(np.arange(len(elements)) + (k - (len(targets) - 1) / 2) * width, means, width, label=target)
+    first = rows[0]
+    ax.set_xticks(np.arange(len(elements)), elements)
+    ax.set(ylabel="atomic-energy MAE (meV)", yscale="log",
+           title=f"Atomic-energy errors per element ({first['split']}, {first['strategy']}, n={first['training_size']})")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def partition_comparison(experiments: Sequence[Row]) -> Figure:
+    """AO vs MO partitions: molecular-energy MAE (kcal/mol) and atomic-energy MAE (meV) per
+    split and atomic target, mean over seeds and architectures (largest size, random strategy)."""
+    atomic = [r for r in experiments if r["status"] == "done" and r["scheme"] is not None]
+    size = max((r["training_size"] for r in atomic), default=0)
+    chosen = [r for r in atomic if r["training_size"] == size]
+    if any(r["strategy"] == "random" for r in chosen):
+        chosen = [r for r in chosen if r["strategy"] == "random"]
+    fig = Figure(figsize=(10.0, 4.2), layout="constrained")
+    axes = fig.subplots(1, 2)
+    if not chosen:
+        for ax in axes:
+            _empty(ax, "no atomic-energy targets in this study")
+        return fig
+    splits, targets = _ordered(r["split"] for r in chosen), _ordered(r["target"] for r in chosen)
+    width = 0.8 / len(targets)
+    for ax, column, label in ((axes[0], "mae_kcal_mol", "molecular energy MAE (kcal/mol)"), (axes[1], "atomic_mae_mev", "atomic energy MAE (meV)")):
+        for k, target in enumerate(targets):
+            means = [np.mean([r[column] for r in chosen if r["split"] == s and r["target"] == target] or [np.nan]) for s in splits]
+            ax.bar(np.arange(len(splits)) + (k - (len(targets) - 1) / 2) * width, means, width, label=target)
+        ax.set_xticks(np.arange(len(splits)), splits)
+        ax.set(ylabel=label, yscale="log")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize="small")
+    fig.suptitle(f"AO- vs MO-based atomic energies (n={size} training molecules, mean over seeds and architectures)")
+    return fig
+
+
+def study_figures(session: Session, study: str) -> dict[str, Figure]:
+    """Every plot of ``study`` by name (see ``PLOTS``)."""
+    experiments = view_rows(session, "study_experiments", study)
+    return {
+        "learning_curves": learning_curves(view_rows(session, "study_summary", study)),
+        "error_vs_auc": error_vs_auc(experiments),
+        "element_errors": element_errors(view_rows(session, "study_element_errors", study)),
+        "partition_comparison": partition_comparison(experiments),
+    }
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG bytes (100 dpi)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def write_plots(session: Session, study: str, out_dir: Path) -> list[Path]:
+    """Write every plot of ``study`` as ``<out_dir>/<name>.png``; returns the paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, fig in study_figures(session, study).items():
+        path = out_dir / f"{name}.png"
+        path.write_bytes(png_bytes(fig))
+        paths.append(path)
+    return paths

@@ -1,0 +1,166 @@
+"""HTML reports of a study or of an active-learning run, read from the store.
+
+Every number in a report is a database value written with :func:`atomloop.study.html.fmt`
+(6 significant digits); errors in kcal/mol, meV/atom and meV as in the views.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from matplotlib.figure import Figure
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from atomloop.db.orm import AdversarialValidation, Model, Molecule, Round, Run, Selection
+from atomloop.errors import InputError
+from atomloop.study.html import figure, page, table
+from atomloop.study.plots import LINE_STYLES, study_figures, view_rows, write_plots
+from atomloop.study.tables import Study
+
+EXPERIMENT_COLUMNS = (
+    "experiment_id", "split", "target", "architecture", "strategy", "training_size", "seed", "status",
+    "n_train", "n_test", "auc", "auc_low", "auc_high", "mae_kcal_mol", "rmse_kcal_mol", "mae_mev_atom",
+    "atomic_mae_kcal_mol", "atomic_mae_mev", "model_id",
+)
+SUMMARY_COLUMNS = (
+    "split", "target", "architecture", "strategy", "training_size", "n_seeds", "auc_mean",
+    "mae_kcal_mol_mean", "mae_kcal_mol_std", "mae_mev_atom_mean", "mae_mev_atom_std", "atomic_mae_mev_mean", "atomic_mae_mev_std",
+)
+ELEMENT_COLUMNS = ("experiment_id", "split", "target", "architecture", "strategy", "training_size", "seed", "element", "n_atoms", "atomic_mae_kcal_mol", "atomic_mae_mev")
+GROUP_COLUMNS = (
+    "experiment_id", "split", "target", "architecture", "strategy", "training_size", "seed", "functional_group",
+    "n_molecules", "n_atoms", "mae_kcal_mol", "mae_mev_atom", "atomic_mae_kcal_mol", "atomic_mae_mev",
+)
+ROUND_COLUMNS = ("round", "status", "selected", "selected_total", "auc", "auc_low", "auc_high")
+MODEL_COLUMNS = ("round", "model_id", "architecture", "target", "scheme", "n_train", "test_mae_kcal_mol", "test_mae_mev_atom", "ood_mae_kcal_mol", "ood_mae_mev_atom")
+SELECTION_COLUMNS = ("round", "rank", "molecule_id", "formula", "name", "strategy", "score")
+
+_SORT = ("split", "target", "architecture", "strategy", "training_size", "seed")
+
+
+def _sorted(rows: list[dict], keys=_SORT) -> list[dict]:
+    return sorted(rows, key=lambda r: tuple(str(r[k]) if isinstance(r[k], str) else r[k] for k in keys if k in r))
+
+
+def study_report(session: Session, name: str) -> str:
+    """The HTML report of study ``name``: inputs, summary over seeds, every experiment, errors
+    per element and functional group, and the plots."""
+    study = session.scalars(select(Study).where(Study.name == name)).one_or_none()
+    if study is None:
+        raise InputError(f"no study named {name!r}")
+    parameters = [{"parameter": k, "value": v if isinstance(v, str) else json.dumps(v)} for k, v in sorted(study.parameters.items())]
+    experiments = _sorted(view_rows(session, "study_experiments", name))
+    figures = study_figures(session, name)
+    sections = [
+        ("Study", table("study", ("name", "status", "settings_hash", "created", "finished"), [{
+            "name": study.name, "status": study.status, "settings_hash": study.settings_hash,
+            "created": str(study.created), "finished": str(study.finished)}])
+         + table("parameters", ("parameter", "value"), parameters)),
+        ("Learning curves", figure(figures["learning_curves"], "learning curves")),
+        ("Error vs adversarial AUC", figure(figures["error_vs_auc"], "error vs AUC")),
+        ("AO vs MO partitions", figure(figures["partition_comparison"], "partition comparison")),
+        ("Atomic-energy errors per element", figure(figures["element_errors"], "per-element errors")),
+        ("Summary over seeds (mean and standard deviation)", table("summary", SUMMARY_COLUMNS, _sorted(view_rows(session, "study_summary", name)))),
+        ("Experiments", table("experiments", EXPERIMENT_COLUMNS, experiments)),
+        ("Errors per element", table("element_errors", ELEMENT_COLUMNS, _sorted(view_rows(session, "study_element_errors", name), _SORT + ("element",)))),
+        ("Errors per functional group", table("group_errors", GROUP_COLUMNS, _sorted(view_rows(session, "study_group_errors", name), _SORT + ("functional_group",)))),
+    ]
+    return page(f"Transferability study {name}", sections)
+
+
+def _round_rows(session: Session, run: Run) -> tuple[list[dict], list[dict], list[dict]]:
+    rounds = session.scalars(select(Round).where(Round.run_id == run.id).order_by(Round.index)).all()
+    round_rows, model_rows, selection_rows, total = [], [], [], 0
+    for r in rounds:
+        picks = session.execute(
+            select(Selection, Molecule).join(Molecule, Molecule.id == Selection.molecule_id)
+            .where(Selection.round_id == r.id).order_by(Selection.rank)
+        ).all()
+        total += len(picks)
+        validation = session.scalars(
+            select(AdversarialValidation).where(AdversarialValidation.round_id == r.id).order_by(AdversarialValidation.id.desc())
+        ).first()
+        round_rows.append({
+            "round": r.index, "status": r.status.value, "selected": len(picks), "selected_total": total,
+            "auc": validation.auc if validation else None, "auc_low": validation.auc_low if validation else None,
+            "auc_high": validation.auc_high if validation else None,
+        })
+        selection_rows += [
+            {"round": r.index, "rank": s.rank, "molecule_id": m.id, "formula": m.formula, "name": m.name, "strategy": s.strategy, "score": s.score}
+            for s, m in picks
+        ]
+        for model in session.scalars(select(Model).where(Model.round_id == r.id).order_by(Model.id)):
+            test, ood = (model.metrics.get(split, {}).get("energy", {}) for split in ("test", "ood_test"))
+            model_rows.append({
+                "round": r.index, "model_id": model.id, "architecture": model.architecture, "target": model.target,
+                "scheme": model.scheme, "n_train": len(model.training_molecule_ids),
+                "test_mae_kcal_mol": test.get("mae_kcal_mol"), "test_mae_mev_atom": test.get("mae_mev_atom"),
+                "ood_mae_kcal_mol": ood.get("mae_kcal_mol"), "ood_mae_mev_atom": ood.get("mae_mev_atom"),
+            })
+    return round_rows, model_rows, selection_rows
+
+
+def auc_over_rounds(round_rows: list[dict]) -> Figure:
+    """Adversarial AUC (pool vs training set) per round, with its bootstrap interval."""
+    fig = Figure(figsize=(6.0, 3.8), layout="constrained")
+    ax = fig.subplots()
+    rows = [r for r in round_rows if r["auc"] is not None]
+    ax.errorbar([r["round"] for r in rows], [r["auc"] for r in rows],
+                yerr=[[r["auc"] - r["auc_low"] for r in rows], [r["auc_high"] - r["auc"] for r in rows]], marker="o", capsize=3)
+    ax.axhline(0.5, color="grey", linewidth=0.8, linestyle="--")
+    ax.set(xlabel="round", ylabel="adversarial AUC", title="Pool vs training set", ylim=(0.0, 1.05))
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def errors_over_rounds(model_rows: list[dict]) -> Figure:
+    """Test and OOD-test MAE (kcal/mol) per round and architecture."""
+    fig = Figure(figsize=(6.0, 3.8), layout="constrained")
+    ax = fig.subplots()
+    by_arch: dict[str, list[dict]] = defaultdict(list)
+    for row in model_rows:
+        by_arch[row["architecture"]].append(row)
+    for i, (arch, rows) in enumerate(sorted(by_arch.items())):
+        for column, style in (("test_mae_kcal_mol", LINE_STYLES["random"]), ("ood_mae_kcal_mol", LINE_STYLES["adversarial"])):
+            points = [(r["round"], r[column]) for r in rows if r[column] is not None]
+            if points:
+                ax.plot(*zip(*points), color=f"C{i}", linestyle=style, marker="o", label=f"{arch} {column.split('_')[0]}")
+    ax.set(xlabel="round", ylabel="MAE (kcal/mol)", yscale="log", title="Errors over rounds")
+    ax.grid(alpha=0.3)
+    if by_arch:
+        ax.legend(fontsize="small")
+    return fig
+
+
+def run_report(session: Session, name: str) -> str:
+    """The HTML report of active-learning run ``name``: rounds, AUC and errors over rounds,
+    the molecules selected in each round with their formulas."""
+    run = session.scalars(select(Run).where(Run.name == name)).one_or_none()
+    if run is None:
+        known = session.scalars(select(Run.name).order_by(Run.id)).all()
+        raise InputError(f"no run named {name!r}; runs: {', '.join(known) or 'none'}")
+    round_rows, model_rows, selection_rows = _round_rows(session, run)
+    sections = [
+        ("Run", table("run", ("name", "status", "stop_reason", "created"), [{
+            "name": run.name, "status": run.status, "stop_reason": run.stop_reason, "created": str(run.created)}])),
+        ("Rounds", table("rounds", ROUND_COLUMNS, round_rows)),
+        ("AUC over rounds", figure(auc_over_rounds(round_rows), "AUC over rounds")),
+        ("Errors over rounds", figure(errors_over_rounds(model_rows), "errors over rounds") + table("models", MODEL_COLUMNS, model_rows)),
+        ("Selected molecules", table("selections", SELECTION_COLUMNS, selection_rows)),
+    ]
+    return page(f"Active-learning run {name}", sections)
+
+
+def study_names(session: Session) -> list[str]:
+    """Names of the stored studies, oldest first."""
+    return list(session.scalars(select(Study.name).order_by(Study.id)))
+
+
+def write_study_outputs(session: Session, name: str, out_dir: Path) -> list[Path]:
+    """Write the study's plots (``<name>.png``) and ``report.html`` into ``out_dir``."""
+    paths = write_plots(session, name, out_dir)
+    report = out_dir / "report.html"
+    report.write_text(study_report(session, name), encoding="utf-8")
+    return [*paths, report]
