@@ -39,6 +39,7 @@ def active_learning(
     target: str = "atomic",
     epochs: int = 60,
     tune_every: int = 0,
+    tune_trials: int = 4,
     max_labels: int | None = None,
     max_wall_time: float | None = None,
     stop_on_auc: bool = True,
@@ -51,7 +52,7 @@ def active_learning(
     config = LoopConfig(
         pool_tag=pool, initial=initial, test_size=test_size, ood_size=ood_size, k=k, rounds=rounds, method=method,
         basis=basis, schemes=tuple(schemes), strategy=strategy, architectures=tuple(architectures), target=target,
-        epochs=epochs, tune_every=tune_every, max_labels=max_labels, max_wall_time=max_wall_time,
+        epochs=epochs, tune_every=tune_every, tune_trials=tune_trials, max_labels=max_labels, max_wall_time=max_wall_time,
         stop_on_auc=stop_on_auc, plateau_rounds=plateau_rounds, seed=seed, name=name, device=device,
     )
     result = run_loop(config, runner=prefect_step_runner(), on_round=_log_round)

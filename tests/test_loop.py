@@ -141,3 +141,35 @@ def test_splits_cover_every_element_and_are_disjoint():
     assert set().union(*(by_id[i] for i in splits["train"])) == needed  # Cl and F included
     heavy = dict(zip(ids.tolist(), heavy_atoms.tolist()))
     assert min(heavy[i] for i in splits["ood_test"]) >= max(heavy[i] for i in splits["test"])
+
+
+def test_committee_strategy_uses_both_models_pool_predictions(engine, tiny_pool, prefect_api):
+    flow = load_flow("active_learning.py:active_learning")
+    flow(**{**TINY, "rounds": 1, "strategy": "committee", "name": "committee"})
+    with Session(engine) as session:
+        round_0, round_1 = session.scalars(select(Round).order_by(Round.index)).all()
+        picked = session.scalars(select(Selection).where(Selection.round_id == round_1.id)).all()
+        assert [s.strategy for s in picked] == ["committee", "committee"]
+        assert all(s.score is not None and s.score >= 0 for s in picked)  # std of the models, Hartree/atom
+        round_0_models = session.scalars(select(Model.id).where(Model.round_id == round_0.id)).all()
+        pool_predictions = session.scalars(
+            select(Prediction.molecule_id).where(Prediction.model_id.in_(round_0_models), Prediction.split == "pool")
+        ).all()
+        assert {s.molecule_id for s in picked} <= set(pool_predictions)
+        assert len(pool_predictions) == 2 * len(set(pool_predictions))  # one per architecture
+
+
+def test_tuned_every_second_round_later_rounds_reuse_the_best_parameters(engine, tiny_pool, prefect_api):
+    flow = load_flow("active_learning.py:active_learning")
+    flow(**{**TINY, "rounds": 1, "architectures": ("schnet",), "tune_every": 2, "tune_trials": 2, "name": "tuned"})
+    with Session(engine) as session:
+        tuned, reused = session.scalars(select(Model).order_by(Model.id)).all()
+    assert tuned.metrics["tuning"]["study"] == f"r{tuned.round_id}-schnet-atomic"
+    assert "tuning" not in reused.metrics
+    from atomloop.tune.storage import optuna_storage
+    import optuna
+
+    study = optuna.load_study(study_name=tuned.metrics["tuning"]["study"], storage=optuna_storage())
+    for name, value in study.best_trial.params.items():
+        if name in reused.hyperparameters:
+            assert reused.hyperparameters[name] == value

@@ -22,6 +22,7 @@ def loop(
     target: str = typer.Option("atomic", help="Train on 'total' or 'atomic' energies."),
     epochs: int = typer.Option(60, help="Training epochs per round."),
     tune_every: int = typer.Option(0, help="Tune with Optuna every n-th round (0: never)."),
+    tune_trials: int = typer.Option(4, help="Optuna trials per tuning."),
     max_labels: int = typer.Option(None, help="Stop after this many training labels."),
     max_wall_time: float = typer.Option(None, help="Stop after this many seconds."),
     stop_on_auc: bool = typer.Option(True, help="Stop when the AUC interval contains 0.5."),
@@ -45,7 +46,7 @@ def loop(
         flow(
             pool=pool, initial=initial, test_size=test_size, ood_size=ood_size, k=k, rounds=rounds, method=method,
             basis=basis, schemes=tuple(schemes), strategy=strategy, architectures=tuple(arch), target=target,
-            epochs=epochs, tune_every=tune_every, max_labels=max_labels, max_wall_time=max_wall_time,
+            epochs=epochs, tune_every=tune_every, tune_trials=tune_trials, max_labels=max_labels, max_wall_time=max_wall_time,
             stop_on_auc=stop_on_auc, seed=seed, name=name, device=device,
         )
 
