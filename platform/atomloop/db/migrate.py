@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +10,7 @@ from alembic.util import CommandError
 
 from atomloop.db.url import database_url
 from atomloop.errors import AtomloopError
+from atomloop.source_tree import source_folder
 
 
 class MigrationError(AtomloopError):
@@ -19,11 +19,7 @@ class MigrationError(AtomloopError):
 
 def schemas_dir() -> Path:
     """The migrations folder: ``ATOMLOOP_SCHEMAS`` or ``schemas/`` of the source tree."""
-    override = os.environ.get("ATOMLOOP_SCHEMAS")
-    path = Path(override) if override else Path(__file__).resolve().parents[3] / "schemas"
-    if not (path / "env.py").exists():
-        raise FileNotFoundError(f"no Alembic migrations at {path}; set ATOMLOOP_SCHEMAS")
-    return path
+    return source_folder("schemas", override_variable="ATOMLOOP_SCHEMAS", marker="env.py")
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -6,20 +6,15 @@ deployments name them; ``ATOMLOOP_FLOWS`` overrides the folder.
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 
-from atomloop.errors import AtomloopError
+from atomloop.source_tree import source_folder
 
 
 def flows_dir() -> Path:
-    """The folder with the flow files."""
-    override = os.environ.get("ATOMLOOP_FLOWS")
-    path = Path(override) if override else Path(__file__).resolve().parents[3] / "flows"
-    if not (path / "active_learning.py").exists():
-        raise AtomloopError(f"no Prefect flows at {path}; set ATOMLOOP_FLOWS to the repository's flows/ folder")
-    return path
+    """The folder with the flow files: ``ATOMLOOP_FLOWS`` or ``flows/`` of the source tree."""
+    return source_folder("flows", override_variable="ATOMLOOP_FLOWS", marker="active_learning.py")
 
 
 @cache
