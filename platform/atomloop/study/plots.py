@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from ase.data import atomic_numbers
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -54,6 +55,7 @@ def _empty(ax, message: str) -> None:
 def learning_curves(summary: Sequence[Row]) -> Figure:
     """Test MAE (kcal/mol) vs training-set size per split (rows) and target (columns)."""
     splits, targets = _ordered(r["split"] for r in summary), _ordered(r["target"] for r in summary)
+    sizes = sorted({r["training_size"] for r in summary})
     colours = _colours(_ordered(r["architecture"] for r in summary))
     fig = Figure(figsize=(4.0 * max(1, len(targets)), 3.2 * max(1, len(splits))), layout="constrained")
     axes = fig.subplots(max(1, len(splits)), max(1, len(targets)), squeeze=False)
@@ -71,7 +73,10 @@ def learning_curves(summary: Sequence[Row]) -> Figure:
                     yerr=[r["mae_kcal_mol_std"] or 0.0 for r in rows], color=colours[arch],
                     linestyle=LINE_STYLES.get(strategy, "-"), marker="o", capsize=3, label=f"{arch}, {strategy}",
                 )
-            ax.set(title=f"{split}: {target}", xlabel="training molecules", ylabel="test MAE (kcal/mol)", yscale="log")
+            ax.set(title=f"{split}: {target}", xlabel="training molecules", ylabel="test MAE (kcal/mol)",
+                   xscale="log", yscale="log")
+            ax.set_xticks(sizes, [str(n) for n in sizes])
+            ax.minorticks_off()
             ax.grid(alpha=0.3)
     if summary:
         axes[0][-1].legend(fontsize="small")
@@ -81,25 +86,27 @@ def learning_curves(summary: Sequence[Row]) -> Figure:
 
 
 def error_vs_auc(experiments: Sequence[Row]) -> Figure:
-    """Test MAE per atom (meV/atom) vs adversarial AUC (training vs test set), per experiment."""
+    """Test MAE per atom (meV/atom) vs adversarial AUC (training vs test set), one point per
+    experiment: colour = target, marker = split."""
     done = [r for r in experiments if r["status"] == "done" and r["auc"] is not None]
     colours = _colours(_ordered(r["target"] for r in done))
+    splits = _ordered(r["split"] for r in done)
     fig = Figure(figsize=(6.5, 4.5), layout="constrained")
     ax = fig.subplots()
-    for split in _ordered(r["split"] for r in done):
-        for target, colour in colours.items():
-            rows = [r for r in done if r["split"] == split and r["target"] == target]
-            if rows:
-                ax.scatter([r["auc"] for r in rows], [r["mae_mev_atom"] for r in rows], color=colour,
-                           marker=MARKERS.get(split, "o"), alpha=0.7, label=f"{split}, {target}")
     if not done:
         _empty(ax, "no finished experiments")
         return fig
+    for split in splits:
+        rows = [r for r in done if r["split"] == split]
+        ax.scatter([r["auc"] for r in rows], [r["mae_mev_atom"] for r in rows], c=[colours[r["target"]] for r in rows],
+                   marker=MARKERS.get(split, "o"), alpha=0.7, edgecolors="none")
     ax.axvline(0.5, color="grey", linewidth=0.8)
-    ax.set(xlabel="adversarial AUC, training vs test set", ylabel="test MAE (meV/atom)", yscale="log",
-           title="Error grows with distance from the training data")
+    ax.set(xlabel="adversarial AUC, training vs test set (0.5: indistinguishable)", ylabel="test MAE (meV/atom)",
+           yscale="log", title="Test error vs distance from the training data")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="x-small", ncol=2)
+    handles = [Line2D([], [], color=c, marker="o", linestyle="", label=t) for t, c in colours.items()]
+    handles += [Line2D([], [], color="grey", marker=MARKERS.get(s, "o"), linestyle="", label=s) for s in splits]
+    ax.legend(handles=handles, fontsize="small")
     return fig
 
 

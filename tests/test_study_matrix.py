@@ -1,0 +1,91 @@
+"""The study's matrix, transfer splits and equal-size training sets (no database needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.build import molecule
+
+from atomloop.errors import InputError
+from atomloop.study import StudyConfig, Target
+from atomloop.study.splits import StudyMolecule, functional_group, split_dataset
+from atomloop.study.training_sets import choose_training_set
+
+
+def test_targets_parse_with_their_scheme():
+    assert Target.parse("atomic:MO-PM-IAO") == Target("atomic", "mo-pm-iao")
+    assert (Target.parse("atomization:ao-eda").model_target, Target.parse("atomization:ao-eda").atomization) == ("atomic", True)
+    assert Target.parse("total").name == "total" and Target.parse("total").scheme is None
+    for bad, message in (("atomic", "needs a partition scheme"), ("total:ao-eda", "takes no scheme"), ("energy", "unknown target")):
+        with pytest.raises(InputError, match=message):
+            Target.parse(bad)
+    with pytest.raises(Exception, match="unknown partition scheme"):
+        Target.parse("atomic:mo-xx-iao")
+
+
+def test_config_matrix_labels_and_name():
+    config = StudyConfig(sizes=(32, 16), seeds=(0,))
+    assert config.schemes == ("ao-eda", "mo-pm-iao") and config.qm_settings.atomization
+    experiments = config.experiments()
+    assert len(experiments) == 3 * 2 * 1 * 3 * 2 * 4 and experiments[0].size == 16
+    assert config.study_name == StudyConfig(sizes=(32, 16), seeds=(0,), device="cpu").study_name  # device is no input
+    assert config.study_name != StudyConfig(sizes=(32, 16), seeds=(1,)).study_name
+    with pytest.raises(InputError, match="strategy"):
+        StudyConfig(strategies=("greedy",))
+    with pytest.raises(InputError, match=">= 2"):
+        StudyConfig(sizes=(1,))
+
+
+def _molecules() -> list[StudyMolecule]:
+    """20 molecules: 10 identities with 2 conformers each; heavy atoms 1..10; two groups."""
+    return [
+        StudyMolecule(id=10 * k + c, natoms=3 * k + 4, heavy_atoms=k + 1, group="alkane" if k % 2 else "alcohol",
+                      composition_hash=f"h{k}", formula=f"C{k + 1}")
+        for k in range(10) for c in range(2)
+    ]
+
+
+def test_splits_keep_conformers_together_and_hold_out_what_they_say():
+    molecules = _molecules()
+    identity = {m.id: m.composition_hash for m in molecules}
+    kwargs = dict(seed=3, test_fraction=0.25, valid_fraction=0.1, transfer_groups=("alcohol",))
+    for name in ("in-distribution", "size-transfer", "group-transfer"):
+        split = split_dataset(molecules, name, **kwargs)
+        sides = [{identity[i] for i in ids} for ids in (split.pool, split.valid, split.test)]
+        assert not (sides[0] & sides[1] or sides[0] & sides[2] or sides[1] & sides[2]), name
+        assert sorted(split.pool + split.valid + split.test) == sorted(identity), name
+    size = split_dataset(molecules, "size-transfer", **kwargs)
+    assert sorted({i // 10 for i in size.test}) == [7, 8, 9]  # the 3 largest identities (6 of 20 >= 25%)
+    group = split_dataset(molecules, "group-transfer", **kwargs)
+    assert {(i // 10) % 2 for i in group.test} == {0} and {(i // 10) % 2 for i in group.pool + group.valid} == {1}
+    assert split_dataset(molecules, "in-distribution", **kwargs) == split_dataset(molecules, "in-distribution", **kwargs)
+    with pytest.raises(InputError, match=r"the dataset's groups are \['alcohol', 'alkane'\]"):
+        split_dataset(molecules, "group-transfer", **{**kwargs, "transfer_groups": ("amide",)})
+
+
+def test_functional_group_is_the_first_group_tag():
+    assert functional_group(["organic", "ketone"]) == "ketone" and functional_group(["mine"]) == "other"
+
+
+def test_training_sets_have_equal_size_and_share_the_random_half():
+    names = ["CH4", "NH3", "H2O", "HCN", "CO", "H2CO", "CH3OH", "C2H4", "C2H2", "C2H6", "CH3CN", "CH3CHO", "C3H8", "CH3OCH3"]
+    atoms_by_id = {}
+    for i, name in enumerate(names):
+        atoms_by_id[i] = molecule(name)
+        atoms_by_id[i].info["composition_hash"] = name
+    pool = list(atoms_by_id)
+    disagreeing = {names.index("C3H8"), names.index("CH3OCH3")}
+
+    def committee(base, candidates):  # two "models" that disagree only on the two largest molecules
+        spread = np.array([1.0 if i in disagreeing else 0.0 for i in candidates])
+        return np.vstack([np.zeros(len(candidates)), spread])
+
+    sets = {s: choose_training_set(s, pool, 6, seed=2, atoms_by_id=atoms_by_id, committee=committee)
+            for s in ("random", "adversarial", "committee")}
+    assert {len(ids) for ids in sets.values()} == {6}
+    random_half = set(choose_training_set("random", pool, 3, seed=2, atoms_by_id=atoms_by_id))
+    assert all(random_half <= set(ids) for ids in sets.values())
+    assert set(choose_training_set("random", pool, 3, seed=2, atoms_by_id=atoms_by_id)) <= set(sets["random"])  # nested
+    assert not disagreeing & random_half and disagreeing <= set(sets["committee"])  # committee adds its top two
+    with pytest.raises(InputError, match="exceeds the 14 molecules"):
+        choose_training_set("random", pool, 15, seed=2, atoms_by_id=atoms_by_id)
