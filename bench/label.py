@@ -15,24 +15,19 @@ Usage: ``python bench/label.py [--full] [--method b3lyp] [--basis def2-svp] [--w
 
 from __future__ import annotations
 
-import sys
+import argparse
+import multiprocessing
+import os
+import tempfile
+import time
 from pathlib import Path
-
-# Other bench scripts are named like stdlib modules (bench/select.py): keep them off sys.path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-import argparse  # noqa: E402
-import multiprocessing  # noqa: E402
-import os  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from ase import Atoms  # noqa: E402
-from ase.build import molecule  # noqa: E402
+from ase import Atoms
+from ase.build import molecule
 
-from atomloop.qm import VALID_SCHEMES, QMSettings, compute, parse_scheme  # noqa: E402
+from atomloop.qm import VALID_SCHEMES, QMSettings, compute, parse_scheme
 
 OVERHEAD_MOLECULES = ("H2O", "CH3OH", "CH3CH2OH")
 THROUGHPUT_MOLECULES = ("H2O", "NH3", "CH4", "CH3OH", "HCOOH", "CH3CHO", "C2H4", "CH3CN")

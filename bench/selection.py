@@ -8,28 +8,21 @@ full round (descriptors, 5-fold group cross-validation, bootstrap interval, dive
 the peak memory (``ru_maxrss``), and, as a baseline measured in the same run, a
 straightforward per-pair Python loop computing the same molecule descriptors.
 
-Usage: ``python bench/select.py [--n-pool 100000] [--n-train 5000] [--level molecule]``.
+Usage: ``python bench/selection.py [--n-pool 100000] [--n-train 5000] [--level molecule]``.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import resource
+import time
 
-# This file is named like the standard library's ``select``: keep its folder off the import
-# path, or ``import subprocess`` (inside ASE) would import this script instead.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import numpy as np
+from ase import Atoms
+from ase.collections import g2
 
-import argparse  # noqa: E402
-import resource  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-from ase import Atoms  # noqa: E402
-from ase.collections import g2  # noqa: E402
-
-from atomloop.select import PoolView, adversarial_validation, get_strategy, molecule_descriptors  # noqa: E402
-from atomloop.select.descriptors import DescriptorSettings, _cutoff, _radial_basis  # noqa: E402
+from atomloop.select import PoolView, adversarial_validation, get_strategy, molecule_descriptors
+from atomloop.select.descriptors import DescriptorSettings, _cutoff, _radial_basis
 
 MAX_ATOMS = 30
 

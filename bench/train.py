@@ -32,30 +32,25 @@ Runs on CPU, and on CUDA too when a GPU is present.
 
 from __future__ import annotations
 
-import sys
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
 from pathlib import Path
 
-# Other bench scripts are named like stdlib modules (bench/select.py): keep them off sys.path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import lightning
+import numpy as np
+import torch
+from ase import units
+from ase.build import molecule
+from ase.calculators.emt import EMT
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import write
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-
-import lightning  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from ase import units  # noqa: E402
-from ase.build import molecule  # noqa: E402
-from ase.calculators.emt import EMT  # noqa: E402
-from ase.calculators.singlepoint import SinglePointCalculator  # noqa: E402
-from ase.io import write  # noqa: E402
-
-from atomloop.models.training import TrainingConfig, average_num_neighbors, new_model, train  # noqa: E402
+from atomloop.models.training import TrainingConfig, average_num_neighbors, new_model, train
 
 NAMES = ("H2O", "NH3", "CH4", "HCN", "H2CO", "C2H2", "C2H4", "CH3OH", "C2H6", "CH3CHO", "CH3CH2OH", "HCOOH",
          "H3CNH2", "CH3CN", "C3H8", "CH2OCH2", "CH3COCH3", "C5H5N", "C6H6", "CH3CONH2")
