@@ -83,7 +83,7 @@ def structure_hash(numbers: np.ndarray, positions: np.ndarray, formula: str, cha
     pair_keys = numbers[upper_i].astype(np.int64) * 1000 + numbers[upper_j]
     rounded = np.rint(distances[upper_i, upper_j] * 10**DISTANCE_DECIMALS).astype(np.int64)
     canonical = np.lexsort((rounded, pair_keys))
-    body = np.stack([pair_keys[canonical], rounded[canonical]]).tobytes()
+    body = pair_keys[canonical].tobytes() + rounded[canonical].tobytes()
     return hashlib.sha256(f"{formula}|{charge}|{multiplicity}|".encode() + body).hexdigest()
 
 
