@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from ase.build import molecule
@@ -23,6 +25,14 @@ from atomloop.study.report import EXPERIMENT_COLUMNS, GROUP_COLUMNS, SUMMARY_COL
 from atomloop.study.tables import ExperimentError, Study, StudyExperiment
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_study_queries() -> list[str]:
+    """The example queries of README's "Transferability studies" section."""
+    section = README.read_text().split("### Transferability studies", 1)[1]
+    block = section.split("```sql", 1)[1].split("```", 1)[0]
+    return [q.strip() for q in block.split(";") if q.strip()]
 TINY_MOLECULES = {
     "CH4": "alkane", "C2H6": "alkane", "C3H8": "alkane", "C2H4": "alkene", "C2H2": "alkyne",
     "CH3OH": "alcohol", "CH3CH2OH": "alcohol", "CH3OCH3": "ether", "CH3CN": "nitrile", "H2CO": "aldehyde",
@@ -126,6 +136,8 @@ def test_tiny_study_flow_writes_rows_views_plots_and_report(engine, tiny_dataset
         document = (tmp_path / "out" / "report.html").read_text()
         _check_report(session, document)
         assert document == study_report(session, "tiny")
+        queries = readme_study_queries()
+        assert len(queries) == 4 and all(session.execute(text(q)).all() for q in queries)  # documented queries run and answer
 
     # a rerun computes nothing: every experiment is done, no model is trained again
     assert flow(**TINY).startswith(f"study tiny (id 1): 0 run, {N_EXPERIMENTS} already done")
