@@ -10,6 +10,7 @@ deadlock, never duplicate and never lose a structure.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -96,6 +97,16 @@ def _chunks(records: Iterable[MoleculeRecord], size: int) -> Iterator[Sequence[M
         yield chunk
 
 
+def _prefetched(chunks: Iterator[Sequence[MoleculeRecord]]) -> Iterator[Sequence[MoleculeRecord]]:
+    """Compute the next chunk in a thread while the caller writes the current one (the
+    database works in its own process, so the two overlap); errors surface in the caller."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-records") as pool:
+        upcoming = pool.submit(next, chunks, None)
+        while (chunk := upcoming.result()) is not None:
+            upcoming = pool.submit(next, chunks, None)
+            yield chunk
+
+
 def write_molecules(
     engine: Engine,
     records: Iterable[MoleculeRecord],
@@ -117,7 +128,7 @@ def write_molecules(
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK_KEY,))
             cursor.execute(_STAGING_DDL)
             offset = 0
-            for chunk in _chunks(records, chunk_size):
+            for chunk in _prefetched(_chunks(records, chunk_size)):
                 cursor.execute("TRUNCATE ingest_staging")
                 with cursor.copy(_COPY) as copy:
                     copy.write("".join(_copy_line(ordinal, record) for ordinal, record in enumerate(chunk, offset)))

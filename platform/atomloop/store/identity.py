@@ -7,7 +7,8 @@ are invariant to rigid motions and permutations; geometries whose every distance
 about 5e-4 Å are duplicates. Different conformers differ in some distance and stay distinct.
 
 ``composition_hash``: the same for every conformer of one molecule: formula, charge,
-multiplicity and a Weisfeiler-Lehman hash of the covalent bond graph (bonds where
+multiplicity and a Weisfeiler-Lehman hash (two refinements: every atom's environment
+out to its second neighbours) of the covalent bond graph (bonds where
 d_ij < 1.2 (r_i + r_j), covalent radii from ASE). Used to group conformers so that
 cross-validation never puts one molecule on both sides of a fold.
 """
@@ -25,7 +26,7 @@ from atomloop.errors import InputError
 
 DISTANCE_DECIMALS = 3
 BOND_TOLERANCE = 1.2
-_WL_ITERATIONS = 3
+_WL_ITERATIONS = 2
 
 
 def validate_numbers(numbers: np.ndarray) -> None:
@@ -97,12 +98,9 @@ def bond_graph(numbers: np.ndarray, positions: np.ndarray) -> np.ndarray:
 
 
 def _mix(values: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser, elementwise on uint64 (wrapping arithmetic)."""
-    values = values ^ (values >> np.uint64(30))
+    """An xor-shift-multiply mixer, elementwise on uint64 (wrapping arithmetic)."""
     values = values * np.uint64(0xBF58476D1CE4E5B9)
-    values = values ^ (values >> np.uint64(27))
-    values = values * np.uint64(0x94D049BB133111EB)
-    return values ^ (values >> np.uint64(31))
+    return values ^ (values >> np.uint64(29))
 
 
 def composition_hash(numbers: np.ndarray, positions: np.ndarray, formula: str, charge: int, multiplicity: int) -> str:
