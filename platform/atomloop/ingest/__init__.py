@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 
 from ase import Atoms
 from sqlalchemy import Engine
 from tqdm import tqdm
 
 from atomloop.db.engine import get_engine
-from atomloop.errors import InputError
 from atomloop.ingest.bulk import WriteReport, write_molecules
 from atomloop.ingest.sources import read_source
-from atomloop.store.molecules import MoleculeRecord, record_from_atoms
+from atomloop.store.molecules import MoleculeRecord, records_from_atoms
 
 IngestReport = WriteReport
 
 __all__ = ["IngestReport", "ingest_atoms", "ingest_source", "read_source"]
 
 
-def _records(located: Iterable[tuple[Atoms, str]]) -> Iterator[MoleculeRecord]:
-    for atoms, location in located:
-        try:
-            yield record_from_atoms(atoms)
-        except InputError as error:
-            raise InputError(f"{location}: {error}") from None
+def _records(located: Iterable[tuple[Atoms, str]], batch: int = 1000) -> Iterator[MoleculeRecord]:
+    iterator = iter(located)
+    while structures := list(islice(iterator, batch)):
+        yield from records_from_atoms(structures)
 
 
 def ingest_atoms(

@@ -62,9 +62,10 @@ def charge_and_multiplicity(atoms: Atoms) -> tuple[int, int]:
     return charge, multiplicity
 
 
-def _distance_matrix(positions: np.ndarray) -> np.ndarray:
-    delta = positions[:, None, :] - positions[None, :, :]
-    return np.sqrt(np.einsum("ijk,ijk->ij", delta, delta))
+def _distance_matrices(positions: np.ndarray) -> np.ndarray:
+    """Interatomic distances (Å), shape (m, n, n), of ``positions`` of shape (m, n, 3)."""
+    delta = positions[:, :, None, :] - positions[:, None, :, :]
+    return np.sqrt(np.einsum("mijk,mijk->mij", delta, delta))
 
 
 @lru_cache(maxsize=512)
@@ -72,28 +73,35 @@ def _upper_triangle(size: int) -> tuple[np.ndarray, np.ndarray]:
     return np.triu_indices(size, k=1)
 
 
-def structure_hash(numbers: np.ndarray, positions: np.ndarray, formula: str, charge: int, multiplicity: int) -> str:
-    """Hash invariant to rotation, translation and atom order (see the module docstring).
-
-    ``numbers``: shape (n,); ``positions``: shape (n, 3) in Å.
-    """
-    order = np.argsort(numbers, kind="stable")
-    numbers = numbers[order]
-    distances = _distance_matrix(positions[order])
-    upper_i, upper_j = _upper_triangle(len(numbers))
-    pair_keys = numbers[upper_i].astype(np.int64) * 1000 + numbers[upper_j]
-    rounded = np.rint(distances[upper_i, upper_j] * 10**DISTANCE_DECIMALS).astype(np.int64)
-    canonical = np.lexsort((rounded, pair_keys))
-    body = pair_keys[canonical].tobytes() + rounded[canonical].tobytes()
-    return hashlib.sha256(f"{formula}|{charge}|{multiplicity}|".encode() + body).hexdigest()
+def _prefix(formula: str, charge: int, multiplicity: int) -> bytes:
+    return f"{formula}|{charge}|{multiplicity}|".encode()
 
 
-def bond_graph(numbers: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Boolean adjacency matrix, shape (n, n): covalent bonds by the radii rule."""
+def structure_hashes(numbers: np.ndarray, positions: np.ndarray, prefixes: list[bytes]) -> list[str]:
+    """Hashes invariant to rotation, translation and atom order (see the module docstring)
+    of m molecules of n atoms each: ``numbers`` shape (m, n), ``positions`` (m, n, 3) in Å,
+    ``prefixes`` the formula/charge/multiplicity of each (see :func:`structure_hash`)."""
+    order = np.argsort(numbers, axis=1, kind="stable")
+    numbers = np.take_along_axis(numbers, order, axis=1)
+    distances = _distance_matrices(np.take_along_axis(positions, order[:, :, None], axis=1))
+    upper_i, upper_j = _upper_triangle(numbers.shape[1])
+    pair_keys = numbers[:, upper_i].astype(np.int64) * 1000 + numbers[:, upper_j]
+    rounded = np.rint(distances[:, upper_i, upper_j] * 10**DISTANCE_DECIMALS).astype(np.int64)
+    canonical = np.lexsort((rounded, pair_keys), axis=-1)
+    pair_keys = np.take_along_axis(pair_keys, canonical, axis=1)
+    rounded = np.take_along_axis(rounded, canonical, axis=1)
+    return [
+        hashlib.sha256(prefix + keys.tobytes() + values.tobytes()).hexdigest()
+        for prefix, keys, values in zip(prefixes, pair_keys, rounded, strict=True)
+    ]
+
+
+def bond_graphs(numbers: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Boolean adjacency matrices, shape (m, n, n): covalent bonds by the radii rule."""
     radii = covalent_radii[numbers]
-    cutoff = BOND_TOLERANCE * (radii[:, None] + radii[None, :])
-    adjacency = _distance_matrix(positions) < cutoff
-    np.fill_diagonal(adjacency, False)
+    cutoff = BOND_TOLERANCE * (radii[:, :, None] + radii[:, None, :])
+    adjacency = _distance_matrices(positions) < cutoff
+    adjacency[:, np.arange(numbers.shape[1]), np.arange(numbers.shape[1])] = False
     return adjacency
 
 
@@ -103,17 +111,28 @@ def _mix(values: np.ndarray) -> np.ndarray:
     return values ^ (values >> np.uint64(29))
 
 
-def composition_hash(numbers: np.ndarray, positions: np.ndarray, formula: str, charge: int, multiplicity: int) -> str:
-    """Hash shared by all conformers of one molecule (see the module docstring).
+def composition_hashes(numbers: np.ndarray, positions: np.ndarray, prefixes: list[bytes]) -> list[str]:
+    """Hashes shared by all conformers of one molecule (see the module docstring), for m
+    molecules of n atoms each (shapes as in :func:`structure_hashes`).
 
     The Weisfeiler-Lehman refinement is vectorised: a node's new label mixes its own label
     with the wrapping sum of its neighbours' labels (an order-free multiset hash).
     """
-    adjacency = bond_graph(numbers, positions).astype(np.uint64)
+    adjacency = bond_graphs(numbers, positions).astype(np.uint64)
     labels = _mix(numbers.astype(np.uint64))
     for _ in range(_WL_ITERATIONS):
-        labels = _mix(labels * np.uint64(0x9E3779B97F4A7C15) + adjacency @ labels)
-    return hashlib.sha256(f"{formula}|{charge}|{multiplicity}|".encode() + np.sort(labels).tobytes()).hexdigest()
+        labels = _mix(labels * np.uint64(0x9E3779B97F4A7C15) + np.einsum("mij,mj->mi", adjacency, labels))
+    labels = np.sort(labels, axis=1)
+    return [hashlib.sha256(prefix + row.tobytes()).hexdigest() for prefix, row in zip(prefixes, labels, strict=True)]
+
+
+def identity_hashes(
+    numbers: np.ndarray, positions: np.ndarray, identities: list[tuple[str, int, int]]
+) -> tuple[list[str], list[str]]:
+    """Structure and composition hashes of m molecules of n atoms each; ``identities`` holds
+    each molecule's (formula, charge, multiplicity)."""
+    prefixes = [_prefix(*identity) for identity in identities]
+    return structure_hashes(numbers, positions, prefixes), composition_hashes(numbers, positions, prefixes)
 
 
 @lru_cache(maxsize=65536)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,9 +15,8 @@ from atomloop.db.orm import Molecule
 from atomloop.errors import InputError
 from atomloop.store.identity import (
     charge_and_multiplicity,
-    composition_hash,
     hill_formula,
-    structure_hash,
+    identity_hashes,
     validate_numbers,
 )
 
@@ -40,12 +40,15 @@ class MoleculeRecord:
     tags: tuple[str, ...] = ()
 
 
-def record_from_atoms(atoms: Atoms) -> MoleculeRecord:
-    """Validate ``atoms`` (a finite, non-periodic molecule) and compute its identity.
+@dataclass(frozen=True)
+class _Validated:
+    atoms: Atoms
+    numbers: np.ndarray
+    positions: np.ndarray
+    identity: tuple[str, int, int]  # formula, charge, multiplicity
 
-    ``atoms.info`` may carry ``charge``, ``multiplicity``, ``name``, ``smiles`` and ``tags``
-    (a list of strings, e.g. a functional-group class).
-    """
+
+def _validate(atoms: Atoms) -> _Validated:
     numbers = np.asarray(atoms.numbers, dtype=np.int64)
     if numbers.size == 0:
         raise InputError("a structure with no atoms")
@@ -56,19 +59,54 @@ def record_from_atoms(atoms: Atoms) -> MoleculeRecord:
     if not np.isfinite(positions).all():
         raise InputError("positions contain NaN or infinity")
     charge, multiplicity = charge_and_multiplicity(atoms)
-    formula = hill_formula(numbers)
-    return MoleculeRecord(
-        numbers=numbers,
-        positions=positions,
-        charge=charge,
-        multiplicity=multiplicity,
-        formula=formula,
-        structure_hash=structure_hash(numbers, positions, formula, charge, multiplicity),
-        composition_hash=composition_hash(numbers, positions, formula, charge, multiplicity),
-        name=atoms.info.get("name"),
-        smiles=atoms.info.get("smiles"),
-        tags=tuple(atoms.info.get("tags", ())),
-    )
+    return _Validated(atoms, numbers, positions, (hill_formula(numbers), charge, multiplicity))
+
+
+def records_from_atoms(located: Iterable[tuple[Atoms, str]]) -> list[MoleculeRecord]:
+    """Validate each ``(atoms, location)`` (a finite, non-periodic molecule) and compute its
+    identity; hashes are computed for all molecules of one size at once.
+
+    ``atoms.info`` may carry ``charge``, ``multiplicity``, ``name``, ``smiles`` and ``tags``
+    (a list of strings, e.g. a functional-group class). Raises ``InputError`` starting with
+    the location of the first invalid structure.
+    """
+    validated = []
+    for atoms, location in located:
+        try:
+            validated.append(_validate(atoms))
+        except InputError as error:
+            raise InputError(f"{location}: {error}") from None
+    by_size: dict[int, list[int]] = defaultdict(list)
+    for index, item in enumerate(validated):
+        by_size[len(item.numbers)].append(index)
+    hashes: dict[int, tuple[str, str]] = {}
+    for indices in by_size.values():
+        structure, composition = identity_hashes(
+            np.stack([validated[i].numbers for i in indices]),
+            np.stack([validated[i].positions for i in indices]),
+            [validated[i].identity for i in indices],
+        )
+        hashes.update(zip(indices, zip(structure, composition, strict=True), strict=True))
+    return [
+        MoleculeRecord(
+            numbers=item.numbers,
+            positions=item.positions,
+            charge=item.identity[1],
+            multiplicity=item.identity[2],
+            formula=item.identity[0],
+            structure_hash=hashes[index][0],
+            composition_hash=hashes[index][1],
+            name=item.atoms.info.get("name"),
+            smiles=item.atoms.info.get("smiles"),
+            tags=tuple(item.atoms.info.get("tags", ())),
+        )
+        for index, item in enumerate(validated)
+    ]
+
+
+def record_from_atoms(atoms: Atoms) -> MoleculeRecord:
+    """The :class:`MoleculeRecord` of one molecule (see :func:`records_from_atoms`)."""
+    return records_from_atoms([(atoms, "structure")])[0]
 
 
 def molecule_to_atoms(molecule: Molecule) -> Atoms:
