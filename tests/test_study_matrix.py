@@ -83,6 +83,8 @@ def test_training_sets_have_equal_size_and_share_the_random_half():
     sets = {s: choose_training_set(s, pool, 6, seed=0, atoms_by_id=atoms_by_id, committee=committee)
             for s in ("random", "adversarial", "committee")}
     assert {len(ids) for ids in sets.values()} == {6}
+    for ids in sets.values():  # every set knows every element of the pool
+        assert set().union(*(atoms_by_id[i].numbers.tolist() for i in ids)) == {1, 6, 7, 8}
     random_half = set(choose_training_set("random", pool, 3, seed=0, atoms_by_id=atoms_by_id))
     assert all(random_half <= set(ids) for ids in sets.values())
     assert set(choose_training_set("random", pool, 3, seed=0, atoms_by_id=atoms_by_id)) <= set(sets["random"])  # nested

@@ -100,8 +100,8 @@ class StudyConfig:
     strategies: tuple[str, ...] = STRATEGIES
     splits: tuple[str, ...] = SPLITS
     sizes: tuple[int, ...] = (16, 32, 64)
-    seeds: tuple[int, ...] = (0, 1)
-    epochs: int = 40
+    seeds: tuple[int, ...] = (0, 1, 2)
+    epochs: int = 60
     method: str = "hf"
     basis: str = "sto-3g"
     test_fraction: float = 0.25

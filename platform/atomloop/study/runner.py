@@ -46,11 +46,13 @@ STUDY_KIND = "transferability"
 Labeller = Callable[[QMSettings, list[int]], Mapping[str, int]]
 
 
-def label_in_process(settings: QMSettings, molecule_ids: list[int], workers: int = 2) -> Mapping[str, int]:
+def label_in_process(
+    settings: QMSettings, molecule_ids: list[int], *, engine: Engine | None = None, workers: int = 2
+) -> Mapping[str, int]:
     """Label ``molecule_ids`` with :func:`atomloop.labelling.label_molecules` (idempotent)."""
     from atomloop.labelling import label_molecules
 
-    report = label_molecules(settings, molecule_ids=molecule_ids, workers=workers, progress=True)
+    report = label_molecules(settings, engine=engine, molecule_ids=molecule_ids, workers=workers, progress=True)
     return {"done": report.done, "failed": report.failed, "refused": report.refused}
 
 
@@ -60,7 +62,8 @@ def dataset_molecule_ids(engine: Engine, tag: str) -> list[int]:
     with session_scope(engine) as session:
         ids = sorted(session.scalars(select(Molecule.id).where(Molecule.tags.any(tag))))
     if not ids and tag == DEFAULT_DATASET:
-        return sorted(ingest_source(DEFAULT_SOURCE, tags=[tag], conformers=DEFAULT_CONFORMERS, engine=engine, progress=True).molecule_ids)
+        report = ingest_source(DEFAULT_SOURCE, tags=[tag], conformers=DEFAULT_CONFORMERS, engine=engine, progress=True)
+        return sorted(set(report.molecule_ids))  # conformers that embed identically are stored once
     if not ids:
         raise InputError(f"no molecules tagged {tag!r}; ingest some first (atomloop ingest SOURCE --tag {tag})")
     return ids
@@ -305,7 +308,10 @@ def run_study(
     engine = engine or get_engine()
     ids = dataset_molecule_ids(engine, config.dataset)
     study_id = open_study(engine, config)
-    (labeller or label_in_process)(config.qm_settings, ids)
+    if labeller is None:
+        label_in_process(config.qm_settings, ids, engine=engine)
+    else:
+        labeller(config.qm_settings, ids)
     plan = plan_study(engine, config, study_id, ids)
     result = StudyResult(study_id, config.study_name)
     finished = plan.finished()
