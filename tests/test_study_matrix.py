@@ -92,3 +92,14 @@ def test_training_sets_have_equal_size_and_share_the_random_half():
     assert not disagreeing & set(sets["random"]) and disagreeing & set(sets["committee"])
     with pytest.raises(InputError, match="exceeds the 14 molecules"):
         choose_training_set("random", pool, 15, seed=0, atoms_by_id=atoms_by_id)
+
+
+def test_cli_refuses_bad_inputs_before_starting_the_flow():
+    from typer.testing import CliRunner
+
+    from atomloop.cli import app
+
+    result = CliRunner().invoke(app, ["study", "transferability", "--archs", "mace"])
+    assert isinstance(result.exception, InputError) and "unknown or missing architecture ['mace']" in str(result.exception)
+    result = CliRunner().invoke(app, ["report", "--out", "x.html"])
+    assert isinstance(result.exception, InputError) and "exactly one of --study NAME or --run NAME" in str(result.exception)
