@@ -54,3 +54,15 @@ def test_labelled_energy_in_ev_and_export(database_url, engine, tmp_path):
     exported = ase.db.connect(path).get(1)
     assert exported.energy == row.energy
     np.testing.assert_allclose(exported.positions, molecule("H2O").positions, atol=0)
+
+
+def test_ase_web_browser_lists_the_live_store(database_url, engine):
+    from atomloop.cli.db import ase_web_app
+
+    ingest_source("ase:g2", engine=engine)
+    client = ase_web_app(database_url).test_client()
+    assert client.get("/").status_code == 200
+    page = client.get("/update/1/query/0/?query=C%3D2").get_data(as_text=True)
+    with_two_carbons = sum(1 for atoms in ase.collections.g2 if (atoms.numbers == 6).sum() == 2)
+    assert f"out of {with_two_carbons}" in page
+    assert "C2H6" in page

@@ -57,6 +57,27 @@ def ase_url_command() -> None:
     typer.echo(ase_url(database_url()))
 
 
+def ase_web_app(url: str):
+    """ASE's own database web application (Flask) over the store's ASE views."""
+    import ase.db
+    from ase.db.app import DBApp
+
+    app = DBApp()
+    app.add_project("default", ase.db.connect(ase_url(url)))
+    return app.flask
+
+
+@db_app.command()
+def browse(port: int = typer.Option(5000, help="Port on 127.0.0.1.")) -> None:
+    """Serve ASE's web browser of the molecules on http://127.0.0.1:PORT.
+
+    The same pages as ``ase db URL -w``, which listens on every interface with Flask's
+    debugger on; this one listens on the loopback address only, without the debugger.
+    """
+    typer.echo(f"ASE database browser on http://127.0.0.1:{port} (Ctrl-C stops it)")
+    ase_web_app(database_url()).run(host="127.0.0.1", port=port, debug=False)
+
+
 @db_app.command()
 def upgrade(revision: str = typer.Argument("head", help="Alembic revision")) -> None:
     """Migrate the store's schema up (``alembic upgrade``)."""
