@@ -48,7 +48,7 @@ def _molecules() -> list[StudyMolecule]:
 def test_splits_keep_conformers_together_and_hold_out_what_they_say():
     molecules = _molecules()
     identity = {m.id: m.composition_hash for m in molecules}
-    kwargs = dict(seed=3, test_fraction=0.25, valid_fraction=0.1, transfer_groups=("alcohol",))
+    kwargs = {"seed": 3, "test_fraction": 0.25, "valid_fraction": 0.1, "transfer_groups": ("alcohol",)}
     for name in ("in-distribution", "size-transfer", "group-transfer"):
         split = split_dataset(molecules, name, **kwargs)
         sides = [{identity[i] for i in ids} for ids in (split.pool, split.valid, split.test)]

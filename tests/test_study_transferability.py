@@ -40,12 +40,12 @@ TINY_MOLECULES = {
     "CH3CONH2": "amide",
 }
 TRANSFER_GROUPS = ("heteroaromatic", "ester", "amide", "acid")
-TINY = dict(
-    dataset="tiny", targets=("total", "atomic:ao-eda", "atomic:mo-pm-iao", "atomization:mo-pm-iao"),
-    architectures=("schnet", "nequip"), sizes=(3, 5), seeds=(0, 1), epochs=2, transfer_groups=TRANSFER_GROUPS,
-    hyperparameters={"schnet": {"num_layers": 1, "num_features": 8, "num_rbf": 8}, "nequip": {"num_layers": 1, "num_features": 4}},
-    name="tiny", device="cpu",
-)
+TINY = {
+    "dataset": "tiny", "targets": ("total", "atomic:ao-eda", "atomic:mo-pm-iao", "atomization:mo-pm-iao"),
+    "architectures": ("schnet", "nequip"), "sizes": (3, 5), "seeds": (0, 1), "epochs": 2,
+    "transfer_groups": TRANSFER_GROUPS, "name": "tiny", "device": "cpu",
+    "hyperparameters": {"schnet": {"num_layers": 1, "num_features": 8, "num_rbf": 8}, "nequip": {"num_layers": 1, "num_features": 4}},
+}
 N_EXPERIMENTS = len(StudyConfig(**TINY).experiments())  # 3 splits x 2 sizes x 2 seeds x 3 strategies x 2 archs x 4 targets
 
 

@@ -31,13 +31,15 @@ def transferability(
     device: str = typer.Option("auto", help="Training device: auto, cpu or cuda."),
 ) -> None:
     """Run (or resume) the transferability study (flows/study.py:transferability)."""
+    from atomloop.study.matrix import StudyConfig
+
+    # bad inputs fail before Prefect is imported and the flow starts
+    StudyConfig(targets=tuple(target), architectures=tuple(arch), strategies=tuple(strategy), splits=tuple(split),
+                sizes=tuple(size), seeds=tuple(seed), epochs=epochs)
     from atomloop.db.engine import get_engine
     from atomloop.loop.entrypoints import load_flow
     from atomloop.loop.tasks import make_task_runner
-    from atomloop.study.matrix import StudyConfig
 
-    StudyConfig(targets=tuple(target), architectures=tuple(arch), strategies=tuple(strategy), splits=tuple(split),
-                sizes=tuple(size), seeds=tuple(seed), epochs=epochs)  # bad inputs fail before the flow starts
     get_engine()  # fail fast, with a clear message, when the store is unreachable
     flow = load_flow("study.py:transferability").with_options(task_runner=make_task_runner("process", workers))
     flow(

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atomloop.db.orm import Molecule, Prediction
-from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL, HARTREE_TO_MEV
 from atomloop.models.data import ATOMIC_ENERGIES_ARRAY_KEY
+from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL, HARTREE_TO_MEV
 from atomloop.models.registry import LabelSource, labelled_atoms
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
+
 from matplotlib.figure import Figure
 from sqlalchemy import select
 from sqlalchemy.orm import Session

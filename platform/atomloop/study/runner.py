@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from ase import Atoms
@@ -263,17 +263,17 @@ def run_experiment(plan: StudyPlan, experiment: Experiment) -> str:
         atoms_total = [e for e in errors if e.kind == "group"]
         n_atoms = sum(e.n_atoms for e in atoms_total)
         atomic_kcal = sum(e.atomic_mae_kcal_mol * e.n_atoms for e in atoms_total) / n_atoms if target.scheme else None
-        values = dict(
-            status="done", model_id=model_id, train_molecule_ids=train_ids, test_molecule_ids=split.test,
-            auc=auc, auc_low=auc_low, auc_high=auc_high, mae_kcal_mol=energy["mae_kcal_mol"],
-            rmse_kcal_mol=energy["rmse_kcal_mol"], mae_mev_atom=energy["mae_mev_atom"],
-            atomic_mae_kcal_mol=atomic_kcal,
-            atomic_mae_mev=None if atomic_kcal is None else sum(e.atomic_mae_mev * e.n_atoms for e in atoms_total) / n_atoms,
-            wall_time=time.perf_counter() - started,
-        )
+        values = {
+            "status": "done", "model_id": model_id, "train_molecule_ids": train_ids, "test_molecule_ids": split.test,
+            "auc": auc, "auc_low": auc_low, "auc_high": auc_high, "mae_kcal_mol": energy["mae_kcal_mol"],
+            "rmse_kcal_mol": energy["rmse_kcal_mol"], "mae_mev_atom": energy["mae_mev_atom"],
+            "atomic_mae_kcal_mol": atomic_kcal,
+            "atomic_mae_mev": None if atomic_kcal is None else sum(e.atomic_mae_mev * e.n_atoms for e in atoms_total) / n_atoms,
+            "wall_time": time.perf_counter() - started,
+        }
     except (AtomloopError, ValueError, RuntimeError) as error:
-        values = dict(status="failed", reason=f"{type(error).__name__}: {error}", train_molecule_ids=train_ids,
-                      test_molecule_ids=split.test, wall_time=time.perf_counter() - started)
+        values = {"status": "failed", "reason": f"{type(error).__name__}: {error}", "train_molecule_ids": train_ids,
+                  "test_molecule_ids": split.test, "wall_time": time.perf_counter() - started}
         errors = []
     _store(plan.engine, plan, experiment, values, errors)
     return values["status"]
@@ -323,5 +323,5 @@ def run_study(
     with session_scope(engine) as session:
         study = session.get(Study, study_id)
         study.status = "done" if result.failed == 0 else "failed"
-        study.finished = datetime.now(timezone.utc)
+        study.finished = datetime.now(UTC)
     return result
