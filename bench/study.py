@@ -3,7 +3,8 @@ and what one slice of it measures.
 
 In a throwaway embedded store (and artifacts directory):
 
-1. ingest and label the default dataset (shipped organic SMILES, 2 conformers each, HF/STO-3G,
+1. ingest and label the default dataset (shipped organic SMILES, 2 conformers each, and the
+   closed-shell G2 molecules of H, C, N, O, F, Cl; HF/STO-3G,
    ``ao-eda`` + ``mo-pm-iao`` with atomization energies) with ``--workers`` processes, then label
    again (the baseline for reuse: nothing is computed twice);
 2. run one slice of the default matrix (``--split``, seed 0: every target, architecture,
@@ -53,7 +54,8 @@ def run(engine, args) -> None:
     from sqlalchemy import text
 
     from atomloop.study import StudyConfig, run_experiment, run_study
-    from atomloop.study.runner import dataset_molecule_ids, label_in_process
+    from atomloop.study.dataset import dataset_molecule_ids
+    from atomloop.study.runner import label_in_process
 
     default = StudyConfig(epochs=args.epochs)
     start = time.perf_counter()

@@ -103,3 +103,25 @@ def test_cli_refuses_bad_inputs_before_starting_the_flow():
     assert isinstance(result.exception, InputError) and "unknown or missing architecture ['mace']" in str(result.exception)
     result = CliRunner().invoke(app, ["report", "--out", "x.html"])
     assert isinstance(result.exception, InputError) and "exactly one of --study NAME or --run NAME" in str(result.exception)
+
+
+def test_default_dataset_is_built_once_from_shipped_data(engine):
+    from collections import Counter
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from atomloop.db.orm import Molecule
+    from atomloop.study.dataset import dataset_molecule_ids
+    from atomloop.study.splits import FUNCTIONAL_GROUPS
+
+    ids = dataset_molecule_ids(engine, "organic")
+    assert 250 <= len(ids) <= 400 and ids == dataset_molecule_ids(engine, "organic")  # the second call ingests nothing
+    with Session(engine) as session:
+        molecules = session.scalars(select(Molecule)).all()
+        assert sorted(m.id for m in molecules) == ids
+        groups = Counter(functional_group(m.tags) for m in molecules)
+        assert set(groups) == {*FUNCTIONAL_GROUPS, "other"} and groups["other"] == 88  # G2's closed-shell H/C/N/O/F/Cl
+        assert {z for m in molecules for z in m.numbers} == {1, 6, 7, 8, 9, 17}
+    with pytest.raises(InputError, match="no molecules tagged 'mine'"):
+        dataset_molecule_ids(engine, "mine")

@@ -1,4 +1,4 @@
-"""Run a study over the store: ingest the default dataset if needed, label every molecule
+"""Run a study over the store: ingest the default dataset if needed (:mod:`atomloop.study.dataset`), label every molecule
 once, then run each experiment of the matrix that is not finished yet.
 
 Reuse: labelling is idempotent (molecules labelled at the study's settings are not computed
@@ -25,21 +25,18 @@ from tqdm.auto import tqdm
 from atomloop.db.engine import get_engine, session_scope
 from atomloop.db.orm import Model, Molecule
 from atomloop.errors import AtomloopError, InputError
-from atomloop.ingest import ingest_source
 from atomloop.models.evaluate import predict
 from atomloop.models.registry import LabelSource, TrainingData, fit, labelled_atoms, train_and_register
 from atomloop.models.training import TrainingConfig
 from atomloop.qm import QMSettings
 from atomloop.select import adversarial_validation
 from atomloop.study.breakdown import error_breakdown
+from atomloop.study.dataset import dataset_molecule_ids
 from atomloop.study.matrix import Experiment, StudyConfig, Target
 from atomloop.study.splits import SplitSets, StudyMolecule, functional_group, split_dataset
 from atomloop.study.tables import ExperimentError, Study, StudyExperiment
 from atomloop.study.training_sets import AUC_BOOTSTRAP, choose_training_set
 
-DEFAULT_DATASET = "organic"
-DEFAULT_SOURCE = "atomloop:organic"
-DEFAULT_CONFORMERS = 2
 COMMITTEE_ARCHITECTURE = "schnet"
 STUDY_KIND = "transferability"
 
@@ -54,19 +51,6 @@ def label_in_process(
 
     report = label_molecules(settings, engine=engine, molecule_ids=molecule_ids, workers=workers, progress=True)
     return {"done": report.done, "failed": report.failed, "refused": report.refused}
-
-
-def dataset_molecule_ids(engine: Engine, tag: str) -> list[int]:
-    """Ids of the molecules tagged ``tag``; the default dataset is ingested on first use
-    (the shipped organic SMILES, ``DEFAULT_CONFORMERS`` conformers each)."""
-    with session_scope(engine) as session:
-        ids = sorted(session.scalars(select(Molecule.id).where(Molecule.tags.any(tag))))
-    if not ids and tag == DEFAULT_DATASET:
-        report = ingest_source(DEFAULT_SOURCE, tags=[tag], conformers=DEFAULT_CONFORMERS, engine=engine, progress=True)
-        return sorted(set(report.molecule_ids))  # conformers that embed identically are stored once
-    if not ids:
-        raise InputError(f"no molecules tagged {tag!r}; ingest some first (atomloop ingest SOURCE --tag {tag})")
-    return ids
 
 
 def open_study(engine: Engine, config: StudyConfig) -> int:

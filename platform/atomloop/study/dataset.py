@@ -1,0 +1,50 @@
+"""The molecules a study runs on: those tagged with its dataset tag; the default dataset
+(tag ``organic``) is built on first use from data shipped with atomloop and its dependencies:
+
+- atomloop's organic SMILES (164 molecules in 15 functional-group classes, tagged with their
+  class), ``DEFAULT_CONFORMERS`` RDKit conformers each (identical embeddings are stored once);
+- the closed-shell, neutral molecules of ASE's G2 collection made of H, C, N, O, F and Cl
+  (88 molecules, group ``other``).
+"""
+
+from __future__ import annotations
+
+from ase import Atoms
+from sqlalchemy import Engine, select
+
+from atomloop.db.engine import session_scope
+from atomloop.db.orm import Molecule
+from atomloop.errors import InputError
+from atomloop.ingest import ingest_atoms, ingest_source
+
+DEFAULT_DATASET = "organic"
+DEFAULT_CONFORMERS = 2
+G2_ELEMENTS = frozenset({"H", "C", "N", "O", "F", "Cl"})
+
+
+def closed_shell_g2() -> list[Atoms]:
+    """G2 molecules without unpaired electrons or net spin, of elements ``G2_ELEMENTS``."""
+    from ase.collections import g2
+
+    chosen = []
+    for name in g2.names:
+        atoms = g2[name]
+        if atoms.get_initial_magnetic_moments().any() or atoms.numbers.sum() % 2:
+            continue
+        if set(atoms.get_chemical_symbols()) <= G2_ELEMENTS:
+            atoms.info["name"] = name
+            chosen.append(atoms)
+    return chosen
+
+
+def dataset_molecule_ids(engine: Engine, tag: str) -> list[int]:
+    """Ids of the molecules tagged ``tag`` (ascending); the default dataset is ingested on first use."""
+    with session_scope(engine) as session:
+        ids = sorted(session.scalars(select(Molecule.id).where(Molecule.tags.any(tag))))
+    if ids:
+        return ids
+    if tag != DEFAULT_DATASET:
+        raise InputError(f"no molecules tagged {tag!r}; ingest some first (atomloop ingest SOURCE --tag {tag})")
+    organic = ingest_source("atomloop:organic", tags=[tag], conformers=DEFAULT_CONFORMERS, engine=engine, progress=True)
+    g2 = ingest_atoms(closed_shell_g2(), source="ase:g2", tags=[tag], engine=engine)
+    return sorted(set(organic.molecule_ids) | set(g2.molecule_ids))
