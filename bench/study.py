@@ -12,7 +12,7 @@ In a throwaway embedded store (and artifacts directory):
    as a ratio to ``random`` (the baseline; committee selection trains extra models), and the
    whole default study's time extrapolated from the slice (the slice is 1 of 3 splits x 3 seeds).
 
-Usage: ``python bench/study.py [--workers 2] [--split in-distribution] [--epochs 60]``
+Usage: ``python bench/study.py [--workers 2] [--split in-distribution] [--epochs 60] [--out DIR]``
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--split", default="in-distribution")
     parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--out", type=Path, help="also write the slice's plots and report.html here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         os.environ["ATOMLOOP_HOME"] = home
@@ -98,6 +99,12 @@ def run(engine, args) -> None:
     print(f"\n{'target':24s} {'arch':7s} {'strategy':12s} {'n':>3s} {'AUC':>6s} {'kcal/mol':>9s} {'meV/atom':>9s} {'atomic meV':>10s}")
     for t, a, s, n, auc, mae, mev, atomic in rows:
         print(f"{t:24s} {a:7s} {s:12s} {n:3d} {auc:6.3f} {mae:9.2f} {mev:9.1f} {'-' if atomic is None else f'{atomic:10.1f}'}")
+    if args.out:
+        from atomloop.db import session_scope
+        from atomloop.study.report import write_study_outputs
+
+        with session_scope(engine) as session:
+            print("wrote", ", ".join(str(p) for p in write_study_outputs(session, "bench", args.out)))
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def _check_report(session: Session, document: str) -> None:
         for row in shown:
             db = stored[tuple(row[k] for k in keys)]
             mismatched = [c for c in columns if not same_number(row[c], db[c])]
-            assert not mismatched, (table, row, mismatched)
+            assert not mismatched, (table, [(c, row[c], db[c]) for c in mismatched])
     assert "data:image/png;base64," in document and document.count("<img ") == len(PLOTS)
 
 

@@ -47,6 +47,21 @@ def _colours(keys: Sequence[str]) -> dict[str, str]:
     return {key: f"C{i}" for i, key in enumerate(keys)}
 
 
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and standard deviation (NaN, 0 for no values)."""
+    return (float(np.mean(values)), float(np.std(values))) if values else (float("nan"), 0.0)
+
+
+def _grouped_bars(ax, positions: Sequence[str], series: dict[str, list[tuple[float, float]]]) -> None:
+    """One bar per series at each position, with its spread as an error bar."""
+    width = 0.8 / max(1, len(series))
+    for k, (label, stats) in enumerate(series.items()):
+        offset = (k - (len(series) - 1) / 2) * width
+        ax.bar(np.arange(len(positions)) + offset, [m for m, _ in stats], width, yerr=[sd for _, sd in stats],
+               capsize=2, label=label)
+    ax.set_xticks(np.arange(len(positions)), positions)
+
+
 def _empty(ax, message: str) -> None:
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="grey")
     ax.set_axis_off()
@@ -124,8 +139,8 @@ def _representative(rows: Sequence[Row]) -> list[Row]:
 
 
 def element_errors(element_rows: Sequence[Row]) -> Figure:
-    """MAE of atomic energies (meV) per element and atomic target, mean over seeds and
-    architectures (largest training set, random strategy, in-distribution split)."""
+    """MAE of atomic energies (meV) per element and atomic target, mean and standard deviation
+    over seeds and architectures (largest training set, random strategy, in-distribution split)."""
     rows = _representative(element_rows)
     fig = Figure(figsize=(7.0, 4.5), layout="constrained")
     ax = fig.subplots()
@@ -133,13 +148,12 @@ def element_errors(element_rows: Sequence[Row]) -> Figure:
         _empty(ax, "no atomic-energy targets in this study")
         return fig
     elements = sorted({r["element"] for r in rows}, key=atomic_numbers.__getitem__)
-    targets = _ordered(r["target"] for r in rows)
-    width = 0.8 / len(targets)
-    for k, target in enumerate(targets):
-        means = [np.mean([r["atomic_mae_mev"] for r in rows if r["target"] == target and r["element"] == e] or [np.nan]) for e in elements]
-        ax.bar(np.arange(len(elements)) + (k - (len(targets) - 1) / 2) * width, means, width, label=target)
+    series = {
+        target: [_mean_std([r["atomic_mae_mev"] for r in rows if r["target"] == target and r["element"] == e]) for e in elements]
+        for target in _ordered(r["target"] for r in rows)
+    }
+    _grouped_bars(ax, elements, series)
     first = rows[0]
-    ax.set_xticks(np.arange(len(elements)), elements)
     ax.set(ylabel="atomic-energy MAE (meV)", yscale="log",
            title=f"Atomic-energy errors per element ({first['split']}, {first['strategy']}, n={first['training_size']})")
     ax.grid(axis="y", alpha=0.3)
@@ -149,7 +163,8 @@ def element_errors(element_rows: Sequence[Row]) -> Figure:
 
 def partition_comparison(experiments: Sequence[Row]) -> Figure:
     """AO vs MO partitions: molecular-energy MAE (kcal/mol) and atomic-energy MAE (meV) per
-    split and atomic target, mean over seeds and architectures (largest size, random strategy)."""
+    split and atomic target, mean and standard deviation over seeds and architectures (largest
+    size, random strategy)."""
     atomic = [r for r in experiments if r["status"] == "done" and r["scheme"] is not None]
     size = max((r["training_size"] for r in atomic), default=0)
     chosen = [r for r in atomic if r["training_size"] == size]
@@ -162,12 +177,12 @@ def partition_comparison(experiments: Sequence[Row]) -> Figure:
             _empty(ax, "no atomic-energy targets in this study")
         return fig
     splits, targets = _ordered(r["split"] for r in chosen), _ordered(r["target"] for r in chosen)
-    width = 0.8 / len(targets)
     for ax, column, label in ((axes[0], "mae_kcal_mol", "molecular energy MAE (kcal/mol)"), (axes[1], "atomic_mae_mev", "atomic energy MAE (meV)")):
-        for k, target in enumerate(targets):
-            means = [np.mean([r[column] for r in chosen if r["split"] == s and r["target"] == target] or [np.nan]) for s in splits]
-            ax.bar(np.arange(len(splits)) + (k - (len(targets) - 1) / 2) * width, means, width, label=target)
-        ax.set_xticks(np.arange(len(splits)), splits)
+        series = {
+            target: [_mean_std([r[column] for r in chosen if r["split"] == s and r["target"] == target]) for s in splits]
+            for target in targets
+        }
+        _grouped_bars(ax, splits, series)
         ax.set(ylabel=label, yscale="log")
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize="small")
