@@ -24,6 +24,7 @@ import numpy as np
 from ase.data import atomic_numbers
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -62,6 +63,15 @@ def _grouped_bars(ax, positions: Sequence[str], series: dict[str, list[tuple[flo
     ax.set_xticks(np.arange(len(positions)), positions)
 
 
+def log_y_axis(ax) -> None:
+    """Logarithmic y axis labelled at 1, 2, 5 x 10^n in plain numbers (readable even when
+    the data span less than a decade)."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
 def _empty(ax, message: str) -> None:
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="grey")
     ax.set_axis_off()
@@ -88,8 +98,8 @@ def learning_curves(summary: Sequence[Row]) -> Figure:
                     yerr=[r["mae_kcal_mol_std"] or 0.0 for r in rows], color=colours[arch],
                     linestyle=LINE_STYLES.get(strategy, "-"), marker="o", capsize=3, label=f"{arch}, {strategy}",
                 )
-            ax.set(title=f"{split}: {target}", xlabel="training molecules", ylabel="test MAE (kcal/mol)",
-                   xscale="log", yscale="log")
+            ax.set(title=f"{split}: {target}", xlabel="training molecules", ylabel="test MAE (kcal/mol)", xscale="log")
+            log_y_axis(ax)
             ax.set_xticks(sizes, [str(n) for n in sizes])
             ax.minorticks_off()
             ax.grid(alpha=0.3)
@@ -117,7 +127,8 @@ def error_vs_auc(experiments: Sequence[Row]) -> Figure:
                    marker=MARKERS.get(split, "o"), alpha=0.7, edgecolors="none")
     ax.axvline(0.5, color="grey", linewidth=0.8)
     ax.set(xlabel="adversarial AUC, training vs test set (0.5: indistinguishable)", ylabel="test MAE (meV/atom)",
-           yscale="log", title="Test error vs distance from the training data")
+           title="Test error vs distance from the training data")
+    log_y_axis(ax)
     ax.grid(alpha=0.3)
     handles = [Line2D([], [], color=c, marker="o", linestyle="", label=t) for t, c in colours.items()]
     handles += [Line2D([], [], color="grey", marker=MARKERS.get(s, "o"), linestyle="", label=s) for s in splits]
@@ -154,7 +165,8 @@ def element_errors(element_rows: Sequence[Row]) -> Figure:
     }
     _grouped_bars(ax, elements, series)
     first = rows[0]
-    ax.set(ylabel="atomic-energy MAE (meV)", yscale="log",
+    log_y_axis(ax)
+    ax.set(ylabel="atomic-energy MAE (meV)",
            title=f"Atomic-energy errors per element ({first['split']}, {first['strategy']}, n={first['training_size']})")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize="small")
@@ -183,7 +195,8 @@ def partition_comparison(experiments: Sequence[Row]) -> Figure:
             for target in targets
         }
         _grouped_bars(ax, splits, series)
-        ax.set(ylabel=label, yscale="log")
+        ax.set(ylabel=label)
+        log_y_axis(ax)
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize="small")
     fig.suptitle(f"AO- vs MO-based atomic energies (n={size} training molecules, mean over seeds and architectures)")

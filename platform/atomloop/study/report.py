@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from atomloop.db.orm import AdversarialValidation, Model, Molecule, Round, Run, Selection
 from atomloop.errors import InputError
 from atomloop.study.html import figure, page, table
-from atomloop.study.plots import LINE_STYLES, study_figures, view_rows, write_plots
+from atomloop.study.plots import LINE_STYLES, log_y_axis, study_figures, view_rows, write_plots
 from atomloop.study.tables import Study
 
 EXPERIMENT_COLUMNS = (
@@ -128,7 +128,8 @@ def errors_over_rounds(model_rows: list[dict]) -> Figure:
             points = [(r["round"], r[column]) for r in rows if r[column] is not None]
             if points:
                 ax.plot(*zip(*points), color=f"C{i}", linestyle=style, marker="o", label=f"{arch} {column.split('_')[0]}")
-    ax.set(xlabel="round", ylabel="MAE (kcal/mol)", yscale="log", title="Errors over rounds")
+    ax.set(xlabel="round", ylabel="MAE (kcal/mol)", title="Errors over rounds")
+    log_y_axis(ax)
     ax.grid(alpha=0.3)
     if by_arch:
         ax.legend(fontsize="small")
