@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
@@ -27,6 +28,7 @@ def main() -> None:
     """Console entry point: known errors become one clear line and exit status 1."""
     from atomloop.errors import AtomloopError
 
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry: machines may be offline
     try:
         app()
     except AtomloopError as error:

@@ -38,15 +38,17 @@ def transferability(
                 sizes=tuple(size), seeds=tuple(seed), epochs=epochs)
     from atomloop.db.engine import get_engine
     from atomloop.loop.entrypoints import load_flow
+    from atomloop.loop.prefect_api import shared_prefect_api
     from atomloop.loop.tasks import make_task_runner
 
     get_engine()  # fail fast, with a clear message, when the store is unreachable
     flow = load_flow("study.py:transferability").with_options(task_runner=make_task_runner("process", workers))
-    flow(
-        dataset=dataset, targets=tuple(target), architectures=tuple(arch), strategies=tuple(strategy), splits=tuple(split),
-        sizes=tuple(size), seeds=tuple(seed), epochs=epochs, method=method, basis=basis,
-        transfer_groups=tuple(transfer_group), name=name, device=device, out=str(out),
-    )
+    with shared_prefect_api():
+        flow(
+            dataset=dataset, targets=tuple(target), architectures=tuple(arch), strategies=tuple(strategy),
+            splits=tuple(split), sizes=tuple(size), seeds=tuple(seed), epochs=epochs, method=method, basis=basis,
+            transfer_groups=tuple(transfer_group), name=name, device=device, out=str(out),
+        )
 
 
 def report(
