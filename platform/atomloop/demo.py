@@ -9,11 +9,13 @@ selected batches, SchNet and NequIP trained on atomic energies every round.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import ase.collections
 
+from atomloop.config import get_settings
 from atomloop.db import migrate
-from atomloop.db.engine import get_engine
+from atomloop.db.engine import get_engine, session_scope
 from atomloop.db.url import database_url
 from atomloop.ingest import ingest_atoms, ingest_source
 
@@ -36,6 +38,17 @@ def ingest_demo_molecules() -> None:
     print(f"ingested ase:g2 ({g2.added} new) and atomloop:organic with 2 conformers ({smiles.added} new)")
 
 
+def write_run_report(run_name: str) -> Path:
+    """Write the HTML report of an active-learning run to ``$ATOMLOOP_HOME/reports/<run>.html``."""
+    from atomloop.study.report import run_report
+
+    path = get_settings().home / "reports" / f"{run_name}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with session_scope(get_engine()) as session:
+        path.write_text(run_report(session, run_name), encoding="utf-8")
+    return path
+
+
 def run_demo(task_runner: str = "process", workers: int = 2) -> None:
     """Set up the store, ingest, run the loop and say where to look at the results."""
     from atomloop.loop.entrypoints import load_flow
@@ -51,7 +64,9 @@ def run_demo(task_runner: str = "process", workers: int = 2) -> None:
     )
     with shared_prefect_api():
         flow(**DEMO_PARAMETERS)
+    report = write_run_report(DEMO_PARAMETERS["name"])
     print(f"\ndemo finished in {time.perf_counter() - started:.0f} s. Look at the results:")
+    print(f"  {report}   # HTML report: rounds, AUC and errors over rounds, selected molecules")
     print('  ase db "$(atomloop db ase-url)" -c +name,split,energy_hartree     # molecules, live')
     print("  psql \"$(atomloop db url | sed 's/+psycopg//')\" -c 'SELECT * FROM model_metrics_by_round'")
     print("  atomloop serve   # then open the Prefect UI at http://127.0.0.1:4200")
