@@ -24,7 +24,7 @@ DEMO_ELEMENTS = frozenset({1, 6, 7, 8, 9, 17})
 DEMO_PARAMETERS = {
     "pool": POOL_TAG, "initial": 20, "test_size": 10, "ood_size": 10, "k": 10, "rounds": 3,
     "method": "hf", "basis": "sto-3g", "schemes": ("mo-pm-iao", "ao-eda"), "strategy": "adversarial",
-    "architectures": ("schnet", "nequip"), "target": "atomic", "epochs": 200, "name": "demo",
+    "architectures": ("schnet", "nequip"), "target": "atomic", "epochs": 200, "stop_on_auc": False, "name": "demo",
 }
 
 
