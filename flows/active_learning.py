@@ -35,6 +35,7 @@ def active_learning(
     basis: str = "sto-3g",
     schemes: tuple[str, ...] = ("mo-pm-iao",),
     strategy: str = "adversarial",
+    level: str = "molecule",
     architectures: tuple[str, ...] = ("schnet", "nequip"),
     target: str = "atomic",
     epochs: int = 60,
@@ -50,10 +51,11 @@ def active_learning(
 ) -> str:
     """Run or resume an active-learning run over the pool tagged ``pool``; returns the per-round table."""
     config = LoopConfig(
-        pool_tag=pool, initial=initial, test_size=test_size, ood_size=ood_size, k=k, rounds=rounds, method=method,
-        basis=basis, schemes=tuple(schemes), strategy=strategy, architectures=tuple(architectures), target=target,
-        epochs=epochs, tune_every=tune_every, tune_trials=tune_trials, max_labels=max_labels, max_wall_time=max_wall_time,
-        stop_on_auc=stop_on_auc, plateau_rounds=plateau_rounds, seed=seed, name=name, device=device,
+        pool_tag=pool, initial=initial, test_size=test_size, ood_size=ood_size, k=k, rounds=rounds,
+        method=method, basis=basis, schemes=tuple(schemes), strategy=strategy, level=level,
+        architectures=tuple(architectures), target=target, epochs=epochs, tune_every=tune_every,
+        tune_trials=tune_trials, max_labels=max_labels, max_wall_time=max_wall_time, stop_on_auc=stop_on_auc,
+        plateau_rounds=plateau_rounds, seed=seed, name=name, device=device,
     )
     result = run_loop(config, runner=prefect_step_runner(), on_round=_log_round)
     table = result.table()

@@ -115,7 +115,7 @@ def test_rerun_with_same_inputs_resumes_and_computes_nothing(engine, tiny_pool, 
 
 def test_config_run_name_is_a_hash_of_the_inputs():
     first = LoopConfig(pool_tag="a", initial=5)
-    assert first.run_name == LoopConfig(pool_tag="a", initial=5, label_workers=7).run_name
+    assert first.run_name == LoopConfig(pool_tag="a", initial=5, device="cpu").run_name
     assert first.run_name != LoopConfig(pool_tag="a", initial=6).run_name
     with pytest.raises(ValueError, match="unknown strategy"):
         LoopConfig(strategy="greedy")

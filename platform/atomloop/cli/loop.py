@@ -16,8 +16,11 @@ def loop(
     rounds: int = typer.Option(3, help="Selection rounds after the initial training."),
     method: str = typer.Option("hf", help="PySCF method: hf or a functional (b3lyp, pbe0, ...)."),
     basis: str = typer.Option("sto-3g", help="PySCF basis set."),
-    schemes: list[str] = typer.Option(["mo-pm-iao"], "--schemes", help="Partition schemes (repeatable); the first is trained on."),
+    schemes: list[str] = typer.Option(
+        ["mo-pm-iao"], "--schemes", help="Partition schemes (repeatable); the first is trained on."
+    ),
     strategy: str = typer.Option("adversarial", help=f"Selection strategy: {'|'.join(STRATEGIES)}."),
+    level: str = typer.Option("molecule", help="Adversarial validation on molecules or atoms."),
     arch: list[str] = typer.Option(["schnet", "nequip"], "--arch", help="Architectures to train (repeatable)."),
     target: str = typer.Option("atomic", help="Train on 'total' or 'atomic' energies."),
     epochs: int = typer.Option(60, help="Training epochs per round."),
@@ -44,9 +47,10 @@ def loop(
     )
     with shared_prefect_api():
         flow(
-            pool=pool, initial=initial, test_size=test_size, ood_size=ood_size, k=k, rounds=rounds, method=method,
-            basis=basis, schemes=tuple(schemes), strategy=strategy, architectures=tuple(arch), target=target,
-            epochs=epochs, tune_every=tune_every, tune_trials=tune_trials, max_labels=max_labels, max_wall_time=max_wall_time,
+            pool=pool, initial=initial, test_size=test_size, ood_size=ood_size, k=k, rounds=rounds,
+            method=method, basis=basis, schemes=tuple(schemes), strategy=strategy, level=level,
+            architectures=tuple(arch), target=target, epochs=epochs, tune_every=tune_every,
+            tune_trials=tune_trials, max_labels=max_labels, max_wall_time=max_wall_time,
             stop_on_auc=stop_on_auc, seed=seed, name=name, device=device,
         )
 

@@ -47,8 +47,6 @@ class LoopConfig(BaseModel):
     )
     plateau_rounds: int = Field(0, ge=0, description="stop when test MAE has not improved for n rounds (0: never)")
     plateau_tolerance: float = 0.01
-    label_workers: int = Field(2, ge=1, description="concurrent labelling tasks")
-    task_runner: str = Field("process", description="labelling fan-out: process, thread or dask")
     device: str = "auto"
     seed: int = 0
     name: str | None = None
@@ -76,8 +74,8 @@ class LoopConfig(BaseModel):
         return value
 
     def identity(self) -> dict:
-        """The inputs that define the run (execution knobs such as workers excluded)."""
-        return self.model_dump(mode="json", exclude={"name", "label_workers", "task_runner", "device"})
+        """The inputs that define the run (the name and the training device excluded)."""
+        return self.model_dump(mode="json", exclude={"name", "device"})
 
     @property
     def run_name(self) -> str:
