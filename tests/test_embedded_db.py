@@ -36,6 +36,8 @@ def test_start_url_status_stop_on_loopback_only(tmp_path: Path):
         url = _atomloop(home, "db", "url").stdout.strip()
         assert url.startswith("postgresql+psycopg://postgres:") and "@127.0.0.1:" in url
         assert "running on 127.0.0.1:" in _atomloop(home, "db", "status").stdout
+        ingested = _atomloop(home, "ingest", "ase:s22")  # the embedded store migrates itself
+        assert ingested.stdout.strip().splitlines()[-1] == "ingested 22 molecules: 22 added, 0 already present"
         upgraded = _atomloop(home, "db", "upgrade")
         head = ScriptDirectory.from_config(migrate.alembic_config("postgresql+psycopg://unused")).get_current_head()
         assert upgraded.stdout.strip() == f"store at revision {head}", upgraded.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from sqlalchemy.engine import make_url
 
@@ -26,12 +27,24 @@ def embedded_server():
 
 def database_url(*, start: bool = True) -> str:
     """The store's SQLAlchemy URL: ``ATOMLOOP_DATABASE_URL``, else the embedded cluster's
-    (started when ``start`` is true)."""
+    (started when ``start`` is true, and migrated to the newest schema: it is atomloop's own).
+    An external database is migrated explicitly, by ``atomloop db upgrade``."""
     settings = get_settings()
     if settings.database_url:
         return settings.database_url
     server = embedded_server()
-    return server.start() if start else server.url()
+    if not start:
+        return server.url()
+    url = server.start()
+    _migrate_embedded(url)
+    return url
+
+
+@lru_cache(maxsize=8)
+def _migrate_embedded(url: str) -> None:
+    from atomloop.db import migrate
+
+    migrate.upgrade(url)
 
 
 def ase_url(url: str, *, schema: str = "ase") -> str:
