@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from atomloop.store.molecules import MoleculeRecord
 
-CHUNK_SIZE = 5000
+CHUNK_SIZE = 2000
 _ADVISORY_LOCK_KEY = 7_310_001  # "atomloop ingest"
 
 _STAGING_DDL = """
