@@ -112,3 +112,15 @@ def test_deployments_load_schedules_parse_entrypoints_import():
     served = {d.name: d for d in deployments()}
     assert [s.schedule.cron for s in served["nightly-evaluation"].schedules] == ["0 2 * * *"]
     assert served["weekly-active-learning"].entrypoint.endswith("active_learning.py:active_learning")
+
+
+def test_docker_compose_declares_loopback_services_and_secrets_from_the_environment():
+    compose_file = Path(flows_dir()).parent / "deploy" / "docker-compose.yml"
+    text = compose_file.read_text()
+    services = yaml.safe_load(text)["services"]
+    assert set(services) == {"postgres", "prefect-server", "worker"}
+    published = [port for service in services.values() for port in service.get("ports", [])]
+    assert published and all(port.startswith("127.0.0.1:") for port in published)
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${ATOMLOOP_DB_PASSWORD")
+    assert ":${ATOMLOOP_DB_PASSWORD}@postgres:5432/" in services["worker"]["environment"]["ATOMLOOP_DATABASE_URL"]
+    assert services["worker"]["environment"]["PREFECT_API_URL"] == "http://prefect-server:4200/api"
