@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import insert
@@ -27,8 +28,10 @@ STEPS = ("selected", "labelled", "trained", "evaluated")
 Labeller = Callable[[QMSettings, Sequence[int]], object]
 
 
+@lru_cache(maxsize=32)
 def qm_settings(config: LoopConfig) -> QMSettings:
-    """The labelling level of a run."""
+    """The labelling level of a run (built once per config: building it checks the method and
+    basis with PySCF)."""
     return QMSettings(method=config.method, basis=config.basis, schemes=config.schemes)
 
 
@@ -132,11 +135,11 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
             m.architecture: m.id
             for m in session.scalars(select(Model).where(Model.round_id == round_id, Model.status == "done"))
         }
+        if _done(row, "trained"):
+            return existing
         train = labelled_subset(session, selected_ids(session, run_id, up_to_round=index), settings_hash)
         test = labelled_subset(session, split_ids(session, config.run_name, "test"), settings_hash)
         ood = labelled_subset(session, split_ids(session, config.run_name, "ood_test"), settings_hash)
-    if _done(row, "trained"):
-        return existing
     tune_now = bool(config.tune_every) and index % config.tune_every == 0
     for arch in config.architectures:
         if arch in existing:
