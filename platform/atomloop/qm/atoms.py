@@ -1,8 +1,12 @@
 """Free-atom reference energies for atomization-style atomic contributions (Hartree).
 
-Each element's ground-state multiplicity follows Hund's rule for the aufbau configuration;
-the atom is computed spin-polarised (UHF/UKS) at the same method, basis, grid and
-convergence settings as the molecule. Results are cached per process.
+Each element's ground-state spin multiplicity 2S+1 comes from the tabulated experimental
+ground term (NIST Atomic Spectra Database), not from an aufbau rule, which is wrong for Nb
+(6D: 4d4 5s1), Pd (1S: 4d10), Ce (1G: 4f 5d 6s2), Gd (9D: 4f7 5d 6s2) and a dozen more. The atom
+is computed spin-polarised (UHF/UKS) at the same method, basis, grid and convergence settings as
+the molecule, then checked by an internal stability analysis and re-optimised from the lower
+solution until stable (an atom's UHF often converges to a saddle point first). Results are
+cached per process.
 """
 
 from __future__ import annotations
@@ -13,29 +17,28 @@ from functools import lru_cache
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from atomloop.qm.scf import build_molecule, run_scf
+from atomloop.errors import InputError
+from atomloop.qm.scf import build_molecule, reoptimise_until_stable, run_scf
 from atomloop.qm.settings import QMSettings
 
-# Subshells in aufbau (Madelung) order: (n + l, n), with angular momentum l.
-_SUBSHELL_L = (0, 0, 1, 0, 1, 0, 2, 1, 0, 2, 1, 0, 3, 2, 1, 0, 3, 2, 1)
-# Exceptions to aufbau filling: one s electron promoted into d (Cr, Cu, Mo, Ag, Au ...).
-_HALF_OR_FULL_D = {24: 6, 29: 1, 42: 6, 47: 1, 79: 1}
+# 2S+1 of the ground term of the neutral atom, Z = 1 (H) ... 103 (Lr).
+GROUND_STATE_MULTIPLICITY: tuple[int, ...] = (
+    2, 1,                                                              # H He
+    2, 1, 2, 3, 4, 3, 2, 1,                                            # Li - Ne
+    2, 1, 2, 3, 4, 3, 2, 1,                                            # Na - Ar
+    2, 1, 2, 3, 4, 7, 6, 5, 4, 3, 2, 1, 2, 3, 4, 3, 2, 1,              # K - Kr
+    2, 1, 2, 3, 6, 7, 6, 5, 4, 1, 2, 1, 2, 3, 4, 3, 2, 1,              # Rb - Xe
+    2, 1, 2, 1, 4, 5, 6, 7, 8, 9, 6, 5, 4, 3, 2, 1,                    # Cs - Yb
+    2, 3, 4, 5, 6, 5, 4, 3, 2, 1, 2, 3, 4, 3, 2, 1,                    # Lu - Rn
+    2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 6, 5, 4, 3, 2, 1, 2,                 # Fr - Lr
+)
 
 
 def ground_state_multiplicity(atomic_number: int) -> int:
-    """2S+1 of the free atom by Hund's rule on the last, partially filled subshell."""
-    if atomic_number in _HALF_OR_FULL_D:
-        return _HALF_OR_FULL_D[atomic_number] + 1
-    remaining, unpaired = atomic_number, 0
-    for l in _SUBSHELL_L:
-        capacity = 2 * (2 * l + 1)
-        electrons = min(remaining, capacity)
-        remaining -= electrons
-        if remaining == 0:
-            orbitals = 2 * l + 1
-            unpaired = electrons if electrons <= orbitals else capacity - electrons
-            break
-    return unpaired + 1
+    """2S+1 of the free neutral atom's ground term (tabulated for Z = 1..103)."""
+    if not 1 <= atomic_number <= len(GROUND_STATE_MULTIPLICITY):
+        raise InputError(f"no ground-state multiplicity tabulated for atomic number {atomic_number}")
+    return GROUND_STATE_MULTIPLICITY[atomic_number - 1]
 
 
 def free_atom_settings(settings: QMSettings) -> QMSettings:
@@ -53,5 +56,6 @@ def _free_atom_energy(atomic_number: int, level: QMSettings) -> float:
     atom = Atoms(chemical_symbols[atomic_number], positions=[(0.0, 0.0, 0.0)])
     atom.info["charge"] = 0
     atom.info["multiplicity"] = ground_state_multiplicity(atomic_number)
-    mol = build_molecule(atom, level)
-    return float(run_scf(mol, level, label=f"free {atom.get_chemical_formula()} atom").mf.e_tot)
+    label = f"free {atom.get_chemical_formula()} atom"
+    mf = run_scf(build_molecule(atom, level), level, label=label).mf
+    return float(reoptimise_until_stable(mf, label=label).e_tot)

@@ -22,7 +22,8 @@ from atomloop.qm.partition import (
     occupied_channels,
     total_by_atom,
 )
-from atomloop.qm.populations import orbital_weights
+from atomloop.qm.blocks import degenerate_mask, single_atom_mask
+from atomloop.qm.populations import orbital_weights, population_matrices
 from atomloop.qm.schemes import Scheme, parse_scheme
 from atomloop.qm.scf import build_molecule, run_scf
 from atomloop.qm.settings import QMSettings
@@ -68,6 +69,8 @@ class _Partitioner:
         self._localized: dict[str, list[Channel]] = {}
 
     def localized(self, method: str) -> list[Channel]:
+        if method == "canonical":
+            return self.channels
         if method not in self._localized:
             start = time.perf_counter()
             self._localized[method] = [
@@ -77,13 +80,24 @@ class _Partitioner:
             self.timings[f"localize:{method}"] = time.perf_counter() - start
         return self._localized[method]
 
+    def rotation_sets(self, channel: Channel, scheme: Scheme) -> np.ndarray:
+        """(nocc, nocc) mask of the orbital pairs whose rotation the scheme leaves undetermined."""
+        if scheme.localization == "canonical":
+            return degenerate_mask(channel.energies)
+        if scheme.localization == "pm":
+            return single_atom_mask(orbital_weights(self.mol, channel.coeff, "iao"))
+        return np.eye(channel.coeff.shape[1], dtype=bool)
+
     def terms(self, scheme: Scheme) -> dict[str, np.ndarray]:
         if scheme.family == "ao":
             return ao_partition(self.operators, self.channels)
         channels = self.localized(scheme.localization)
         start = time.perf_counter()
-        weights = [orbital_weights(self.mol, channel.coeff, scheme.population) for channel in channels]
-        terms = mo_partition(self.operators, channels, weights)
+        populations = [
+            population_matrices(self.mol, channel.coeff, scheme.population) * self.rotation_sets(channel, scheme)
+            for channel in channels
+        ]
+        terms = mo_partition(self.operators, channels, populations)
         self.timings[f"weights:{scheme.name}"] = time.perf_counter() - start
         return terms
 

@@ -35,10 +35,12 @@ TERMS = ("kinetic", "nuclear_attraction", "coulomb", "exchange", "xc", "nuclear_
 
 @dataclass(frozen=True)
 class Channel:
-    """Occupied orbitals ``coeff`` (nao, nocc) of one channel, each with ``occupation`` electrons."""
+    """Occupied orbitals ``coeff`` (nao, nocc) of one channel, each with ``occupation`` electrons;
+    ``energies`` (nocc,) their canonical orbital energies (Hartree), ``None`` once localized."""
 
     coeff: np.ndarray
     occupation: float
+    energies: np.ndarray | None = None
 
     @property
     def density(self) -> np.ndarray:
@@ -49,8 +51,12 @@ class Channel:
 def occupied_channels(mf: scf.hf.SCF) -> list[Channel]:
     """One channel (restricted, occupation 2) or two (alpha and beta, occupation 1)."""
     if isinstance(mf, scf.uhf.UHF):
-        return [Channel(np.ascontiguousarray(c[:, occ > 0]), 1.0) for c, occ in zip(mf.mo_coeff, mf.mo_occ)]
-    return [Channel(np.ascontiguousarray(mf.mo_coeff[:, mf.mo_occ > 0]), 2.0)]
+        return [
+            Channel(np.ascontiguousarray(c[:, occ > 0]), 1.0, np.asarray(e)[occ > 0])
+            for c, occ, e in zip(mf.mo_coeff, mf.mo_occ, mf.mo_energy)
+        ]
+    occupied = mf.mo_occ > 0
+    return [Channel(np.ascontiguousarray(mf.mo_coeff[:, occupied]), 2.0, np.asarray(mf.mo_energy)[occupied])]
 
 
 @dataclass(frozen=True)
@@ -197,15 +203,17 @@ def ao_partition(operators: EnergyOperators, channels: list[Channel]) -> dict[st
 
 
 def mo_partition(
-    operators: EnergyOperators, channels: list[Channel], weights: list[np.ndarray]
+    operators: EnergyOperators, channels: list[Channel], populations: list[np.ndarray]
 ) -> dict[str, np.ndarray]:
-    """MO-based terms with D_A = sum_i w_iA n_i c_i c_i^T; ``channels[c].coeff`` are the
-    (possibly localized) orbitals and ``weights[c]`` their atomic weights (natm, nocc)."""
+    """MO-based terms with D_A = n sum_ij W[A]_ij c_i c_j^T; ``channels[c].coeff`` are the
+    (possibly localized) orbitals and ``populations[c]`` (natm, nocc, nocc) their atomic
+    population matrices, zero outside the sets of orbitals that are free to rotate (diagonal
+    only, w_iA = W[A]_ii, for orbitals that are unique; see :mod:`atomloop.qm.blocks`)."""
 
     def trace_by_atom(operator: np.ndarray, channel: int) -> np.ndarray:
         coeff = channels[channel].coeff
-        orbital_values = np.einsum("mi,mn,ni->i", coeff, operator, coeff)
-        return channels[channel].occupation * weights[channel] @ orbital_values
+        orbital_matrix = coeff.T @ operator @ coeff
+        return channels[channel].occupation * np.einsum("aij,ji->a", populations[channel], orbital_matrix)
 
     return _assemble(operators, trace_by_atom)
 

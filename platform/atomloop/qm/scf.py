@@ -10,18 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from ase import Atoms
 from pyscf import dft, gto, scf
+from pyscf.scf.stability import uhf_internal
 
 from atomloop.errors import InputError
 from atomloop.qm.errors import SCFConvergenceError, UnsupportedCalculationError
 from atomloop.qm.settings import QMSettings
 
 LEVEL_SHIFT = 0.5  # Hartree
+MAX_STABILITY_ROUNDS = 5
 
 
 def charge_and_multiplicity(atoms: Atoms, settings: QMSettings) -> tuple[int, int]:
@@ -153,7 +155,12 @@ class SCFOutcome:
 
 
 def run_scf(mol: gto.Mole, settings: QMSettings, *, label: str = "molecule") -> SCFOutcome:
-    """Converge the SCF of ``mol`` (``label`` names it in errors), falling back through :data:`STRATEGIES`."""
+    """Converge the SCF of ``mol`` (``label`` names it in errors), falling back through :data:`STRATEGIES`.
+
+    Converged means an energy change below ``conv_tol`` and an orbital gradient below
+    ``conv_tol_grad`` (the gradient is recorded in ``info['orbital_gradient']``); where no
+    strategy gets there, PySCF's own criterion (strategy ``pyscf-gradient-criterion``).
+    """
     attempts: list[dict[str, Any]] = []
     last_dm = None
     for name, configure in STRATEGIES:
@@ -165,7 +172,12 @@ def run_scf(mol: gto.Mole, settings: QMSettings, *, label: str = "molecule") -> 
              "cycles": int(getattr(mf, "cycles", -1))}
         )
         if mf.converged:
-            return SCFOutcome(mf=mf, info=_info(mol, mf, name, attempts))
+            return SCFOutcome(mf=mf, info=_info(mol, mf, name, attempts, settings))
+    relaxed = _converge_to_pyscf_criterion(mol, settings, last_dm)
+    if relaxed is not None:
+        attempts.append({"strategy": "pyscf-gradient-criterion", "converged": True, "energy": float(relaxed.e_tot),
+                         "cycles": int(getattr(relaxed, "cycles", -1))})
+        return SCFOutcome(mf=relaxed, info=_info(mol, relaxed, "pyscf-gradient-criterion", attempts, settings))
     tried = "; ".join(f"{a['strategy']}: E={a['energy']:.8f} after {a['cycles']} cycles" for a in attempts)
     raise SCFConvergenceError(
         f"SCF of {label} did not converge to "
@@ -173,8 +185,30 @@ def run_scf(mol: gto.Mole, settings: QMSettings, *, label: str = "molecule") -> 
     )
 
 
-def _info(mol: gto.Mole, mf: scf.hf.SCF, strategy: str, attempts: list[dict[str, Any]]) -> dict[str, Any]:
+def orbital_gradient_norm(mf: scf.hf.SCF) -> float:
+    """Norm of the SCF orbital-rotation gradient at ``mf``'s orbitals (one Fock build)."""
+    return float(np.linalg.norm(mf.get_grad(mf.mo_coeff, mf.mo_occ)))
+
+
+def _converge_to_pyscf_criterion(mol: gto.Mole, settings: QMSettings, dm0) -> scf.hf.SCF | None:
+    """Last resort when no strategy reaches ``conv_tol_grad``: converge from ``dm0`` to PySCF's
+    own gradient criterion sqrt(conv_tol). Radicals with degenerate orbitals on a DFT grid stall
+    there (OH at UKS near 1e-6 at every grid level, measured); such a result is kept with
+    its gradient in the info (``gradient_target_met`` says whether it is below ``conv_tol_grad``). ``None`` if that fails too."""
+    if settings.conv_tol_grad is None:
+        return None
+    relaxed = make_mean_field(mol, replace(settings, conv_tol_grad=None))
+    relaxed.kernel(dm0=dm0)
+    return relaxed if relaxed.converged else None
+
+
+def _info(
+    mol: gto.Mole, mf: scf.hf.SCF, strategy: str, attempts: list[dict[str, Any]], settings: QMSettings
+) -> dict[str, Any]:
+    gradient = orbital_gradient_norm(mf)
     info: dict[str, Any] = {
+        "orbital_gradient": gradient,
+        "gradient_target_met": settings.conv_tol_grad is None or gradient <= settings.conv_tol_grad,
         "reference": _reference_name(mf),
         "strategy": strategy,
         "attempts": attempts,
@@ -194,3 +228,22 @@ def _reference_name(mf: scf.hf.SCF) -> str:
     if isinstance(mf, dft.rks.KohnShamDFT):
         return "UKS" if unrestricted else "RKS"
     return "UHF" if unrestricted else "RHF"
+
+
+def reoptimise_until_stable(mf: scf.uhf.UHF, *, label: str = "molecule") -> scf.uhf.UHF:
+    """Re-converge a converged UHF/UKS ``mf`` from the lower solution its internal stability
+    analysis finds, until it finds none (a saddle point of the SCF energy is left for a minimum).
+
+    ``with_symmetry=False`` lets the analysis break spatial symmetry: for a converged, spherical
+    atom PySCF's default guess has no component at all and cannot start.
+    """
+    if all(np.all(occ > 0) or np.all(occ == 0) for occ in mf.mo_occ):
+        return mf  # no occupied-virtual rotation in either spin (the H atom in a minimal basis)
+    for _ in range(MAX_STABILITY_ROUNDS):
+        orbitals, stable = uhf_internal(mf, with_symmetry=False, return_status=True)
+        if stable:
+            return mf
+        mf.kernel(dm0=mf.make_rdm1(orbitals, mf.mo_occ))
+        if not mf.converged:
+            raise SCFConvergenceError(f"SCF of {label} did not converge after leaving an unstable solution")
+    raise SCFConvergenceError(f"SCF of {label} still unstable after {MAX_STABILITY_ROUNDS} re-optimisations")
