@@ -44,6 +44,7 @@ def active_learning(
     max_labels: int | None = None,
     max_wall_time: float | None = None,
     stop_on_auc: bool = True,
+    auc_stop_margin: float = 0.05,
     plateau_rounds: int = 0,
     seed: int = 0,
     name: str | None = None,
@@ -55,7 +56,7 @@ def active_learning(
         method=method, basis=basis, schemes=tuple(schemes), strategy=strategy, level=level,
         architectures=tuple(architectures), target=target, epochs=epochs, tune_every=tune_every,
         tune_trials=tune_trials, max_labels=max_labels, max_wall_time=max_wall_time, stop_on_auc=stop_on_auc,
-        plateau_rounds=plateau_rounds, seed=seed, name=name, device=device,
+        auc_stop_margin=auc_stop_margin, plateau_rounds=plateau_rounds, seed=seed, name=name, device=device,
     )
     result = run_loop(config, runner=prefect_step_runner(), on_round=_log_round)
     table = result.table()

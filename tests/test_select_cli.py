@@ -39,7 +39,7 @@ def test_select_prints_auc_signal_and_atoms_then_reuses_the_round(engine):
     out = first.output
     assert "round 0: adversarial picked 4 of 85 pool molecules (77 training), atom level" in out
     assert "adversarial validation AUC 0." in out and "95% interval" in out
-    assert "stopping signal: CONTINUE" in out
+    assert "stopping signal: shift: " in out
     table = out[out.index("atoms that drove it") :].strip().splitlines()[1:]
     assert len(table) == 4 and table[-1] == "... and 1 more"
     assert all(len(row.split()) >= 5 for row in table[:3])  # rank, id, formula, score, atoms

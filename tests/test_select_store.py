@@ -72,7 +72,7 @@ def test_select_round_writes_every_row_once_and_reruns_idempotently(store):
         assert set(scores) == set(pool_ids)
         # The first pick is the pool's highest OOD score.
         assert scores[report.selected[0].molecule_id] == pytest.approx(max(scores.values()))
-        assert session.get(Round, report.round_id).step == "select"
+        assert session.get(Round, report.round_id).step == "selected"
 
     again = select_round(strategy="adversarial", k=5, round_index=0, seed=0, engine=engine)
     assert again.reused and again.selected == report.selected and again.auc == report.auc

@@ -28,7 +28,10 @@ def loop(
     tune_trials: int = typer.Option(4, help="Optuna trials per tuning."),
     max_labels: int = typer.Option(None, help="Stop after this many training labels."),
     max_wall_time: float = typer.Option(None, help="Stop after this many seconds."),
-    stop_on_auc: bool = typer.Option(True, help="Stop when the AUC interval contains 0.5."),
+    stop_on_auc: bool = typer.Option(
+        True, help="Stop when adversarial validation detects no shift and its AUC interval lies below 0.5 + margin."
+    ),
+    auc_stop_margin: float = typer.Option(0.05, help="AUC above 0.5 that still counts as the same distribution."),
     seed: int = typer.Option(0, help="Seed of splits, selection and training."),
     name: str = typer.Option(None, help="Run name (default: a hash of the inputs, so a rerun resumes)."),
     workers: int = typer.Option(2, help="Concurrent labelling tasks."),
@@ -51,7 +54,7 @@ def loop(
             method=method, basis=basis, schemes=tuple(schemes), strategy=strategy, level=level,
             architectures=tuple(arch), target=target, epochs=epochs, tune_every=tune_every,
             tune_trials=tune_trials, max_labels=max_labels, max_wall_time=max_wall_time,
-            stop_on_auc=stop_on_auc, seed=seed, name=name, device=device,
+            stop_on_auc=stop_on_auc, auc_stop_margin=auc_stop_margin, seed=seed, name=name, device=device,
         )
 
 

@@ -20,11 +20,7 @@ def _drivers(pick) -> str:
 def format_report(report: SelectionReport, top: int) -> str:
     """Human-readable summary: AUC with interval, stopping signal, table of the top picks."""
     low, high = report.auc_interval
-    signal = (
-        "STOP - the interval contains 0.5: the pool holds nothing the training set has not seen"
-        if report.stop
-        else "CONTINUE - the interval excludes 0.5: the pool differs from the training set"
-    )
+    signal = report.decision.verdict
     lines = [
         f"round {report.round_index}"
         + (f" of run {report.run_id}" if report.run_id is not None else "")

@@ -161,8 +161,12 @@ class Run(Base):
     created: Mapped[datetime] = _created()
 
 
+# The steps of a round, in order; ``rounds.step`` holds the last one finished.
+ROUND_STEPS = ("selected", "labelled", "trained", "evaluated")
+
+
 class Round(Base):
-    """One round of a run: select, label, train, evaluate."""
+    """One round of a run: select, label, train, evaluate (:data:`ROUND_STEPS`)."""
 
     __tablename__ = "rounds"
     __table_args__ = (UniqueConstraint("run_id", "index", name="uq_round_run_index", postgresql_nulls_not_distinct=True),)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from atomloop.select.stopping import STOP_MARGIN
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 STRATEGIES = ("adversarial", "random", "committee", "hybrid")
@@ -41,9 +42,11 @@ class LoopConfig(BaseModel):
     tune_trials: int = Field(4, ge=1)
     max_labels: int | None = Field(None, description="stop when this many molecules are labelled")
     max_wall_time: float | None = Field(None, description="stop after this many seconds of rounds")
-    stop_on_auc: bool = Field(True, description="stop when the AUC interval contains 0.5 ...")
-    auc_stop_max_width: float = Field(
-        0.2, gt=0, description="... and is at most this wide (a small test cannot tell; it must be confident)"
+    stop_on_auc: bool = Field(
+        True, description="stop when adversarial validation detects no shift and its AUC interval lies below 0.5 + margin"
+    )
+    auc_stop_margin: float = Field(
+        STOP_MARGIN, gt=0, lt=0.5, description="AUC above 0.5 that still counts as the same distribution"
     )
     plateau_rounds: int = Field(0, ge=0, description="stop when test MAE has not improved for n rounds (0: never)")
     plateau_tolerance: float = 0.01

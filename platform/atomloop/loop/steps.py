@@ -19,12 +19,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from atomloop.db.orm import AdversarialValidation, Model, Round, RoundStatus, Run, Selection
+from atomloop.db.orm import ROUND_STEPS, AdversarialValidation, Model, Round, RoundStatus, Run, Selection
 from atomloop.loop.config import LoopConfig
 from atomloop.loop.state import get_round, labelled_subset, selected_ids, split_ids
 from atomloop.qm import QMSettings
+from atomloop.select.stopping import stopping_decision
 
-STEPS = ("selected", "labelled", "trained", "evaluated")
+STEPS = ROUND_STEPS
 Labeller = Callable[[QMSettings, Sequence[int]], object]
 
 
@@ -93,11 +94,9 @@ def select_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> 
         strategy=config.strategy, k=config.k, round_index=index, run_id=run_id, train_ids=train,
         pool_ids=pool, seed=config.seed + index, level=config.level, engine=engine,
     )
-    low, high = report.auc_interval
-    confident = high - low <= config.auc_stop_max_width
-    stop = None
-    if config.stop_on_auc and low <= 0.5 <= high and confident:
-        stop = f"adversarial AUC {report.auc:.3f} [{low:.3f}, {high:.3f}] contains 0.5"
+    decision = stopping_decision(report.auc, report.auc_interval,
+                                 unseen_element_molecules=report.unseen_element_molecules, margin=config.auc_stop_margin)
+    stop = decision.verdict if config.stop_on_auc and decision.stop else None
     if not already:
         _mark(engine, run_id, index, "selected", time.perf_counter() - started)
     return SelectOutcome([s.molecule_id for s in report.selected], report.auc, report.auc_interval, stop)

@@ -2,12 +2,14 @@
 
 ``adversarial_validation`` tests two lists of ASE ``Atoms`` and scores every pool molecule
 (and atom); strategies pick a batch by name; ``select_round`` does a whole round against the
-store. The stopping signal is ``.stop``: the AUC interval contains 0.5.
+store. ``stopping_decision`` (also ``.decision`` of a result) reads a validation one-sided:
+stop when no shift is detected and the AUC interval lies below 0.5 + margin.
 """
 
 from atomloop.select.adversarial import AdversarialResult, adversarial_validation, group_keys
 from atomloop.select.auc import bootstrap_auc_interval, roc_auc
 from atomloop.select.descriptors import DescriptorSettings, atom_descriptors, molecule_descriptors
+from atomloop.select.stopping import StopDecision, stopping_decision
 from atomloop.select.store import SelectedMolecule, SelectionReport, next_round_index, select_round
 from atomloop.select.strategies import (
     STRATEGIES,
@@ -28,6 +30,7 @@ __all__ = [
     "PoolView",
     "SelectedMolecule",
     "SelectionReport",
+    "StopDecision",
     "Strategy",
     "adversarial_validation",
     "atom_descriptors",
@@ -41,4 +44,5 @@ __all__ = [
     "register_strategy",
     "roc_auc",
     "select_round",
+    "stopping_decision",
 ]

@@ -5,7 +5,10 @@ A classifier is trained in stratified *group* k-fold cross-validation and every 
 **out-of-fold** P(pool): the item's OOD score. The ROC AUC of these scores measures the shift
 (0.5: indistinguishable; Lopez-Paz & Oquab, ICLR 2017), with a cluster-bootstrap 95 %
 interval. When the interval contains 0.5 the pool holds nothing the classifier can tell
-from training data: the loop's stopping signal (:attr:`AdversarialResult.stop`).
+from training data; :attr:`AdversarialResult.decision` reads it as a stopping signal
+(:func:`atomloop.select.stopping.stopping_decision`, one-sided). Pool molecules with an element
+absent from the training set are out of distribution whatever the classifier says: their score
+is 1 and they are listed in ``unseen_element_molecules``.
 
 Design choices, each against a known pitfall:
 
@@ -49,6 +52,7 @@ from sklearn.preprocessing import StandardScaler
 
 from atomloop.errors import InputError
 from atomloop.select.auc import bootstrap_auc_interval, roc_auc
+from atomloop.select.stopping import StopDecision, stopping_decision
 from atomloop.select.descriptors import DescriptorSettings, atom_descriptors, molecule_descriptors
 
 Level = Literal["molecule", "atom"]
@@ -79,17 +83,17 @@ class AdversarialResult:
     pool_descriptors: np.ndarray = field(repr=False)
     atom_scores: list[np.ndarray] | None = field(default=None, repr=False)
     flagged_atoms: list[np.ndarray] | None = field(default=None, repr=False)
+    unseen_element_molecules: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
     @property
-    def indistinguishable(self) -> bool:
-        """True when the AUC interval contains 0.5: training and pool look alike."""
-        low, high = self.auc_interval
-        return low <= 0.5 <= high
+    def decision(self) -> StopDecision:
+        """The stopping decision (one-sided; unseen elements are always a shift)."""
+        return stopping_decision(self.auc, self.auc_interval, unseen_element_molecules=len(self.unseen_element_molecules))
 
     @property
     def stop(self) -> bool:
-        """The stopping signal: the pool holds nothing the training set has not seen."""
-        return self.indistinguishable
+        """Whether the loop may stop: no shift detected and the AUC confidently near 0.5."""
+        return self.decision.stop
 
 
 def group_keys(atoms_list: Sequence[Atoms]) -> list[str]:
@@ -235,11 +239,21 @@ def adversarial_validation(
         flag_threshold = max(0.5, float(np.quantile(probabilities[labels == 0], flag_quantile)))
         flagged = [np.flatnonzero(p > flag_threshold) for p in atom_scores]
 
+    train_elements = np.unique(np.concatenate([atoms.numbers for atoms in train]))
+    unseen_atoms = [~np.isin(atoms.numbers, train_elements) for atoms in pool]
+    unseen = np.array([i for i, mask in enumerate(unseen_atoms) if mask.any()], dtype=int)
+    pool_scores = molecule_scores[len(train) :].copy()
+    pool_scores[unseen] = 1.0
+    if atom_scores is not None:  # atoms of unseen elements: score 1, always flagged
+        for i in unseen:
+            atom_scores[i] = np.where(unseen_atoms[i], 1.0, atom_scores[i])
+            flagged[i] = np.union1d(flagged[i], np.flatnonzero(unseen_atoms[i]))
+
     return AdversarialResult(
         level=level,
         auc=auc,
         auc_interval=interval,
-        scores=molecule_scores[len(train) :],
+        scores=pool_scores,
         train_scores=molecule_scores[: len(train)],
         n_train=len(train),
         n_pool=len(pool),
@@ -260,6 +274,7 @@ def adversarial_validation(
         pool_descriptors=descriptors[len(train) :],
         atom_scores=atom_scores,
         flagged_atoms=flagged,
+        unseen_element_molecules=unseen,
     )
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from atomloop.db.engine import get_engine, session_scope
 from atomloop.db.orm import (
+    ROUND_STEPS,
     AdversarialValidation,
     Calculation,
     CalculationStatus,
@@ -37,6 +38,7 @@ from atomloop.db.orm import (
 )
 from atomloop.errors import InputError
 from atomloop.select.adversarial import AdversarialResult, adversarial_validation
+from atomloop.select.stopping import StopDecision, stopping_decision
 from atomloop.select.strategies import Picked, PoolView, get_strategy
 from atomloop.store.molecules import load_atoms
 
@@ -71,16 +73,17 @@ class SelectionReport:
     n_pool: int
     selected: list[SelectedMolecule]
     reused: bool
+    unseen_element_molecules: int = 0
 
     @property
-    def indistinguishable(self) -> bool:
-        """True when the AUC interval contains 0.5."""
-        return self.auc_interval[0] <= 0.5 <= self.auc_interval[1]
+    def decision(self) -> StopDecision:
+        """The stopping decision (:func:`atomloop.select.stopping.stopping_decision`)."""
+        return stopping_decision(self.auc, self.auc_interval, unseen_element_molecules=self.unseen_element_molecules)
 
     @property
     def stop(self) -> bool:
-        """The loop's stopping signal: the pool holds nothing training has not seen."""
-        return self.indistinguishable
+        """Whether the loop may stop: no shift detected and the AUC confidently near 0.5."""
+        return self.decision.stop
 
 
 def select_round(
@@ -136,7 +139,8 @@ def select_round(
         if stored is not None:  # a concurrent run of this round finished first
             return stored
         round_ = _get_or_create_round(session, run_id, round_index)
-        round_.step = "select"
+        if round_.step is None:  # never move a round that is further along back
+            round_.step = ROUND_STEPS[0]
         round_.timings = {**(round_.timings or {}), "select_s": round(elapsed, 3)}
         validation = AdversarialValidation(
             round_id=round_.id,
@@ -146,7 +150,8 @@ def select_round(
             auc_high=result.auc_interval[1],
             n_train=result.n_train,
             n_pool=result.n_pool,
-            settings={**result.settings, "strategy": chosen_strategy.name, "k": k, "pool_tag": pool_tag},
+            settings={**result.settings, "strategy": chosen_strategy.name, "k": k, "pool_tag": pool_tag,
+                      "unseen_element_molecules": len(result.unseen_element_molecules)},
         )
         session.add(validation)
         session.flush()
@@ -347,5 +352,6 @@ def _report(session: Session, round_: Round, validation: AdversarialValidation, 
         n_train=validation.n_train,
         n_pool=validation.n_pool,
         selected=selected,
+        unseen_element_molecules=int((validation.settings or {}).get("unseen_element_molecules", 0)),
         reused=reused,
     )
