@@ -205,8 +205,9 @@ def test_cli_rejects_unknown_scheme_and_prints_summary(engine, database_url):
 def test_atomization_and_terms_are_stored(engine):
     _ingest(["H2O"])
     settings = QMSettings(method="b3lyp", basis="sto-3g", schemes=("ao-eda",), grid_level=1, atomization=True)
-    assert label_molecules(settings, engine=engine, progress=False).done == 1
+    report = label_molecules(settings, engine=engine, progress=False)
     (calculation,) = _calculations(engine)
+    assert report.done == 1, calculation.reason
     free = calculation.scf_info["free_atom_energies"]
     assert set(free) == {"1", "8"}
     with Session(engine) as session:

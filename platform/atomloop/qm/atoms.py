@@ -58,4 +58,4 @@ def _free_atom_energy(atomic_number: int, level: QMSettings) -> float:
     atom.info["multiplicity"] = ground_state_multiplicity(atomic_number)
     label = f"free {atom.get_chemical_formula()} atom"
     mf = run_scf(build_molecule(atom, level), level, label=label).mf
-    return float(reoptimise_until_stable(mf, label=label).e_tot)
+    return float(reoptimise_until_stable(mf, level, label=label).e_tot)
