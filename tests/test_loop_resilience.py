@@ -62,7 +62,9 @@ def test_kill_9_mid_labelling_then_resume(engine, prefect_api):
         rounds = session.scalars(select(Round).where(Round.run_id == run.id).order_by(Round.index)).all()
         assert [(r.index, r.status) for r in rounds] == [(0, RoundStatus.done), (1, RoundStatus.done)]
         calculations = session.scalars(select(Calculation)).all()
-        assert all(c.status == CalculationStatus.done for c in calculations)
+        assert all(c.status == CalculationStatus.done for c in calculations), [
+            (c.molecule_id, c.status, c.reason) for c in calculations if c.status != CalculationStatus.done
+        ]
         # initial + test + OOD + 2 selected: each computed exactly once, whatever the kill interrupted
         initial, both_rounds = (selected_ids(session, run.id, up_to_round=i) for i in (0, 1))
         assert len(both_rounds) == len(initial) + 2

@@ -127,7 +127,7 @@ def test_symmetry_equivalent_atoms_get_equal_energies(name):
 
 
 def test_unconverged_localization_is_an_error(monkeypatch):
-    monkeypatch.setattr(localize_module, "GRADIENT_TOLERANCE", 0.0)
+    monkeypatch.setattr(localize_module, "GRADIENT_LIMIT", 0.0)
     with pytest.raises(LocalizationError, match="PM localization did not converge: orbital-rotation gradient"):
         compute(WATER, QMSettings(method="hf", basis="sto-3g", schemes=("mo-pm-iao",)))
 
