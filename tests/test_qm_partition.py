@@ -42,6 +42,7 @@ def test_water_reference_rhf_sto3g_pm_iao():
     assert e_h2 == pytest.approx(-0.349429377, abs=2e-8)
     assert result.program_version.startswith("2.")
     assert result.converged and result.scf_info["reference"] == "RHF"
+    assert result.scf_info["localization_gradient"]["pm"] < 1e-10
 
 
 @pytest.mark.parametrize(
@@ -130,6 +131,14 @@ def test_unconverged_localization_is_an_error(monkeypatch):
     monkeypatch.setattr(localize_module, "GRADIENT_LIMIT", 0.0)
     with pytest.raises(LocalizationError, match="PM localization did not converge: orbital-rotation gradient"):
         compute(WATER, QMSettings(method="hf", basis="sto-3g", schemes=("mo-pm-iao",)))
+
+
+def test_localizers_converge_along_nearly_flat_directions():
+    """CH3CN has a flat PM direction (Hessian eigenvalue -6.5e-10): a plain Newton step along it
+    overshot and left |g| at 3e-7; the level-shifted step converges both localizers."""
+    result = compute(molecule("CH3CN"), QMSettings(method="hf", basis="sto-3g", schemes=("mo-pm-iao", "mo-fb-iao")))
+    assert result.scf_info["localization_gradient"]["pm"] < 1e-10
+    assert result.scf_info["localization_gradient"]["fb"] < 1e-10
 
 
 def test_foster_boys_stability_is_seeded_and_leaves_numpy_random_alone():

@@ -22,7 +22,7 @@ from atomloop.qm.partition import (
     occupied_channels,
     total_by_atom,
 )
-from atomloop.qm.blocks import degenerate_mask, single_atom_mask
+from atomloop.qm.blocks import single_atom_mask
 from atomloop.qm.populations import orbital_weights, population_matrices
 from atomloop.qm.schemes import Scheme, parse_scheme
 from atomloop.qm.scf import build_molecule, run_scf
@@ -67,36 +67,29 @@ class _Partitioner:
         self.operators: EnergyOperators = build_operators(mf, self.channels)
         timings["operators"] = time.perf_counter() - start
         self._localized: dict[str, list[Channel]] = {}
+        self.localization_gradients: dict[str, float] = {}  # largest over channels
 
     def localized(self, method: str) -> list[Channel]:
         if method == "canonical":
             return self.channels
         if method not in self._localized:
             start = time.perf_counter()
-            self._localized[method] = [
-                Channel(localize(self.mol, channel.coeff, method, tol=self.settings.localization_tol), channel.occupation)
-                for channel in self.channels
-            ]
+            self._localized[method] = []
+            for channel in self.channels:
+                orbitals, gradient = localize(self.mol, channel.coeff, method, tol=self.settings.localization_tol)
+                self.localization_gradients[method] = max(self.localization_gradients.get(method, 0.0), gradient)
+                # PM(IAO) is exactly flat under rotations of orbitals that lie wholly on one atom
+                free = single_atom_mask(orbital_weights(self.mol, orbitals, "iao")) if method == "pm" else None
+                self._localized[method].append(Channel(orbitals, channel.occupation, free))
             self.timings[f"localize:{method}"] = time.perf_counter() - start
         return self._localized[method]
-
-    def rotation_sets(self, channel: Channel, scheme: Scheme) -> np.ndarray:
-        """(nocc, nocc) mask of the orbital pairs whose rotation the scheme leaves undetermined."""
-        if scheme.localization == "canonical":
-            return degenerate_mask(channel.energies)
-        if scheme.localization == "pm":
-            return single_atom_mask(orbital_weights(self.mol, channel.coeff, "iao"))
-        return np.eye(channel.coeff.shape[1], dtype=bool)
 
     def terms(self, scheme: Scheme) -> dict[str, np.ndarray]:
         if scheme.family == "ao":
             return ao_partition(self.operators, self.channels)
         channels = self.localized(scheme.localization)
         start = time.perf_counter()
-        populations = [
-            population_matrices(self.mol, channel.coeff, scheme.population) * self.rotation_sets(channel, scheme)
-            for channel in channels
-        ]
+        populations = [population_matrices(self.mol, channel.coeff, scheme.population) for channel in channels]
         terms = mo_partition(self.operators, channels, populations)
         self.timings[f"weights:{scheme.name}"] = time.perf_counter() - start
         return terms
@@ -143,6 +136,8 @@ def compute(atoms: Atoms, settings: QMSettings, *, max_memory_mb: float | None =
             error = abs(atomic_energies[name].sum() - energy)
             if not error <= SUM_RULE_TOLERANCE:  # also catches NaN
                 raise QMError(f"{name}: atomic energies miss the total energy by {error:.2e} Ha")
+        if partitioner.localization_gradients:
+            outcome.info["localization_gradient"] = partitioner.localization_gradients
 
     result = QMResult(
         energy=energy,

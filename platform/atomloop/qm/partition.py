@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from pyscf import dft, gto, scf
 
+from atomloop.qm.blocks import degenerate_mask
 from atomloop.qm.errors import UnsupportedCalculationError
 from atomloop.qm.populations import ao_atom_index
 
@@ -36,11 +37,12 @@ TERMS = ("kinetic", "nuclear_attraction", "coulomb", "exchange", "xc", "nuclear_
 @dataclass(frozen=True)
 class Channel:
     """Occupied orbitals ``coeff`` (nao, nocc) of one channel, each with ``occupation`` electrons;
-    ``energies`` (nocc,) their canonical orbital energies (Hartree), ``None`` once localized."""
+    ``free_rotations`` (nocc, nocc) bool marks the orbital pairs whose rotation the orbitals'
+    definition leaves undetermined (see :mod:`atomloop.qm.blocks`; None: every orbital unique)."""
 
     coeff: np.ndarray
     occupation: float
-    energies: np.ndarray | None = None
+    free_rotations: np.ndarray | None = None
 
     @property
     def density(self) -> np.ndarray:
@@ -52,11 +54,11 @@ def occupied_channels(mf: scf.hf.SCF) -> list[Channel]:
     """One channel (restricted, occupation 2) or two (alpha and beta, occupation 1)."""
     if isinstance(mf, scf.uhf.UHF):
         return [
-            Channel(np.ascontiguousarray(c[:, occ > 0]), 1.0, np.asarray(e)[occ > 0])
+            Channel(np.ascontiguousarray(c[:, occ > 0]), 1.0, degenerate_mask(np.asarray(e)[occ > 0]))
             for c, occ, e in zip(mf.mo_coeff, mf.mo_occ, mf.mo_energy)
         ]
     occupied = mf.mo_occ > 0
-    return [Channel(np.ascontiguousarray(mf.mo_coeff[:, occupied]), 2.0, np.asarray(mf.mo_energy)[occupied])]
+    return [Channel(np.ascontiguousarray(mf.mo_coeff[:, occupied]), 2.0, degenerate_mask(np.asarray(mf.mo_energy)[occupied]))]
 
 
 @dataclass(frozen=True)
@@ -207,8 +209,16 @@ def mo_partition(
 ) -> dict[str, np.ndarray]:
     """MO-based terms with D_A = n sum_ij W[A]_ij c_i c_j^T; ``channels[c].coeff`` are the
     (possibly localized) orbitals and ``populations[c]`` (natm, nocc, nocc) their atomic
-    population matrices, zero outside the sets of orbitals that are free to rotate (diagonal
-    only, w_iA = W[A]_ii, for orbitals that are unique; see :mod:`atomloop.qm.blocks`)."""
+    population matrices. Only the pairs in ``channels[c].free_rotations`` keep their
+    off-diagonal populations (the diagonal alone, w_iA = W[A]_ii, where every orbital is unique;
+    see :mod:`atomloop.qm.blocks`)."""
+
+    def restricted(channel: Channel, matrices: np.ndarray) -> np.ndarray:
+        if channel.free_rotations is None:
+            return matrices * np.eye(channel.coeff.shape[1])
+        return matrices * channel.free_rotations
+
+    populations = [restricted(channel, matrices) for channel, matrices in zip(channels, populations)]
 
     def trace_by_atom(operator: np.ndarray, channel: int) -> np.ndarray:
         coeff = channels[channel].coeff
