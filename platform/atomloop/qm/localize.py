@@ -7,9 +7,9 @@ Three stages, each checked:
 2. the stability analysis (Jacobi sweeps for PM, a Hessian eigenvalue for Foster-Boys, seeded
    so that it is the same on every run) with re-optimisation until no descent direction is left
    (a localizer can stop at a saddle point);
-3. Newton steps with the exact Hessian (solved by MINRES, which copes with the exactly flat
-   directions of PM, with backtracking) until the orbital-rotation gradient is below
-   :data:`GRADIENT_TOLERANCE`.
+3. Newton steps with the exact, slightly level-shifted Hessian (solved by MINRES; the shift
+   keeps flat directions from taking large steps) with backtracking, until the
+   orbital-rotation gradient is below :data:`GRADIENT_TOLERANCE`.
 
 Stage 3 exists because CIAH stalls: for water at HF/STO-3G it stops at |g| = 1.3e-7 with
 delta_f = 0 for 100 macro iterations, and the atomic energies then depend on the BLAS kernels
