@@ -46,6 +46,8 @@ def bare_scf_seconds(atoms: Atoms, settings: QMSettings) -> float:
     else:
         mf = scf.RHF(mol)
     mf.conv_tol = settings.conv_tol
+    if settings.conv_tol_grad is not None:  # the same convergence as atomloop's SCF
+        mf.conv_tol_grad = settings.conv_tol_grad
     mf.verbose = 0
     mf.kernel()
     return time.perf_counter() - start
