@@ -2,7 +2,7 @@
 
 1. For molecules of 3 to 20 atoms (ASE g2, and n-hexane from SMILES with ``--full``) at
    ``--method/--basis`` (default b3lyp/def2-svp): wall time of the bare PySCF SCF vs the SCF of
-   ``atomloop.qm.compute`` and the extra time of each partition scheme (shared operators +
+   ``atomloop.qm.calculation`` and the extra time of each partition scheme (shared operators +
    its localization + its weights), printed as a ratio to the bare SCF.
    Targets at 20 atoms: <= 10 % (AO scheme), <= 25 % (MO schemes).
 2. Throughput (molecules per hour, ``--workers`` processes of one thread) of

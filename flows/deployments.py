@@ -7,12 +7,15 @@ override per run in the Prefect UI.
 
 from __future__ import annotations
 
+from atomloop.loop.config import LoopConfig
 from atomloop.loop.entrypoints import load_flow
+
+WEEKLY_CONFIG = LoopConfig(pool_tag="organic")
 
 #: (flow file, flow function, deployment name, cron schedule, parameters)
 SCHEDULED = (
     ("active_learning.py", "active_learning", "weekly-active-learning", "0 3 * * 6",
-     {"pool": "organic", "initial": 20, "k": 10, "rounds": 3}),
+     {"config": WEEKLY_CONFIG.model_dump(mode="json")}),
     ("evaluate.py", "evaluate", "nightly-evaluation", "0 2 * * *", {}),
 )
 

@@ -7,7 +7,7 @@ configured store (``ATOMLOOP_DATABASE_URL`` or the embedded cluster).
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from atomloop.db.orm import Base
+from atomloop.db.migrate import target_metadata
 from atomloop.db.url import database_url
 
 config = context.config
@@ -15,6 +15,6 @@ url = config.attributes.get("url") or database_url()
 
 connectable = create_engine(url, poolclass=pool.NullPool)
 with connectable.connect() as connection:
-    context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True)
+    context.configure(connection=connection, target_metadata=target_metadata(), compare_type=True)
     with context.begin_transaction():
         context.run_migrations()

@@ -49,7 +49,7 @@ def tiny_pool(engine) -> list[int]:
 
 def test_two_round_loop_records_every_step(engine, tiny_pool, prefect_api):
     flow = load_flow("active_learning.py:active_learning")
-    table = flow(**TINY)
+    table = flow(config=LoopConfig(**TINY))
     assert table.splitlines()[0].split()[:3] == ["round", "labels", "AUC"]
     with Session(engine) as session:
         run = session.scalars(select(Run)).one()
@@ -95,14 +95,14 @@ def test_two_round_loop_records_every_step(engine, tiny_pool, prefect_api):
 
 def test_rerun_with_same_inputs_resumes_and_computes_nothing(engine, tiny_pool, prefect_api):
     flow = load_flow("active_learning.py:active_learning")
-    flow(**{**TINY, "rounds": 1})
+    flow(config=LoopConfig(**{**TINY, "rounds": 1}))
     with Session(engine) as session:
         before = (
             session.scalar(select(func.count()).select_from(Calculation)),
             session.scalar(select(func.count()).select_from(Model)),
             session.scalar(select(func.max(Calculation.finished))),
         )
-    flow(**{**TINY, "rounds": 1})
+    flow(config=LoopConfig(**{**TINY, "rounds": 1}))
     with Session(engine) as session:
         after = (
             session.scalar(select(func.count()).select_from(Calculation)),
@@ -145,7 +145,7 @@ def test_splits_cover_every_element_and_are_disjoint():
 
 def test_committee_strategy_uses_both_models_pool_predictions(engine, tiny_pool, prefect_api):
     flow = load_flow("active_learning.py:active_learning")
-    flow(**{**TINY, "rounds": 1, "strategy": "committee", "name": "committee"})
+    flow(config=LoopConfig(**{**TINY, "rounds": 1, "strategy": "committee", "name": "committee"}))
     with Session(engine) as session:
         round_0, round_1 = session.scalars(select(Round).order_by(Round.index)).all()
         picked = session.scalars(select(Selection).where(Selection.round_id == round_1.id)).all()
@@ -161,13 +161,15 @@ def test_committee_strategy_uses_both_models_pool_predictions(engine, tiny_pool,
 
 def test_tuned_every_second_round_later_rounds_reuse_the_best_parameters(engine, tiny_pool, prefect_api):
     flow = load_flow("active_learning.py:active_learning")
-    flow(**{**TINY, "rounds": 1, "architectures": ("schnet",), "tune_every": 2, "tune_trials": 2, "name": "tuned"})
+    tuned = {"rounds": 1, "architectures": ("schnet",), "tune_every": 2, "tune_trials": 2, "name": "tuned"}
+    flow(config=LoopConfig(**{**TINY, **tuned}))
     with Session(engine) as session:
         tuned, reused = session.scalars(select(Model).order_by(Model.id)).all()
     assert tuned.metrics["tuning"]["study"] == f"r{tuned.round_id}-schnet-atomic"
     assert "tuning" not in reused.metrics
-    from atomloop.tune.storage import optuna_storage
     import optuna
+
+    from atomloop.tune.storage import optuna_storage
 
     study = optuna.load_study(study_name=tuned.metrics["tuning"]["study"], storage=optuna_storage())
     for name, value in study.best_trial.params.items():

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from atomloop.db.orm import Calculation, CalculationStatus, Model, Round, RoundStatus, Run
 from atomloop.ingest import ingest_atoms
-from atomloop.loop.entrypoints import flows_dir, load_flow
+from atomloop.loop.config import LoopConfig
+from atomloop.loop.entrypoints import load_flow
 from atomloop.loop.state import selected_ids, split_ids
 from atomloop.qm import QMSettings
 
+REPOSITORY = Path(__file__).resolve().parents[1]
 POOL = ["CH4", "NH3", "H2O", "HF", "CO", "HCN", "H2CO", "CH3OH", "C2H4", "C2H2", "CH3CH2OH", "CH3CN"]
 LOOP_ARGS = [
     "loop", "--pool", "resilience", "--initial", "3", "--test-size", "2", "--ood-size", "2", "--k", "2",
@@ -78,8 +80,9 @@ def test_kill_9_mid_labelling_then_resume(engine, prefect_api):
 
 
 def test_dask_task_runner_labels_through_a_local_cluster(engine, prefect_api):
-    from atomloop.loop.tasks import fan_out_labeller, make_task_runner
     from prefect import flow
+
+    from atomloop.loop.tasks import fan_out_labeller, make_task_runner
 
     ids = ingest_atoms([molecule(n) for n in ("H2O", "NH3", "CH4")], source="test", engine=engine).molecule_ids
     settings = QMSettings(method="hf", basis="sto-3g", schemes=("ao-eda",))
@@ -97,27 +100,27 @@ def test_dask_task_runner_labels_through_a_local_cluster(engine, prefect_api):
 def test_deployments_load_schedules_parse_entrypoints_import():
     from prefect.client.schemas.schedules import CronSchedule
 
-    spec = yaml.safe_load((Path(flows_dir()).parent / "deploy" / "prefect.yaml").read_text())
+    spec = yaml.safe_load((REPOSITORY / "deploy" / "prefect.yaml").read_text())
     declared = spec["deployments"]
     assert {d["name"] for d in declared} >= {"weekly-active-learning", "nightly-evaluation"}
     for deployment in declared:
-        flow = load_flow(deployment["entrypoint"].removeprefix("flows/"))
+        assert (REPOSITORY / deployment["entrypoint"].partition(":")[0]).is_file()
+        flow = load_flow(deployment["entrypoint"])
         assert flow.name
         for schedule in deployment.get("schedules", []):
             assert CronSchedule(cron=schedule["cron"], timezone=schedule.get("timezone")).cron
         assert set(deployment.get("parameters", {})) <= set(flow.parameters.properties)
-    sys.path.insert(0, str(flows_dir()))
-    try:
-        from deployments import deployments
-    finally:
-        sys.path.remove(str(flows_dir()))
+    weekly = next(d for d in declared if d["name"] == "weekly-active-learning")
+    assert LoopConfig.model_validate(weekly["parameters"]["config"]).pool_tag == "organic"
+    from atomloop.flows.deployments import deployments
+
     served = {d.name: d for d in deployments()}
     assert [s.schedule.cron for s in served["nightly-evaluation"].schedules] == ["0 2 * * *"]
     assert served["weekly-active-learning"].entrypoint.endswith("active_learning.py:active_learning")
 
 
 def test_docker_compose_declares_loopback_services_and_secrets_from_the_environment():
-    compose_file = Path(flows_dir()).parent / "deploy" / "docker-compose.yml"
+    compose_file = REPOSITORY / "deploy" / "docker-compose.yml"
     text = compose_file.read_text()
     services = yaml.safe_load(text)["services"]
     assert set(services) == {"postgres", "prefect-server", "worker"}

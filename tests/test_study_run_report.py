@@ -21,7 +21,7 @@ def test_run_report_shows_the_stores_rounds_errors_and_selections(engine, tmp_pa
     ingest_atoms([molecule(name) for name in POOL], source="test", tags=["al"], engine=engine)
     config = LoopConfig(
         pool_tag="al", initial=3, test_size=2, ood_size=2, k=2, rounds=1, schemes=("mo-pm-iao",), strategy="adversarial",
-        architectures=("schnet",), target="atomic", epochs=1, stop_on_auc=False, label_workers=1, name="al", device="cpu",
+        architectures=("schnet",), target="atomic", epochs=1, stop_on_auc=False, name="al", device="cpu",
     )
     run_loop(config, engine=engine)
     out = tmp_path / "run.html"

@@ -18,14 +18,13 @@ from atomloop.db import migrate
 from atomloop.db.engine import get_engine, session_scope
 from atomloop.db.url import database_url
 from atomloop.ingest import ingest_atoms, ingest_source
+from atomloop.loop.config import LoopConfig
 
 POOL_TAG = "organic"
 DEMO_ELEMENTS = frozenset({1, 6, 7, 8, 9, 17})
-DEMO_PARAMETERS = {
-    "pool": POOL_TAG, "initial": 20, "test_size": 10, "ood_size": 10, "k": 10, "rounds": 3,
-    "method": "hf", "basis": "sto-3g", "schemes": ("mo-pm-iao", "ao-eda"), "strategy": "adversarial",
-    "architectures": ("schnet", "nequip"), "target": "atomic", "epochs": 200, "stop_on_auc": False, "name": "demo",
-}
+DEMO_CONFIG = LoopConfig(
+    pool_tag=POOL_TAG, schemes=("mo-pm-iao", "ao-eda"), epochs=200, stop_on_auc=False, name="demo"
+)  # LoopConfig's defaults otherwise: 20 initial, 10 test, 10 OOD, k=10, 3 rounds, HF/STO-3G, SchNet+NequIP
 
 
 def ingest_demo_molecules() -> None:
@@ -63,8 +62,8 @@ def run_demo(task_runner: str = "process", workers: int = 2) -> None:
         task_runner=make_task_runner(task_runner, workers)
     )
     with shared_prefect_api():
-        flow(**DEMO_PARAMETERS)
-    report = write_run_report(DEMO_PARAMETERS["name"])
+        flow(config=DEMO_CONFIG)
+    report = write_run_report(DEMO_CONFIG.run_name)
     print(f"\ndemo finished in {time.perf_counter() - started:.0f} s. Look at the results:")
     print(f"  {report}   # HTML report: rounds, AUC and errors over rounds, selected molecules")
     print('  ase db "$(atomloop db ase-url)" -c +name,split,energy_hartree     # molecules, live')

@@ -69,16 +69,14 @@ def prefect_server(port: int = 4200) -> Iterator[str]:
 
 def serve(port: int = 4200) -> None:
     """Start everything and serve the scheduled deployments until interrupted (Ctrl-C)."""
-    from atomloop.loop.entrypoints import flows_dir
-
     url = database_url()
     migrate.upgrade(url)
     print(f"store: {mask_password(url)}")
     with prefect_server(port) as api_url:
         os.environ["PREFECT_API_URL"] = api_url
         print(f"Prefect UI: {api_url.removesuffix('/api')}")
-        sys.path.insert(0, str(flows_dir()))
-        from deployments import deployments  # flows/deployments.py
         from prefect import serve as prefect_serve
+
+        from atomloop.flows.deployments import deployments
 
         prefect_serve(*deployments())

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import typer
 
-from atomloop.export import export_ase_database
-
 
 def export(
     to: Path = typer.Option(..., "--to", help="ASE database file to write (.db)."),
     tag: str | None = typer.Option(None, help="Only molecules with this tag."),
 ) -> None:
     """Write molecules (with formula, tags, split and labelled energy) to an ASE database."""
+    from atomloop.export import export_ase_database
+
     count = export_ase_database(to, tag=tag)
     typer.echo(f"wrote {count} molecules to {to}")
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from atomloop.ingest import ingest_source
-
 
 def ingest(
     sources: list[str] = typer.Argument(..., help="ase:g2, ase:s22, FILE.xyz/.extxyz, FILE.db, FILE.smi"),
@@ -13,6 +11,8 @@ def ingest(
     conformers: int = typer.Option(1, help="Conformers per SMILES (RDKit ETKDG + MMFF)."),
 ) -> None:
     """Add molecules to the store; one transaction per source, duplicates stored once."""
+    from atomloop.ingest import ingest_source
+
     added = present = 0
     for spec in sources:
         report = ingest_source(spec, tags=tag, conformers=conformers, progress=True)

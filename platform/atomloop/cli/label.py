@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from atomloop.labelling import ResourceLimits, label_molecules
-from atomloop.qm import QMSettings
+from atomloop.labelling.limits import ResourceLimits
 from atomloop.qm.schemes import VALID_SCHEMES
 
 
@@ -29,6 +28,9 @@ def label(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed or refused calculations again."),
 ) -> None:
     """Label molecules without a finished calculation at these settings (resumable, idempotent)."""
+    from atomloop.labelling.runner import label_molecules
+    from atomloop.qm.settings import QMSettings
+
     settings = QMSettings(
         method=method, basis=basis, schemes=tuple(scheme), grid_level=grid_level, density_fit=density_fit,
         atomization=atomization, conv_tol=conv_tol,

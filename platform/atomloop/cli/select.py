@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from atomloop.select.adversarial import CLASSIFIERS, LEVELS
-from atomloop.select.store import SelectionReport, next_round_index, select_round
-from atomloop.select.strategies import STRATEGIES
+from atomloop.loop.config import STRATEGIES
+from atomloop.select.names import CLASSIFIERS, LEVELS
+
+if TYPE_CHECKING:
+    from atomloop.select.store import SelectionReport
 
 
 def _drivers(pick) -> str:
@@ -51,6 +55,8 @@ def select(
     top: int = typer.Option(20, help="Rows of the table to print."),
 ) -> None:
     """Select molecules to label next; rerunning a round prints its stored selection."""
+    from atomloop.select.store import next_round_index, select_round
+
     index = next_round_index(run_id) if round_index is None else round_index
     report = select_round(
         strategy=strategy, k=k, round_index=index, run_id=run_id, pool_tag=pool_tag, seed=seed,

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import typer
-from sqlalchemy import select
 
 from atomloop.errors import InputError
 
@@ -37,6 +36,8 @@ def _given(**options: Any) -> dict[str, Any]:
 def _tagged_ids(tag: str | None) -> list[int] | None:
     if tag is None:
         return None
+    from sqlalchemy import select
+
     from atomloop.db import session_scope
     from atomloop.db.orm import Molecule
 

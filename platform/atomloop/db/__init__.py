@@ -1,5 +1,11 @@
 """The PostgreSQL store: embedded server, engine, ORM tables, migrations."""
 
-from atomloop.db.engine import DatabaseUnavailableError, get_engine, session_scope
+from atomloop.lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "DatabaseUnavailableError": ".engine",
+    "get_engine": ".engine",
+    "session_scope": ".engine",
+})
 
 __all__ = ["DatabaseUnavailableError", "get_engine", "session_scope"]

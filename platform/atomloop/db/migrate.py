@@ -1,4 +1,4 @@
-"""Run the Alembic migrations in ``schemas/`` against a store."""
+"""Run the Alembic migrations of ``schemas/`` (installed as ``atomloop.schemas``) against a store."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from alembic.util import CommandError
 
 from atomloop.db.url import database_url
 from atomloop.errors import AtomloopError
-from atomloop.source_tree import source_folder
 
 
 class MigrationError(AtomloopError):
@@ -18,8 +17,33 @@ class MigrationError(AtomloopError):
 
 
 def schemas_dir() -> Path:
-    """The migrations folder: ``ATOMLOOP_SCHEMAS`` or ``schemas/`` of the source tree."""
-    return source_folder("schemas", override_variable="ATOMLOOP_SCHEMAS", marker="env.py")
+    """The migrations folder: the installed package ``atomloop.schemas`` (``schemas/`` of the repository)."""
+    import atomloop.schemas
+
+    return Path(atomloop.schemas.__file__).parent
+
+
+def target_metadata():
+    """The ORM's ``MetaData`` with every table the migrations create (the store's and the study's)."""
+    import atomloop.study.tables  # noqa: F401 - registers the study's tables on Base
+    from atomloop.db.orm import Base
+
+    return Base.metadata
+
+
+def schema_differences(url: str | None = None) -> list:
+    """What Alembic's autogenerate would change to make the migrated store match the ORM (``[]``: none)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine, pool
+
+    engine = create_engine(url or database_url(), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return compare_metadata(context, target_metadata())
+    finally:
+        engine.dispose()
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from sqlalchemy.engine import make_url
-
 from atomloop.config import get_settings
 
 _PASSWORD_IN_URL = re.compile(r"(?P<scheme>[a-z0-9+]+://[^:/@\s]+):(?P<password>[^@\s]+)@", re.IGNORECASE)
@@ -50,6 +48,8 @@ def _migrate_embedded(url: str) -> None:
 def ase_url(url: str, *, schema: str = "ase") -> str:
     """A ``postgresql://`` URL for ASE's PostgreSQL backend (psycopg2) that sees the
     read-only ASE views in ``schema`` through ``search_path``."""
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url).set(drivername="postgresql")
     rendered = parsed.render_as_string(hide_password=False)
     separator = "&" if "?" in rendered else "?"

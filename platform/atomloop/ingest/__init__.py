@@ -14,9 +14,7 @@ from atomloop.ingest.bulk import WriteReport, write_molecules
 from atomloop.ingest.sources import read_source
 from atomloop.store.molecules import MoleculeRecord, records_from_atoms
 
-IngestReport = WriteReport
-
-__all__ = ["IngestReport", "ingest_atoms", "ingest_source", "read_source"]
+__all__ = ["WriteReport", "ingest_atoms", "ingest_source", "read_source"]
 
 
 def _records(located: Iterable[tuple[Atoms, str]], batch: int = 1000) -> Iterator[MoleculeRecord]:
@@ -32,7 +30,7 @@ def ingest_atoms(
     tags: Sequence[str] = (),
     engine: Engine | None = None,
     progress: bool = False,
-) -> IngestReport:
+) -> WriteReport:
     """Store ``atoms`` (positions in Å; ``info['charge']``, ``info['multiplicity']`` optional).
 
     Structures already in the store (same geometry up to rotation, translation and atom
@@ -52,7 +50,7 @@ def ingest_source(
     conformers: int = 1,
     engine: Engine | None = None,
     progress: bool = False,
-) -> IngestReport:
+) -> WriteReport:
     """Store every structure of source ``spec`` (see :mod:`atomloop.ingest.sources`) in one
     transaction; errors name the file and line, and leave the store unchanged."""
     located: Iterable[tuple[Atoms, str]] = read_source(spec, conformers=conformers)

@@ -7,7 +7,12 @@ any moment and running it again keeps finished work, redoes interrupted work and
 nothing.
 """
 
-from atomloop.labelling.limits import ResourceLimits
-from atomloop.labelling.runner import LabelReport, label_molecules
+from atomloop.lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ResourceLimits": ".limits",
+    "LabelReport": ".runner",
+    "label_molecules": ".runner",
+})
 
 __all__ = ["LabelReport", "ResourceLimits", "label_molecules"]

@@ -18,8 +18,6 @@ from sqlalchemy.orm import Session
 from atomloop.db.orm import Calculation, CalculationStatus, Molecule
 from atomloop.qm.settings import QMSettings
 
-Status = CalculationStatus
-
 
 def worker_name() -> str:
     """This process as "host:pid"."""
@@ -55,7 +53,7 @@ def pending_molecule_ids(
 
     Finished means ``done``, or ``failed`` unless ``retry_failed``.
     """
-    finished = [Status.done] if retry_failed else [Status.done, Status.failed]
+    finished = [CalculationStatus.done] if retry_failed else [CalculationStatus.done, CalculationStatus.failed]
     has_finished = exists().where(
         and_(
             Calculation.molecule_id == Molecule.id,
@@ -86,7 +84,7 @@ def queue_calculations(session: Session, settings: QMSettings, molecule_ids: Seq
             "settings_hash": settings_hash,
             "settings": settings.to_dict(),
             "program": "pyscf",
-            "status": Status.queued,
+            "status": CalculationStatus.queued,
             "attempts": 0,
         }
         for molecule_id in molecule_ids
@@ -103,8 +101,8 @@ def queue_calculations(session: Session, settings: QMSettings, molecule_ids: Seq
     )
     session.execute(
         update(Calculation)
-        .where(Calculation.id.in_(ids), Calculation.status == Status.failed)
-        .values(status=Status.queued, reason=None)
+        .where(Calculation.id.in_(ids), Calculation.status == CalculationStatus.failed)
+        .values(status=CalculationStatus.queued, reason=None)
     )
     return ids
 
@@ -113,13 +111,13 @@ def reclaim_abandoned(session: Session, calculation_ids: Sequence[int], stale_af
     """Put running rows of dead workers or with stale heartbeats back to queued; return how many."""
     running = session.execute(
         select(Calculation.id, Calculation.worker, Calculation.heartbeat < func.now() - text(f"interval '{float(stale_after_s)} seconds'"))
-        .where(Calculation.id.in_(list(calculation_ids)), Calculation.status == Status.running)
+        .where(Calculation.id.in_(list(calculation_ids)), Calculation.status == CalculationStatus.running)
         .with_for_update(skip_locked=True)
     ).all()
     abandoned = [row.id for row in running if row[2] or not _process_alive(row.worker)]
     if abandoned:
         session.execute(
-            update(Calculation).where(Calculation.id.in_(abandoned)).values(status=Status.queued, worker=None)
+            update(Calculation).where(Calculation.id.in_(abandoned)).values(status=CalculationStatus.queued, worker=None)
         )
     return len(abandoned)
 
@@ -132,7 +130,7 @@ def claim_next(engine: Engine, calculation_ids: Sequence[int], worker: str) -> t
         row = session.execute(
             select(Calculation.id, Calculation.molecule_id)
             .join(Molecule, Molecule.id == Calculation.molecule_id)
-            .where(Calculation.id.in_(list(calculation_ids)), Calculation.status == Status.queued)
+            .where(Calculation.id.in_(list(calculation_ids)), Calculation.status == CalculationStatus.queued)
             .order_by(Molecule.natoms.desc(), Calculation.id)
             .limit(1)
             .with_for_update(of=Calculation, skip_locked=True)
@@ -142,7 +140,7 @@ def claim_next(engine: Engine, calculation_ids: Sequence[int], worker: str) -> t
         session.execute(
             update(Calculation)
             .where(Calculation.id == row.id)
-            .values(status=Status.running, worker=worker, heartbeat=func.now(), attempts=Calculation.attempts + 1)
+            .values(status=CalculationStatus.running, worker=worker, heartbeat=func.now(), attempts=Calculation.attempts + 1)
         )
         return int(row.id), int(row.molecule_id)
 
@@ -152,7 +150,7 @@ def beat(engine: Engine, calculation_id: int, worker: str) -> None:
     with engine.begin() as connection:
         connection.execute(
             update(Calculation)
-            .where(Calculation.id == calculation_id, Calculation.worker == worker, Calculation.status == Status.running)
+            .where(Calculation.id == calculation_id, Calculation.worker == worker, Calculation.status == CalculationStatus.running)
             .values(heartbeat=func.now())
         )
 
@@ -160,7 +158,7 @@ def beat(engine: Engine, calculation_id: int, worker: str) -> None:
 def lock_if_held(session: Session, calculation_id: int, worker: str) -> Calculation | None:
     """The row, locked for update, if ``worker`` still holds it (else someone reclaimed it)."""
     calculation = session.get(Calculation, calculation_id, with_for_update=True)
-    if calculation is None or calculation.worker != worker or calculation.status != Status.running:
+    if calculation is None or calculation.worker != worker or calculation.status != CalculationStatus.running:
         return None
     return calculation
 
@@ -173,8 +171,8 @@ def status_counts(session: Session, calculation_ids: Sequence[int]) -> dict[str,
         .where(Calculation.id.in_(list(calculation_ids)))
         .group_by(Calculation.status, refused)
     ).all()
-    counts = {status.value: 0 for status in Status} | {"refused": 0}
+    counts = {status.value: 0 for status in CalculationStatus} | {"refused": 0}
     for status, is_refused, count in rows:
-        key = "refused" if status == Status.failed and is_refused else status.value
+        key = "refused" if status == CalculationStatus.failed and is_refused else status.value
         counts[key] += count
     return counts

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ase import Atoms
-
-from atomloop.qm.scf import build_molecule
 from atomloop.qm.settings import QMSettings
+
+if TYPE_CHECKING:
+    from ase import Atoms
 
 # Dense (nao, nao) float64 matrices alive at once in an SCF + partitioning (Fock, density,
 # DIIS history, J/K, energy operators); measured peaks stay below this many.
@@ -38,6 +39,8 @@ def refusal_reason(atoms: Atoms, settings: QMSettings, limits: ResourceLimits) -
     natoms = len(atoms)
     if natoms > limits.max_atoms:
         return f"refused: {natoms} atoms > max_atoms {limits.max_atoms}"
+    from atomloop.qm.scf import build_molecule  # PySCF: imported when a molecule is checked
+
     mol = build_molecule(atoms, settings)
     if mol.nao > limits.max_basis_functions:
         return f"refused: {mol.nao} basis functions in {settings.basis} > max_basis_functions {limits.max_basis_functions}"

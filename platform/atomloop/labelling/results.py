@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from atomloop.db.orm import AtomicEnergy, CalculationStatus
 from atomloop.labelling.claims import lock_if_held
-from atomloop.qm.compute import QMResult
+from atomloop.qm.calculation import QMResult
 
 
 def atomic_energy_rows(calculation_id: int, result: QMResult) -> list[dict]:

@@ -22,7 +22,7 @@ from atomloop.errors import AtomloopError
 from atomloop.labelling.claims import beat, claim_next, worker_name
 from atomloop.labelling.limits import ResourceLimits, refusal_reason
 from atomloop.labelling.results import store_failure, store_result
-from atomloop.qm.compute import compute
+from atomloop.qm.calculation import compute
 from atomloop.qm.settings import QMSettings
 from atomloop.store.molecules import molecule_to_atoms
 

@@ -1,7 +1,9 @@
 """The inputs of one active-learning run: a typed, hashable description.
 
 The run's name defaults to a hash of these inputs, so starting the loop again with the
-same inputs continues the same run (resume) instead of starting a new one.
+same inputs continues the same run (resume) instead of starting a new one. ``LoopConfig`` is
+the single parameter of the Prefect flow; ``atomloop loop``'s options and the deployments'
+parameters are derived from its fields (``pool`` and ``arch`` are accepted aliases).
 """
 
 from __future__ import annotations
@@ -9,11 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+from atomloop.models.names import ARCHITECTURES
+from atomloop.qm.errors import UnknownSchemeError
+from atomloop.qm.schemes import parse_scheme
+from atomloop.select.names import LEVELS
 from atomloop.select.stopping import STOP_MARGIN
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 STRATEGIES = ("adversarial", "random", "committee", "hybrid")
-ARCHITECTURES = ("schnet", "nequip")
 
 
 class LoopConfig(BaseModel):
@@ -22,37 +28,48 @@ class LoopConfig(BaseModel):
     Energies are Hartree; ``max_wall_time`` is seconds; ``plateau_tolerance`` is relative.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    pool_tag: str | None = Field(None, description="molecules with this tag form the pool (None: all)")
-    initial: int = Field(20, ge=2, description="size of the initial training set")
-    test_size: int = Field(10, ge=1, description="in-distribution test molecules")
-    ood_size: int = Field(10, ge=0, description="out-of-distribution test molecules (the largest ones)")
-    k: int = Field(10, ge=1, description="molecules selected per round")
-    rounds: int = Field(3, ge=0, description="selection rounds after the initial training")
-    method: str = "hf"
-    basis: str = "sto-3g"
-    schemes: tuple[str, ...] = ("mo-pm-iao",)
-    strategy: str = "adversarial"
-    level: str = Field("molecule", description="adversarial validation on molecules or atoms")
-    architectures: tuple[str, ...] = ARCHITECTURES
-    target: str = Field("atomic", description="'total' or 'atomic' (uses the first scheme)")
-    epochs: int = Field(60, ge=1)
-    tune_every: int = Field(0, ge=0, description="tune with Optuna every n-th round (0: never)")
-    tune_trials: int = Field(4, ge=1)
-    max_labels: int | None = Field(None, description="stop when this many molecules are labelled")
-    max_wall_time: float | None = Field(None, description="stop after this many seconds of rounds")
+    pool_tag: str | None = Field(
+        None, validation_alias=AliasChoices("pool_tag", "pool"),
+        description="Tag of the pool molecules (None: every molecule).",
+    )
+    initial: int = Field(20, ge=2, description="Initial training-set size.")
+    test_size: int = Field(10, ge=1, description="In-distribution test molecules.")
+    ood_size: int = Field(10, ge=0, description="Out-of-distribution test molecules (the largest).")
+    k: int = Field(10, ge=1, description="Molecules selected per round.")
+    rounds: int = Field(3, ge=0, description="Selection rounds after the initial training.")
+    method: str = Field("hf", description="PySCF method: hf or a functional (b3lyp, pbe0, ...).")
+    basis: str = Field("sto-3g", description="PySCF basis set.")
+    schemes: tuple[str, ...] = Field(
+        ("mo-pm-iao",), min_length=1, description="Partition schemes labelled; the first is trained on."
+    )
+    strategy: str = Field("adversarial", description=f"Selection strategy: {'|'.join(STRATEGIES)}.")
+    level: str = Field("molecule", description="Adversarial validation on molecules or atoms.")
+    architectures: tuple[str, ...] = Field(
+        ARCHITECTURES, validation_alias=AliasChoices("architectures", "arch"),
+        description=f"Architectures trained every round: {'|'.join(ARCHITECTURES)}.",
+    )
+    target: str = Field("atomic", description="Train on 'total' or 'atomic' energies (atomic: the first scheme).")
+    epochs: int = Field(60, ge=1, description="Training epochs per round.")
+    tune_every: int = Field(0, ge=0, description="Tune with Optuna every n-th round (0: never).")
+    tune_trials: int = Field(4, ge=1, description="Optuna trials per tuning.")
+    max_labels: int | None = Field(None, ge=1, description="Stop when this many training molecules are labelled.")
+    max_wall_time: float | None = Field(None, gt=0, description="Stop after this many seconds of rounds.")
     stop_on_auc: bool = Field(
-        True, description="stop when adversarial validation detects no shift and its AUC interval lies below 0.5 + margin"
+        True,
+        description="Stop when adversarial validation detects no shift and its AUC interval lies below 0.5 + margin.",
     )
     auc_stop_margin: float = Field(
-        STOP_MARGIN, gt=0, lt=0.5, description="AUC above 0.5 that still counts as the same distribution"
+        STOP_MARGIN, gt=0, lt=0.5, description="AUC above 0.5 that still counts as the same distribution."
     )
-    plateau_rounds: int = Field(0, ge=0, description="stop when test MAE has not improved for n rounds (0: never)")
-    plateau_tolerance: float = 0.01
-    device: str = "auto"
-    seed: int = 0
-    name: str | None = None
+    plateau_rounds: int = Field(0, ge=0, description="Stop when test MAE has not improved for n rounds (0: never).")
+    plateau_tolerance: float = Field(
+        0.01, ge=0, description="Relative test-MAE improvement that counts as progress for plateau_rounds."
+    )
+    device: str = Field("auto", description="Training device: auto, cpu or cuda.")
+    seed: int = Field(0, description="Seed of splits, selection and training.")
+    name: str | None = Field(None, description="Run name (default: a hash of the inputs, so a rerun resumes).")
 
     @field_validator("strategy")
     @classmethod
@@ -60,6 +77,21 @@ class LoopConfig(BaseModel):
         if value not in STRATEGIES:
             raise ValueError(f"unknown strategy {value!r}; choose from {', '.join(STRATEGIES)}")
         return value
+
+    @field_validator("level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value not in LEVELS:
+            raise ValueError(f"unknown level {value!r}; choose from {', '.join(LEVELS)}")
+        return value
+
+    @field_validator("schemes")
+    @classmethod
+    def _known_schemes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(parse_scheme(scheme).name for scheme in value)
+        except UnknownSchemeError as error:
+            raise ValueError(str(error)) from None
 
     @field_validator("architectures")
     @classmethod

@@ -1,30 +1,19 @@
-"""Where the Prefect flows of ``flows/`` live, and loading them by entrypoint.
+"""Loading atomloop's Prefect flows by entrypoint.
 
-The flows are files of the source tree (``flows/<name>.py:<function>``), as Prefect
-deployments name them; ``ATOMLOOP_FLOWS`` overrides the folder.
+Deployments name a flow by its file in the repository (``flows/<name>.py:<function>``); the
+files ship in the package as ``atomloop.flows``, so an installed wheel has them too.
 """
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
-from atomloop.source_tree import source_folder
+import importlib
 
 
-def flows_dir() -> Path:
-    """The folder with the flow files: ``ATOMLOOP_FLOWS`` or ``flows/`` of the source tree."""
-    return source_folder("flows", override_variable="ATOMLOOP_FLOWS", marker="active_learning.py")
-
-
-@cache
 def load_flow(entrypoint: str):
-    """The flow object of ``"file.py:function"`` inside :func:`flows_dir`.
+    """The flow object of ``"[flows/]file.py:function"``, imported from ``atomloop.flows``.
 
-    Loaded once per process: Prefect imports the file as a module named after it, which
-    process-pool workers can import too; a second load would get an unimportable name.
+    Imported as a module of the package, so process-pool and Dask workers import the same name.
     """
-    from prefect.flows import load_flow_from_entrypoint
-
-    file_name, _, function = entrypoint.partition(":")
-    return load_flow_from_entrypoint(f"{flows_dir() / file_name}:{function}")
+    file_name, _, function = entrypoint.removeprefix("flows/").partition(":")
+    module = importlib.import_module(f"atomloop.flows.{file_name.removesuffix('.py')}")
+    return getattr(module, function)

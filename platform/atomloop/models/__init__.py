@@ -1,14 +1,12 @@
 """Atom-based energy models (SchNet, NequIP): build, train, evaluate, register, calculate."""
 
-from atomloop.models.build import ARCHITECTURES, AtomEnergyModel, build
+from atomloop.lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ARCHITECTURES": ".networks",
+    "AtomEnergyModel": ".networks",
+    "build": ".networks",
+    "AtomloopCalculator": ".calculator",
+})
 
 __all__ = ["ARCHITECTURES", "AtomEnergyModel", "AtomloopCalculator", "build"]
-
-
-def __getattr__(name: str):
-    # The calculator pulls in ASE's calculator machinery: import it on first use only.
-    if name == "AtomloopCalculator":
-        from atomloop.models.calculator import AtomloopCalculator
-
-        return AtomloopCalculator
-    raise AttributeError(name)

@@ -17,9 +17,9 @@ from ase import Atoms, units
 from ase.calculators.calculator import Calculator, all_changes
 
 from atomloop.models import keys
-from atomloop.models.build import AtomEnergyModel
 from atomloop.models.checkpoint import load_model
 from atomloop.models.data import atoms_to_graph, to_device
+from atomloop.models.networks import AtomEnergyModel
 
 
 class AtomloopCalculator(Calculator):

@@ -11,9 +11,8 @@ from typing import Any
 import torch
 
 from atomloop.errors import AtomloopError
-from atomloop.models.build import AtomEnergyModel, build
+from atomloop.models.networks import AtomEnergyModel, build
 
-MODEL_FILE = "model.pt"
 CHECKPOINT_FILE = "checkpoint.pt"
 
 

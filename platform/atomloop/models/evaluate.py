@@ -18,8 +18,8 @@ from ase.data import chemical_symbols
 from tqdm.auto import tqdm
 
 from atomloop.models import keys
-from atomloop.models.build import AtomEnergyModel
 from atomloop.models.data import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY, atoms_to_graphs, iterate_batches, to_device
+from atomloop.models.networks import AtomEnergyModel
 
 HARTREE_TO_KCAL_PER_MOL = units.Hartree / (units.kcal / units.mol)
 HARTREE_TO_MEV = units.Hartree * 1000.0

@@ -34,10 +34,10 @@ from atomloop.config import get_settings
 from atomloop.db.engine import get_engine, session_scope
 from atomloop.db.orm import AtomicEnergy, Calculation, CalculationStatus, Model, Molecule, Prediction
 from atomloop.errors import AtomloopError, InputError
-from atomloop.models.build import AtomEnergyModel
 from atomloop.models.checkpoint import load_model, save_model
 from atomloop.models.data import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY, type_names_for
 from atomloop.models.evaluate import MoleculePrediction, metrics_of, predict
+from atomloop.models.networks import AtomEnergyModel
 from atomloop.models.training import (
     EpochCallback,
     TrainingConfig,
@@ -290,7 +290,7 @@ def train_and_register(
 
     ``train_ids`` None: every labelled molecule not in the validation/test/OOD ids.
     ``valid_ids`` None: about 10% of the training molecules (whole composition groups).
-    ``hyperparameters``: the architecture's (see :mod:`atomloop.models.build`); ``training``:
+    ``hyperparameters``: the architecture's (see :mod:`atomloop.models.networks`); ``training``:
     fields of :class:`~atomloop.models.training.TrainingConfig`. Test and OOD molecules get
     ``Prediction`` rows (splits ``test`` and ``ood_test``) and metrics in the ``Model`` row.
     """

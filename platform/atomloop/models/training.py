@@ -1,4 +1,4 @@
-"""Training of an :class:`~atomloop.models.build.AtomEnergyModel` on labelled ``Atoms``.
+"""Training of an :class:`~atomloop.models.networks.AtomEnergyModel` on labelled ``Atoms``.
 
 Targets (``TrainingConfig.target``), with s the model's energy scale (Hartree per atom,
 :mod:`atomloop.models.reference`), n_m atoms in molecule m:
@@ -33,7 +33,6 @@ from tqdm.auto import tqdm
 
 from atomloop.errors import AtomloopError, InputError
 from atomloop.models import keys
-from atomloop.models.build import DEFAULT_HYPERPARAMETERS, AtomEnergyModel, build
 from atomloop.models.checkpoint import CHECKPOINT_FILE, load_payload, save_payload
 from atomloop.models.data import (
     ATOMIC_ENERGIES_ARRAY_KEY,
@@ -45,6 +44,7 @@ from atomloop.models.data import (
     type_names_for,
 )
 from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL
+from atomloop.models.networks import DEFAULT_HYPERPARAMETERS, AtomEnergyModel, build
 from atomloop.models.reference import fit_reference_energies
 
 TARGETS = ("total", "atomic")

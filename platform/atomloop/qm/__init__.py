@@ -4,16 +4,20 @@
 ``settings.schemes`` (``ao-eda``, ``mo-{canonical|pm|fb}-{mulliken|lowdin|iao}``).
 """
 
-from atomloop.qm.compute import QMResult, compute
-from atomloop.qm.errors import (
-    LocalizationError,
-    QMError,
-    SCFConvergenceError,
-    UnknownSchemeError,
-    UnsupportedCalculationError,
-)
-from atomloop.qm.schemes import VALID_SCHEMES, parse_scheme
-from atomloop.qm.settings import QMSettings
+from atomloop.lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "QMResult": ".calculation",
+    "compute": ".calculation",
+    "LocalizationError": ".errors",
+    "QMError": ".errors",
+    "SCFConvergenceError": ".errors",
+    "UnknownSchemeError": ".errors",
+    "UnsupportedCalculationError": ".errors",
+    "VALID_SCHEMES": ".schemes",
+    "parse_scheme": ".schemes",
+    "QMSettings": ".settings",
+})
 
 __all__ = [
     "VALID_SCHEMES",

@@ -6,21 +6,32 @@ store. ``stopping_decision`` (also ``.decision`` of a result) reads a validation
 stop when no shift is detected and the AUC interval lies below 0.5 + margin.
 """
 
-from atomloop.select.adversarial import AdversarialResult, adversarial_validation, group_keys
-from atomloop.select.auc import bootstrap_auc_interval, roc_auc
-from atomloop.select.descriptors import DescriptorSettings, atom_descriptors, molecule_descriptors
-from atomloop.select.stopping import StopDecision, stopping_decision
-from atomloop.select.store import SelectedMolecule, SelectionReport, next_round_index, select_round
-from atomloop.select.strategies import (
-    STRATEGIES,
-    Picked,
-    PoolView,
-    Strategy,
-    committee_disagreement,
-    diverse_top_k,
-    get_strategy,
-    register_strategy,
-)
+from atomloop.lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "AdversarialResult": ".adversarial",
+    "adversarial_validation": ".adversarial",
+    "group_keys": ".adversarial",
+    "bootstrap_auc_interval": ".auc",
+    "roc_auc": ".auc",
+    "DescriptorSettings": ".descriptors",
+    "atom_descriptors": ".descriptors",
+    "molecule_descriptors": ".descriptors",
+    "StopDecision": ".stopping",
+    "stopping_decision": ".stopping",
+    "SelectedMolecule": ".store",
+    "SelectionReport": ".store",
+    "next_round_index": ".store",
+    "select_round": ".store",
+    "STRATEGIES": ".strategies",
+    "Picked": ".strategies",
+    "PoolView": ".strategies",
+    "Strategy": ".strategies",
+    "committee_disagreement": ".strategies",
+    "diverse_top_k": ".strategies",
+    "get_strategy": ".strategies",
+    "register_strategy": ".strategies",
+})
 
 __all__ = [
     "STRATEGIES",

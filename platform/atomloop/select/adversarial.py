@@ -52,13 +52,12 @@ from sklearn.preprocessing import StandardScaler
 
 from atomloop.errors import InputError
 from atomloop.select.auc import bootstrap_auc_interval, roc_auc
-from atomloop.select.stopping import StopDecision, stopping_decision
 from atomloop.select.descriptors import DescriptorSettings, atom_descriptors, molecule_descriptors
+from atomloop.select.names import CLASSIFIERS, LEVELS
+from atomloop.select.stopping import StopDecision, stopping_decision
 
 Level = Literal["molecule", "atom"]
 ClassifierName = Literal["hgb", "logistic"]
-LEVELS: tuple[str, ...] = ("molecule", "atom")
-CLASSIFIERS: tuple[str, ...] = ("hgb", "logistic")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,16 @@ the store (:func:`run_study`), stored as rows (``studies``, ``experiments``,
 ``study_element_errors``, ``study_group_errors``), drawn as plots and written as an HTML report.
 """
 
-from atomloop.study.matrix import Experiment, StudyConfig, Target
-from atomloop.study.runner import StudyPlan, StudyResult, run_experiment, run_study
+from atomloop.lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "Experiment": ".matrix",
+    "StudyConfig": ".matrix",
+    "Target": ".matrix",
+    "StudyPlan": ".runner",
+    "StudyResult": ".runner",
+    "run_experiment": ".runner",
+    "run_study": ".runner",
+})
 
 __all__ = ["Experiment", "StudyConfig", "StudyPlan", "StudyResult", "Target", "run_experiment", "run_study"]

@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, field
 from itertools import product
 
 from atomloop.errors import InputError
-from atomloop.models.build import ARCHITECTURES
-from atomloop.qm import QMSettings
+from atomloop.models.names import ARCHITECTURES
 from atomloop.qm.schemes import parse_scheme
+from atomloop.qm.settings import QMSettings
 
 TARGET_KINDS = ("total", "atomic", "atomization")
 STRATEGIES = ("random", "adversarial", "committee")

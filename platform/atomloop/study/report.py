@@ -155,11 +155,6 @@ def run_report(session: Session, name: str) -> str:
     return page(f"Active-learning run {name}", sections)
 
 
-def study_names(session: Session) -> list[str]:
-    """Names of the stored studies, oldest first."""
-    return list(session.scalars(select(Study.name).order_by(Study.id)))
-
-
 def write_study_outputs(session: Session, name: str, out_dir: Path) -> list[Path]:
     """Write the study's plots (``<name>.png``) and ``report.html`` into ``out_dir``."""
     paths = write_plots(session, name, out_dir)

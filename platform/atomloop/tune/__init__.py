@@ -1,7 +1,14 @@
 """Hyper-parameter tuning of atomloop models with Optuna (studies stored in the store's database)."""
 
-from atomloop.tune.space import suggest
-from atomloop.tune.storage import optuna_storage
-from atomloop.tune.study import TuneResult, latest_best_parameters, study_name, tune
+from atomloop.lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "suggest": ".space",
+    "optuna_storage": ".storage",
+    "TuneResult": ".study",
+    "latest_best_parameters": ".study",
+    "study_name": ".study",
+    "tune": ".study",
+})
 
 __all__ = ["TuneResult", "latest_best_parameters", "optuna_storage", "study_name", "suggest", "tune"]

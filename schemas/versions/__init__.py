@@ -1,0 +1,1 @@
+"""Alembic revisions of the atomloop store (Alembic skips this file)."""

@@ -1,0 +1,152 @@
+"""The package as users install it: a wheel that carries its flows and migrations, a quick CLI."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+HEAD_REVISION = "0003"
+UNTRACKED = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache")
+LAZY_PACKAGES = ("db", "labelling", "loop", "models", "qm", "select", "study", "tune")
+HEAVY = ("torch", "sklearn", "pyscf", "sqlalchemy", "prefect", "rdkit", "ase", "nequip", "optuna")
+
+
+def test_setuptools_packages_are_the_packages_of_the_tree():
+    config = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["tool"]["setuptools"]
+    roots = {name: REPOSITORY / folder for name, folder in config["package-dir"].items()}
+    on_disk = {
+        ".".join(init.parent.relative_to(REPOSITORY / "platform").parts)
+        for init in (REPOSITORY / "platform" / "atomloop").rglob("__init__.py")
+    }
+    for name in ("atomloop.flows", "atomloop.schemas"):
+        on_disk |= {
+            ".".join([name, *init.parent.relative_to(roots[name]).parts])
+            for init in roots[name].rglob("__init__.py")
+        }
+    data_only = {"atomloop.data", "atomloop.schemas.views"}
+    assert set(config["packages"]) == on_disk | data_only
+
+
+def test_the_command_line_starts_without_importing_the_heavy_libraries():
+    probe = "import sys, atomloop.cli; print(' '.join(m for m in {!r} if m in sys.modules))".format(HEAVY)
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []
+    shown = subprocess.run([sys.executable, "-m", "atomloop", "loop", "--help"], capture_output=True, text=True)
+    assert shown.returncode == 0 and "--auc-stop-margin" in shown.stdout and "--plateau-tolerance" in shown.stdout
+
+
+def test_lazy_package_names_are_the_objects_not_same_named_submodules():
+    """A public name may not equal a submodule's name: importing the submodule would shadow it."""
+    for name in LAZY_PACKAGES:
+        package = importlib.import_module(f"atomloop.{name}")
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"atomloop.{name}.{module.name}")
+        for public in package.__all__:
+            assert not isinstance(getattr(package, public), type(package)), f"atomloop.{name}.{public}"
+
+
+def test_a_bad_loop_option_is_one_line_and_exit_2_before_anything_starts():
+    result = subprocess.run(
+        [sys.executable, "-m", "atomloop", "loop", "--strategy", "adverserial"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --strategy: unknown strategy 'adverserial'; choose from adversarial, random, committee, hybrid"
+    ]
+
+
+TINY_POOL = """3
+water
+O 0.0 0.0 0.119
+H 0.0 0.763 -0.477
+H 0.0 -0.763 -0.477
+2
+hydrogen fluoride
+F 0.0 0.0 0.0
+H 0.0 0.0 0.917
+3
+hydrogen cyanide
+C 0.0 0.0 0.0
+N 0.0 0.0 1.156
+H 0.0 0.0 -1.066
+5
+methane
+C 0.0 0.0 0.0
+H 0.629 0.629 0.629
+H -0.629 -0.629 0.629
+H -0.629 0.629 -0.629
+H 0.629 -0.629 -0.629
+4
+ammonia
+N 0.0 0.0 0.117
+H 0.0 0.940 -0.273
+H 0.814 -0.470 -0.273
+H -0.814 -0.470 -0.273
+2
+carbon monoxide
+C 0.0 0.0 0.0
+O 0.0 0.0 1.128
+2
+dinitrogen
+N 0.0 0.0 0.0
+N 0.0 0.0 1.098
+4
+formaldehyde
+C 0.0 0.0 0.0
+O 0.0 0.0 1.205
+H 0.0 0.940 -0.587
+H 0.0 -0.940 -0.587
+"""
+
+
+def test_the_wheel_alone_migrates_a_fresh_embedded_store_and_runs_a_tiny_loop(tmp_path, prefect_api):
+    """Built and installed without the checkout (no -e): flows and schemas come from the wheel."""
+    source, dist, site, work = (tmp_path / name for name in ("source", "dist", "site", "elsewhere"))
+    work.mkdir()
+    shutil.copytree(REPOSITORY, source, ignore=shutil.ignore_patterns(*UNTRACKED))  # builds leave build/ behind
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(source)], check=True)
+    (wheel,) = dist.glob("atomloop-*.whl")
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ATOMLOOP_")}
+    env.update(PYTHONPATH=str(site), ATOMLOOP_HOME=str(tmp_path / "home"))
+
+    def atomloop(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "atomloop", *args], cwd=work, env=env, capture_output=True, text=True, timeout=600
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout + result.stderr
+
+    try:
+        where = subprocess.run(
+            [sys.executable, "-c", "import atomloop.flows, atomloop.schemas; print(atomloop.flows.__file__)"],
+            cwd=work, env=env, capture_output=True, text=True, check=True,
+        ).stdout
+        assert Path(where).is_relative_to(site)
+        (work / "tiny.xyz").write_text(TINY_POOL)
+        assert "8 added" in atomloop("ingest", "tiny.xyz", "--tag", "tiny")
+        table = atomloop(
+            "loop", "--pool", "tiny", "--initial", "2", "--test-size", "1", "--ood-size", "0", "--k", "1",
+            "--rounds", "1", "--strategy", "random", "--arch", "schnet", "--target", "total", "--epochs", "1",
+            "--no-stop-on-auc", "--name", "from-the-wheel", "--workers", "1", "--device", "cpu",
+        )
+        assert "run from-the-wheel" in table and table.count("\n") >= 3, table
+        probe = (
+            "from atomloop.db.migrate import current_revision, schemas_dir; from atomloop.db import session_scope;"
+            "from sqlalchemy import text; s = session_scope().__enter__();"
+            "print(current_revision(), schemas_dir(), s.execute(text('SELECT count(*) FROM models')).scalar())"
+        )
+        revision, schemas, models = subprocess.run(
+            [sys.executable, "-c", probe], cwd=work, env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
+        assert revision == HEAD_REVISION and Path(schemas).is_relative_to(site) and models == "2"
+    finally:
+        subprocess.run([sys.executable, "-m", "atomloop", "db", "stop"], cwd=work, env=env, capture_output=True)
