@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from atomloop.models.names import ARCHITECTURES
 from atomloop.qm.errors import UnknownSchemeError
@@ -20,6 +20,8 @@ from atomloop.select.names import LEVELS
 from atomloop.select.stopping import STOP_MARGIN
 
 STRATEGIES = ("adversarial", "random", "committee", "hybrid")
+TARGETS = ("total", "atomic")
+CHOICES = {"strategy": STRATEGIES, "level": LEVELS, "target": TARGETS}  # fields that take one of a few names
 
 
 class LoopConfig(BaseModel):
@@ -71,18 +73,12 @@ class LoopConfig(BaseModel):
     seed: int = Field(0, description="Seed of splits, selection and training.")
     name: str | None = Field(None, description="Run name (default: a hash of the inputs, so a rerun resumes).")
 
-    @field_validator("strategy")
+    @field_validator(*CHOICES)
     @classmethod
-    def _known_strategy(cls, value: str) -> str:
-        if value not in STRATEGIES:
-            raise ValueError(f"unknown strategy {value!r}; choose from {', '.join(STRATEGIES)}")
-        return value
-
-    @field_validator("level")
-    @classmethod
-    def _known_level(cls, value: str) -> str:
-        if value not in LEVELS:
-            raise ValueError(f"unknown level {value!r}; choose from {', '.join(LEVELS)}")
+    def _one_of_the_choices(cls, value: str, info: ValidationInfo) -> str:
+        choices = CHOICES[info.field_name]
+        if value not in choices:
+            raise ValueError(f"unknown {info.field_name} {value!r}; choose from {', '.join(choices)}")
         return value
 
     @field_validator("schemes")
@@ -99,13 +95,6 @@ class LoopConfig(BaseModel):
         unknown = set(value) - set(ARCHITECTURES)
         if unknown or not value:
             raise ValueError(f"architectures must be among {ARCHITECTURES}, got {value}")
-        return value
-
-    @field_validator("target")
-    @classmethod
-    def _known_target(cls, value: str) -> str:
-        if value not in ("total", "atomic"):
-            raise ValueError("target must be 'total' or 'atomic'")
         return value
 
     def identity(self) -> dict:
