@@ -10,8 +10,9 @@ from prefect import flow, task
 from sqlalchemy.orm import Session
 
 from atomloop.db.engine import get_engine
+from atomloop.loop.models import evaluate_registered
 from atomloop.loop.tasks import TASK_OPTIONS
-from atomloop.models.registry import evaluate_registered, latest_models
+from atomloop.store.models import latest_models
 
 evaluate_task = task(evaluate_registered, name="evaluate-model", **TASK_OPTIONS)
 

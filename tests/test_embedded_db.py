@@ -11,7 +11,6 @@ from pathlib import Path
 
 import psutil
 import psycopg
-
 from alembic.script import ScriptDirectory
 
 from atomloop.db import migrate

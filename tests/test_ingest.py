@@ -9,10 +9,10 @@ from ase.build import molecule
 from sqlalchemy import func, select
 
 from atomloop.db import session_scope
-from atomloop.db.orm import Molecule
 from atomloop.errors import InputError
 from atomloop.ingest import ingest_atoms, ingest_source
 from atomloop.store import load_atoms
+from atomloop.store.tables import Molecule
 
 
 def _count(engine) -> int:

@@ -14,11 +14,11 @@ from ase.build import molecule
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from atomloop.db.orm import AtomicEnergy, Calculation, CalculationStatus
 from atomloop.ingest import ingest_atoms
 from atomloop.labelling import ResourceLimits, label_molecules
 from atomloop.qm import QMSettings, compute
 from atomloop.store.molecules import molecule_to_atoms
+from atomloop.store.tables import AtomicEnergy, Calculation, CalculationStatus
 
 SETTINGS = QMSettings(method="hf", basis="sto-3g", schemes=("ao-eda", "mo-pm-iao"))
 SMALL = ("H2O", "NH3", "CH4", "HF", "H2O2", "CH3OH")

@@ -9,7 +9,10 @@ from ase.build import molecule
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from atomloop.db.orm import (
+from atomloop.ingest import ingest_atoms
+from atomloop.loop import LoopConfig
+from atomloop.loop.entrypoints import load_flow
+from atomloop.store.tables import (
     AdversarialValidation,
     AtomicEnergy,
     Calculation,
@@ -21,9 +24,6 @@ from atomloop.db.orm import (
     Run,
     Selection,
 )
-from atomloop.ingest import ingest_atoms
-from atomloop.loop import LoopConfig
-from atomloop.loop.entrypoints import load_flow
 
 SMALL = ["CH4", "NH3", "H2O", "HF", "CO", "HCN", "H2CO", "CH3OH", "C2H4", "C2H2", "CH3CH2OH"]
 

@@ -15,12 +15,12 @@ from ase.build import molecule
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from atomloop.db.orm import Calculation, CalculationStatus, Model, Round, RoundStatus, Run
 from atomloop.ingest import ingest_atoms
 from atomloop.loop.config import LoopConfig
 from atomloop.loop.entrypoints import load_flow
 from atomloop.loop.state import selected_ids, split_ids
 from atomloop.qm import QMSettings
+from atomloop.store.tables import Calculation, CalculationStatus, Model, Round, RoundStatus, Run
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 POOL = ["CH4", "NH3", "H2O", "HF", "CO", "HCN", "H2CO", "CH3OH", "C2H4", "C2H2", "CH3CH2OH", "CH3CN"]

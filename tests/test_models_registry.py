@@ -9,17 +9,12 @@ from models_testdata import SCHEME, SETTINGS_HASH, labelled, store_labelled
 from sqlalchemy import select
 
 from atomloop.db import session_scope
-from atomloop.db.orm import Model, Prediction
 from atomloop.errors import InputError
+from atomloop.loop.models import evaluate_registered, load_registered_model, predict_and_store, train_and_register
 from atomloop.models import AtomloopCalculator
 from atomloop.models.evaluate import predict
-from atomloop.models.registry import (
-    evaluate_registered,
-    latest_models,
-    load_registered_model,
-    predict_and_store,
-    train_and_register,
-)
+from atomloop.store.models import latest_models
+from atomloop.store.tables import Model, Prediction
 
 FAST = {"epochs": 15, "batch_size": 5}
 TINY = {"num_features": 16, "num_layers": 2}

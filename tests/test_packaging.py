@@ -14,7 +14,7 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parents[1]
 HEAD_REVISION = "0003"
 UNTRACKED = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache")
-LAZY_PACKAGES = ("db", "labelling", "loop", "models", "qm", "select", "study", "tune")
+LAZY_PACKAGES = ("db", "labelling", "loop", "models", "qm", "select", "store", "study", "tune")
 HEAVY = ("torch", "sklearn", "pyscf", "sqlalchemy", "prefect", "rdkit", "ase", "nequip", "optuna")
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase import Atoms
-from ase.units import Bohr
 from ase.build import molecule
+from ase.units import Bohr
 from symmetric_molecules import EQUIVALENT_ATOMS
 
-from atomloop.qm import LocalizationError, QMSettings, VALID_SCHEMES, compute
+from atomloop.qm import VALID_SCHEMES, LocalizationError, QMSettings, compute
 from atomloop.qm import localize as localize_module
 from atomloop.qm.partition import TERMS
 

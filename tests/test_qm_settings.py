@@ -9,7 +9,7 @@ from ase import Atoms
 from ase.build import molecule
 
 from atomloop.errors import InputError
-from atomloop.qm import QMSettings, SCFConvergenceError, UnknownSchemeError, VALID_SCHEMES, compute, parse_scheme
+from atomloop.qm import VALID_SCHEMES, QMSettings, SCFConvergenceError, UnknownSchemeError, compute, parse_scheme
 from atomloop.qm.atoms import free_atom_energy, ground_state_multiplicity
 from atomloop.qm.scf import charge_and_multiplicity
 

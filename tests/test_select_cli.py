@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from atomloop.cli import app
 from atomloop.db import session_scope
-from atomloop.db.orm import Calculation, CalculationStatus, Selection
 from atomloop.ingest import ingest_atoms
+from atomloop.store.tables import Calculation, CalculationStatus, Selection
 
 
 def _labelled_store(engine) -> None:

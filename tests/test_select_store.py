@@ -7,7 +7,10 @@ from ase.collections import g2
 from sqlalchemy import func, select
 
 from atomloop.db import session_scope
-from atomloop.db.orm import (
+from atomloop.errors import InputError
+from atomloop.ingest import ingest_atoms
+from atomloop.select import select_round
+from atomloop.store.tables import (
     AdversarialValidation,
     Calculation,
     CalculationStatus,
@@ -17,9 +20,6 @@ from atomloop.db.orm import (
     Round,
     Selection,
 )
-from atomloop.errors import InputError
-from atomloop.ingest import ingest_atoms
-from atomloop.select import select_round
 
 
 def heavy_atoms(atoms) -> int:

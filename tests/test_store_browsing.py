@@ -9,10 +9,10 @@ from ase.build import molecule
 from sqlalchemy import text
 
 from atomloop.db import session_scope
-from atomloop.db.orm import Calculation, CalculationStatus
 from atomloop.db.url import ase_url
 from atomloop.export import export_ase_database
 from atomloop.ingest import ingest_atoms, ingest_source
+from atomloop.store.tables import Calculation, CalculationStatus
 
 HARTREE_IN_EV = 27.211386245988
 

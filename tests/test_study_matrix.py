@@ -111,7 +111,7 @@ def test_default_dataset_is_built_once_from_shipped_data(engine):
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from atomloop.db.orm import Molecule
+    from atomloop.store.tables import Molecule
     from atomloop.study.dataset import dataset_molecule_ids
     from atomloop.study.splits import FUNCTIONAL_GROUPS
 

@@ -10,9 +10,9 @@ from study_html import report_tables, same_number
 from typer.testing import CliRunner
 
 from atomloop.cli import app
-from atomloop.db.orm import AdversarialValidation, Model, Molecule, Round, Selection
 from atomloop.ingest import ingest_atoms
 from atomloop.loop import LoopConfig, run_loop
+from atomloop.store.tables import AdversarialValidation, Model, Molecule, Round, Selection
 
 POOL = ["CH4", "NH3", "H2O", "HCN", "CO", "H2CO", "CH3OH", "C2H4", "C2H2", "C2H6", "CH3CN"]
 

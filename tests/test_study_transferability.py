@@ -14,15 +14,14 @@ from study_html import report_tables, same_number
 from typer.testing import CliRunner
 
 from atomloop.cli import app
-from atomloop.db.orm import Model, Prediction
 from atomloop.errors import InputError
 from atomloop.ingest import ingest_atoms
 from atomloop.loop.entrypoints import load_flow
+from atomloop.store.tables import ExperimentError, Model, Prediction, Study, StudyExperiment
 from atomloop.study import StudyConfig
 from atomloop.study.matrix import Target
 from atomloop.study.plots import PLOTS
 from atomloop.study.report import EXPERIMENT_COLUMNS, GROUP_COLUMNS, SUMMARY_COLUMNS, study_report
-from atomloop.study.tables import ExperimentError, Study, StudyExperiment
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 README = Path(__file__).resolve().parents[1] / "README.md"

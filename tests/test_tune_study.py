@@ -8,7 +8,7 @@ from models_testdata import labelled, store_labelled
 from sqlalchemy import text
 
 from atomloop.db import session_scope
-from atomloop.db.orm import Model, Round
+from atomloop.store.tables import Model, Round
 from atomloop.tune import latest_best_parameters, optuna_storage, study_name, tune
 
 

@@ -10,7 +10,7 @@ from atomloop.loop.config import STRATEGIES
 from atomloop.select.names import CLASSIFIERS, LEVELS
 
 if TYPE_CHECKING:
-    from atomloop.select.store import SelectionReport
+    from atomloop.store.selections import SelectionReport
 
 
 def _drivers(pick) -> str:
@@ -55,7 +55,8 @@ def select(
     top: int = typer.Option(20, help="Rows of the table to print."),
 ) -> None:
     """Select molecules to label next; rerunning a round prints its stored selection."""
-    from atomloop.select.store import next_round_index, select_round
+    from atomloop.loop.selection import select_round
+    from atomloop.store.selections import next_round_index
 
     index = next_round_index(run_id) if round_index is None else round_index
     report = select_round(

@@ -39,7 +39,7 @@ def _tagged_ids(tag: str | None) -> list[int] | None:
     from sqlalchemy import select
 
     from atomloop.db import session_scope
-    from atomloop.db.orm import Molecule
+    from atomloop.store.tables import Molecule
 
     with session_scope() as session:
         ids = list(session.scalars(select(Molecule.id).where(Molecule.tags.any(tag)).order_by(Molecule.id)))
@@ -80,7 +80,7 @@ def train(
     device: str = typer.Option("auto", "--device", help="auto (CUDA when available), cpu or cuda."),
 ) -> None:
     """Train a model on the labelled molecules of the store and register it."""
-    from atomloop.models.registry import train_and_register
+    from atomloop.loop.models import train_and_register
 
     model_id = train_and_register(
         arch=arch, target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
@@ -93,7 +93,7 @@ def train(
 
 def _report(model_id: int) -> None:
     from atomloop.db import session_scope
-    from atomloop.db.orm import Model
+    from atomloop.store.tables import Model
 
     with session_scope() as session:
         row = session.get(Model, model_id)
@@ -110,7 +110,7 @@ def evaluate(
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
 ) -> None:
     """Predict a registered model's test and OOD molecules; store predictions and metrics."""
-    from atomloop.models.registry import evaluate_registered
+    from atomloop.loop.models import evaluate_registered
 
     evaluate_registered(model_id, test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag), device=device)
     _report(model_id)

@@ -1,4 +1,7 @@
-"""The PostgreSQL store: embedded server, engine, ORM tables, migrations."""
+"""The PostgreSQL server and connections: embedded server, URLs, engine, migrations.
+
+The tables and every query live in :mod:`atomloop.store`.
+"""
 
 from atomloop.lazy import lazy_exports
 

@@ -24,9 +24,8 @@ def schemas_dir() -> Path:
 
 
 def target_metadata():
-    """The ORM's ``MetaData`` with every table the migrations create (the store's and the study's)."""
-    import atomloop.study.tables  # noqa: F401 - registers the study's tables on Base
-    from atomloop.db.orm import Base
+    """The ORM's ``MetaData``: every table the migrations create."""
+    from atomloop.store.tables import Base
 
     return Base.metadata
 

@@ -15,8 +15,8 @@ from sqlalchemy import Engine, and_, exists, func, not_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from atomloop.db.orm import Calculation, CalculationStatus, Molecule
 from atomloop.qm.settings import QMSettings
+from atomloop.store.tables import Calculation, CalculationStatus, Molecule
 
 
 def worker_name() -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Engine, func, insert
 from sqlalchemy.orm import Session
 
-from atomloop.db.orm import AtomicEnergy, CalculationStatus
 from atomloop.labelling.claims import lock_if_held
 from atomloop.qm.calculation import QMResult
+from atomloop.store.tables import AtomicEnergy, CalculationStatus
 
 
 def atomic_energy_rows(calculation_id: int, result: QMResult) -> list[dict]:

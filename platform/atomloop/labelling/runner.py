@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
-from multiprocessing.connection import wait
 import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing.connection import wait
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session

@@ -17,7 +17,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from atomloop.db.engine import get_engine
-from atomloop.db.orm import Molecule
 from atomloop.errors import AtomloopError
 from atomloop.labelling.claims import beat, claim_next, worker_name
 from atomloop.labelling.limits import ResourceLimits, refusal_reason
@@ -25,6 +24,7 @@ from atomloop.labelling.results import store_failure, store_result
 from atomloop.qm.calculation import compute
 from atomloop.qm.settings import QMSettings
 from atomloop.store.molecules import molecule_to_atoms
+from atomloop.store.tables import Molecule
 
 HEARTBEAT_INTERVAL_S = 5.0
 

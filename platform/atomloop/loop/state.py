@@ -14,19 +14,16 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from atomloop.db.orm import (
-    Calculation,
-    CalculationStatus,
+from atomloop.errors import InputError
+from atomloop.loop.config import LoopConfig
+from atomloop.store.tables import (
     Dataset,
     DatasetMember,
     Molecule,
     Round,
-    RoundStatus,
     Run,
     Selection,
 )
-from atomloop.errors import InputError
-from atomloop.loop.config import LoopConfig
 
 
 def _pool_molecules(session: Session, pool_tag: str | None) -> tuple[np.ndarray, np.ndarray, list[frozenset[int]]]:
@@ -141,15 +138,6 @@ def split_ids(session: Session, run_name: str, split: str) -> list[int]:
     return list(session.scalars(query))
 
 
-def get_round(session: Session, run_id: int, index: int) -> Round:
-    """The round ``index`` of a run, created when missing."""
-    session.execute(
-        insert(Round).values(run_id=run_id, index=index, status=RoundStatus.running, timings={})
-        .on_conflict_do_nothing(constraint="uq_round_run_index")
-    )
-    return session.scalars(select(Round).where(Round.run_id == run_id, Round.index == index)).one()
-
-
 def selected_ids(session: Session, run_id: int, *, up_to_round: int) -> list[int]:
     """Molecules selected (or given as the initial set) in rounds 0..``up_to_round``."""
     query = (
@@ -159,16 +147,3 @@ def selected_ids(session: Session, run_id: int, *, up_to_round: int) -> list[int
         .order_by(Round.index, Selection.rank)
     )
     return list(session.scalars(query))
-
-
-def labelled_subset(session: Session, molecule_ids: list[int], settings_hash: str) -> list[int]:
-    """Those of ``molecule_ids`` with a finished calculation at ``settings_hash``."""
-    if not molecule_ids:
-        return []
-    query = select(Calculation.molecule_id).where(
-        Calculation.molecule_id.in_(molecule_ids),
-        Calculation.settings_hash == settings_hash,
-        Calculation.status == CalculationStatus.done,
-    )
-    done = set(session.scalars(query))
-    return [i for i in molecule_ids if i in done]

@@ -19,11 +19,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from atomloop.db.orm import ROUND_STEPS, AdversarialValidation, Model, Round, RoundStatus, Run, Selection
 from atomloop.loop.config import LoopConfig
-from atomloop.loop.state import get_round, labelled_subset, selected_ids, split_ids
+from atomloop.loop.state import selected_ids, split_ids
 from atomloop.qm import QMSettings
 from atomloop.select.stopping import stopping_decision
+from atomloop.store.labels import labelled_subset
+from atomloop.store.selections import get_or_create_round, latest_validation
+from atomloop.store.tables import ROUND_STEPS, Model, Round, RoundStatus, Run, Selection
 
 STEPS = ROUND_STEPS
 Labeller = Callable[[QMSettings, Sequence[int]], object]
@@ -42,7 +44,7 @@ def _done(round_row: Round, step: str) -> bool:
 
 def _mark(engine: Engine, run_id: int, index: int, step: str, seconds: float) -> None:
     with Session(engine) as session, session.begin():
-        row = get_round(session, run_id, index)
+        row = get_or_create_round(session, run_id, index)
         row.step = step
         row.timings = {**row.timings, step: round(seconds, 3)}
         if step == STEPS[-1]:
@@ -53,7 +55,7 @@ def _mark(engine: Engine, run_id: int, index: int, step: str, seconds: float) ->
 def round_state(engine: Engine, run_id: int, index: int) -> Round:
     """The round row (created when missing)."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        return get_round(session, run_id, index)
+        return get_or_create_round(session, run_id, index)
 
 
 @dataclass
@@ -70,7 +72,7 @@ def select_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> 
     """Round 0: record the initial training set. Later rounds: select ``k`` pool molecules."""
     started = time.perf_counter()
     with Session(engine) as session, session.begin():
-        row = get_round(session, run_id, index)
+        row = get_or_create_round(session, run_id, index)
         if index == 0:
             initial = split_ids(session, config.run_name, "train")
             session.execute(
@@ -83,7 +85,7 @@ def select_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> 
             _mark(engine, run_id, index, "selected", time.perf_counter() - started)
         return SelectOutcome(molecule_ids=initial)
 
-    from atomloop.select.store import select_round
+    from atomloop.loop.selection import select_round
 
     settings_hash = qm_settings(config).settings_hash
     with Session(engine) as session:
@@ -123,12 +125,12 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
     Models already registered for this round are kept (a killed training resumes from its
     checkpoint inside ``train_and_register``).
     """
-    from atomloop.models.registry import train_and_register
+    from atomloop.loop.models import train_and_register
 
     settings_hash = qm_settings(config).settings_hash
     started = time.perf_counter()
     with Session(engine) as session:
-        row = get_round(session, run_id, index)
+        row = get_or_create_round(session, run_id, index)
         round_id = row.id
         existing = {
             m.architecture: m.id
@@ -172,7 +174,7 @@ def _latest_tuned_parameters(config: LoopConfig, arch: str, round_id: int) -> tu
 
 def evaluate_step(engine: Engine, config: LoopConfig, run_id: int, index: int, model_ids: dict[str, int]) -> None:
     """Predict the remaining pool with every model (the committee's signal) and close the round."""
-    from atomloop.models.registry import predict_and_store
+    from atomloop.loop.models import predict_and_store
 
     if _done(round_state(engine, run_id, index), "evaluated"):
         return
@@ -203,12 +205,9 @@ def summarize_round(engine: Engine, config: LoopConfig, run_id: int, index: int)
     """Read a finished round back from the store."""
     settings_hash = qm_settings(config).settings_hash
     with Session(engine) as session:
-        row = get_round(session, run_id, index)
+        row = get_or_create_round(session, run_id, index)
         train = labelled_subset(session, selected_ids(session, run_id, up_to_round=index), settings_hash)
-        validation = session.scalars(
-            select(AdversarialValidation).where(AdversarialValidation.round_id == row.id)
-            .order_by(AdversarialValidation.id.desc())
-        ).first()
+        validation = latest_validation(session, row.id)
         models = session.scalars(select(Model).where(Model.round_id == row.id).order_by(Model.id)).all()
         summary = RoundSummary(
             index=index, n_train=len(train),

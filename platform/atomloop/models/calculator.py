@@ -40,7 +40,7 @@ class AtomloopCalculator(Calculator):
     @classmethod
     def from_registry(cls, model_id: int, *, engine=None, device: str = "cpu") -> AtomloopCalculator:
         """Calculator of a model registered in the store (checksum verified)."""
-        from atomloop.models.registry import load_registered_model
+        from atomloop.loop.models import load_registered_model
 
         return cls(load_registered_model(model_id, engine=engine), device=device)
 

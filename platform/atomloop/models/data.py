@@ -18,9 +18,7 @@ from ase.data import atomic_numbers, chemical_symbols
 
 from atomloop.errors import InputError
 from atomloop.models import keys
-
-ENERGY_INFO_KEY = "energy"
-ATOMIC_ENERGIES_ARRAY_KEY = "atomic_energies"
+from atomloop.models.names import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY
 
 
 def type_names_for(atoms_list: Sequence[Atoms]) -> list[str]:

@@ -27,7 +27,6 @@ from atomloop.models import keys
 from atomloop.models.names import ARCHITECTURES
 from atomloop.models.reference import ReferenceEnergies
 
-
 _COMMON = {"r_max": 4.0, "num_layers": 3, "num_features": 32, "seed": 0, "dtype": "float32"}
 DEFAULT_HYPERPARAMETERS: dict[str, dict[str, Any]] = {
     "schnet": {**_COMMON, "num_rbf": 32},

@@ -11,6 +11,7 @@ import pyscf
 from ase import Atoms
 
 from atomloop.qm.atoms import free_atom_energy
+from atomloop.qm.blocks import single_atom_mask
 from atomloop.qm.errors import QMError, UnsupportedCalculationError
 from atomloop.qm.localize import localize
 from atomloop.qm.partition import (
@@ -22,10 +23,9 @@ from atomloop.qm.partition import (
     occupied_channels,
     total_by_atom,
 )
-from atomloop.qm.blocks import single_atom_mask
 from atomloop.qm.populations import orbital_weights, population_matrices
-from atomloop.qm.schemes import Scheme, parse_scheme
 from atomloop.qm.scf import build_molecule, run_scf
+from atomloop.qm.schemes import Scheme, parse_scheme
 from atomloop.qm.settings import QMSettings
 
 SUM_RULE_TOLERANCE = 1e-7  # Hartree; the partition is exact, this only guards against bugs

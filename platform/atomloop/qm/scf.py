@@ -8,8 +8,8 @@ shift; the second-order (Newton) solver started from the last density. If all fa
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 

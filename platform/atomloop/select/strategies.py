@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from scipy.stats import rankdata
 
 from atomloop.errors import InputError
+
+if TYPE_CHECKING:
+    from atomloop.select.adversarial import AdversarialResult
 
 DEFAULT_CANDIDATE_FACTOR = 5
 
@@ -188,6 +191,25 @@ def get_strategy(name: str) -> Strategy:
         return STRATEGIES[name]
     except KeyError:
         raise InputError(f"unknown selection strategy {name!r}; choose one of {sorted(STRATEGIES)}") from None
+
+
+def pick(
+    strategy: str, result: AdversarialResult, natoms: np.ndarray, committee: np.ndarray | None, k: int, seed: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pool positions in rank order and their strategy scores, from an adversarial validation
+    ``result``, atom counts (n_pool,) and committee predictions (n_models, n_pool; Hartree) or
+    None. Committee strategies only see pool molecules that every committee model has predicted."""
+    covered = np.arange(natoms.size) if committee is None else np.flatnonzero(~np.isnan(committee).any(axis=0))
+    if covered.size == 0:
+        raise InputError("no pool molecule has predictions from every committee model")
+    view = PoolView(
+        descriptors=result.pool_descriptors[covered],
+        natoms=natoms[covered],
+        ood_scores=result.scores[covered],
+        committee_predictions=None if committee is None else committee[:, covered],
+    )
+    picked = get_strategy(strategy).select(view, k, seed=seed)
+    return covered[picked.indices], picked.scores
 
 
 for _strategy in (AdversarialStrategy(), RandomStrategy(), CommitteeStrategy(), HybridStrategy()):

@@ -11,7 +11,6 @@ from ase import Atoms
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from atomloop.db.orm import Molecule
 from atomloop.errors import InputError
 from atomloop.store.identity import (
     charge_and_multiplicity,
@@ -19,6 +18,7 @@ from atomloop.store.identity import (
     identity_hashes,
     validate_numbers,
 )
+from atomloop.store.tables import Molecule
 
 
 @dataclass(frozen=True)

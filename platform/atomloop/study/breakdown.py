@@ -16,10 +16,10 @@ from ase.data import chemical_symbols
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from atomloop.db.orm import Molecule, Prediction
 from atomloop.models.data import ATOMIC_ENERGIES_ARRAY_KEY
 from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL, HARTREE_TO_MEV
-from atomloop.models.registry import LabelSource, labelled_atoms
+from atomloop.store.labels import LabelSource, labelled_atoms
+from atomloop.store.tables import Molecule, Prediction
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from ase import Atoms
 from sqlalchemy import Engine, select
 
 from atomloop.db.engine import session_scope
-from atomloop.db.orm import Molecule
 from atomloop.errors import InputError
 from atomloop.ingest import ingest_atoms, ingest_source
+from atomloop.store.tables import Molecule
 
 DEFAULT_DATASET = "organic"
 DEFAULT_CONFORMERS = 2

@@ -14,11 +14,11 @@ from matplotlib.figure import Figure
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from atomloop.db.orm import AdversarialValidation, Model, Molecule, Round, Run, Selection
 from atomloop.errors import InputError
+from atomloop.store.selections import latest_validation
+from atomloop.store.tables import Model, Molecule, Round, Run, Selection, Study
 from atomloop.study.html import figure, page, table
 from atomloop.study.plots import LINE_STYLES, log_y_axis, study_figures, view_rows, write_plots
-from atomloop.study.tables import Study
 
 EXPERIMENT_COLUMNS = (
     "experiment_id", "split", "target", "architecture", "strategy", "training_size", "seed", "status",
@@ -80,9 +80,7 @@ def _round_rows(session: Session, run: Run) -> tuple[list[dict], list[dict], lis
             .where(Selection.round_id == r.id).order_by(Selection.rank)
         ).all()
         total += len(picks)
-        validation = session.scalars(
-            select(AdversarialValidation).where(AdversarialValidation.round_id == r.id).order_by(AdversarialValidation.id.desc())
-        ).first()
+        validation = latest_validation(session, r.id)
         round_rows.append({
             "round": r.index, "status": r.status.value, "selected": len(picks), "selected_total": total,
             "auc": validation.auc if validation else None, "auc_low": validation.auc_low if validation else None,

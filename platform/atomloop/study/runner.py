@@ -23,18 +23,19 @@ from sqlalchemy.orm import Session
 from tqdm.auto import tqdm
 
 from atomloop.db.engine import get_engine, session_scope
-from atomloop.db.orm import Model, Molecule
 from atomloop.errors import AtomloopError, InputError
+from atomloop.loop.models import train_and_register
 from atomloop.models.evaluate import predict
-from atomloop.models.registry import LabelSource, TrainingData, fit, labelled_atoms, train_and_register
+from atomloop.models.fitting import TrainingData, fit
 from atomloop.models.training import TrainingConfig
 from atomloop.qm import QMSettings
 from atomloop.select import adversarial_validation
+from atomloop.store.labels import LabelSource, labelled_atoms
+from atomloop.store.tables import ExperimentError, Model, Molecule, Study, StudyExperiment
 from atomloop.study.breakdown import error_breakdown
 from atomloop.study.dataset import dataset_molecule_ids
 from atomloop.study.matrix import Experiment, StudyConfig, Target
 from atomloop.study.splits import SplitSets, StudyMolecule, functional_group, split_dataset
-from atomloop.study.tables import ExperimentError, Study, StudyExperiment
 from atomloop.study.training_sets import AUC_BOOTSTRAP, choose_training_set
 
 COMMITTEE_ARCHITECTURE = "schnet"

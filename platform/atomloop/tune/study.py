@@ -3,10 +3,10 @@
 Studies are named ``r{round}-{arch}-{target}`` (round 0 when there is none). A new study
 warm-starts by enqueueing the best parameters of the latest earlier round's study of the same
 architecture and target. Each trial trains on the same data split (see
-:func:`atomloop.models.registry.prepare_data`) and reports its validation loss every epoch;
+:func:`atomloop.loop.models.prepare_data`) and reports its validation loss every epoch;
 the median pruner stops trials worse than the median of earlier trials at the same epoch.
 The objective is the best validation loss. The best trial's training is then registered with
-:func:`~atomloop.models.registry.train_and_register`, which finds that trial's finished
+:func:`~atomloop.loop.models.train_and_register`, which finds that trial's finished
 checkpoint (same fingerprint) instead of training again.
 """
 
@@ -21,10 +21,11 @@ import optuna
 from sqlalchemy import Engine
 
 from atomloop.db.engine import get_engine, session_scope
-from atomloop.db.orm import Model
 from atomloop.errors import AtomloopError
-from atomloop.models.registry import fit, prepare_data, train_and_register
+from atomloop.loop.models import prepare_data, train_and_register
+from atomloop.models.fitting import fit
 from atomloop.models.training import TrainingConfig
+from atomloop.store.tables import Model
 from atomloop.tune.space import split_parameters, suggest
 from atomloop.tune.storage import optuna_storage
 

@@ -1,11 +1,13 @@
-"""One selection round against the store: read training set and pool, test, pick, write.
+"""Rounds, adversarial validations, OOD scores and selections in the store.
 
-Defaults: the **training set** is every molecule with a finished calculation (status
+Reads what a selection round needs and writes what it found; the round itself
+(:func:`atomloop.loop.selection.select_round`) reads here, computes in :mod:`atomloop.select`
+and writes here. Defaults: the **training set** is every molecule with a finished calculation (status
 ``done``, any settings); the **pool** is every molecule with no calculation at all (queued,
 running or failed ones are neither labelled nor available), optionally only those carrying
 ``pool_tag``, minus the molecules selected in an earlier round of the same run.
 
-Writes, in one transaction: the ``Round`` (created, or reused by (run, index)), one
+:func:`write_selection` writes, in one transaction: the ``Round`` (created, or reused by (run, index)), one
 ``AdversarialValidation`` with its settings, every pool molecule's ``OODScore`` (with atom
 scores and flagged atoms at atom level) and the ``Selection`` rows. A round that already has
 selections is returned as stored and nothing is written: reruns are idempotent, and two
@@ -14,17 +16,21 @@ concurrent runs of one round are serialised by a transaction-level advisory lock
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from ase.data import chemical_symbols
 from sqlalchemy import Engine, and_, exists, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.orm import Session
 
 from atomloop.db.engine import get_engine, session_scope
-from atomloop.db.orm import (
+from atomloop.errors import InputError
+from atomloop.select.stopping import StopDecision, stopping_decision
+from atomloop.store.molecules import load_atoms
+from atomloop.store.tables import (
     ROUND_STEPS,
     AdversarialValidation,
     Calculation,
@@ -34,13 +40,12 @@ from atomloop.db.orm import (
     OODScore,
     Prediction,
     Round,
+    RoundStatus,
     Selection,
 )
-from atomloop.errors import InputError
-from atomloop.select.adversarial import AdversarialResult, adversarial_validation
-from atomloop.select.stopping import StopDecision, stopping_decision
-from atomloop.select.strategies import Picked, PoolView, get_strategy
-from atomloop.store.molecules import load_atoms
+
+if TYPE_CHECKING:
+    from atomloop.select.adversarial import AdversarialResult
 
 _LOAD_CHUNK = 10_000  # ids per query: PostgreSQL takes at most 65535 bound parameters
 
@@ -86,78 +91,91 @@ class SelectionReport:
         return self.decision.stop
 
 
-def select_round(
+@dataclass(frozen=True)
+class SelectionInputs:
+    """What a selection round computes on: ``pool_ids`` aligned with ``pool_atoms``;
+    ``committee``: pool predictions (n_models, n_pool) for committee strategies, else None;
+    ``stored``: the round's selection when it already has one (then nothing else is read)."""
+
+    train_atoms: list
+    pool_atoms: list
+    pool_ids: list[int]
+    committee: np.ndarray | None = None
+    stored: SelectionReport | None = None
+
+
+def read_selection_inputs(
+    engine: Engine,
     *,
+    run_id: int | None,
+    round_index: int,
     strategy: str,
     k: int,
-    round_index: int,
-    run_id: int | None = None,
-    train_ids: Sequence[int] | None = None,
-    pool_ids: Sequence[int] | None = None,
-    pool_tag: str | None = None,
-    seed: int = 0,
-    level: str = "molecule",
-    classifier: str = "hgb",
-    engine: Engine | None = None,
-    progress: bool = False,
-) -> SelectionReport:
-    """Select ``k`` pool molecules for round ``round_index`` of run ``run_id`` and store it all.
-
-    Returns the stored selection unchanged (``reused=True``) when the round already has one.
-    """
-    chosen_strategy = get_strategy(strategy)
-    engine = engine or get_engine()
-    started = time.perf_counter()
+    train: Sequence[int] | None,
+    pool: Sequence[int] | None,
+    pool_tag: str | None,
+    with_committee: bool,
+) -> SelectionInputs:
+    """Training set and pool as ``Atoms`` (defaults in the module docstring), checked disjoint and non-empty."""
     with session_scope(engine) as session:
-        stored = _stored_report(session, run_id, round_index, strategy, k)
+        stored = stored_report(session, run_id, round_index, strategy, k)
         if stored is not None:
-            return stored
-        train_ids = _train_ids(session) if train_ids is None else list(train_ids)
-        pool_ids = _pool_ids(session, run_id, round_index, pool_tag) if pool_ids is None else list(pool_ids)
-        overlap = set(train_ids) & set(pool_ids)
+            return SelectionInputs([], [], [], stored=stored)
+        train = train_ids(session) if train is None else list(train)
+        pool = pool_ids(session, run_id, round_index, pool_tag) if pool is None else list(pool)
+        overlap = set(train) & set(pool)
         if overlap:
             raise InputError(f"{len(overlap)} molecules are in both training set and pool, e.g. {sorted(overlap)[:5]}")
-        if not train_ids:
+        if not train:
             raise InputError("no training molecules: the store has no finished calculation")
-        if not pool_ids:
+        if not pool:
             raise InputError("the pool is empty: every molecule is labelled, queued or already selected")
-        train_atoms, pool_atoms = _load(session, train_ids), _load(session, pool_ids)
-        committee = _committee_predictions(session, pool_ids) if chosen_strategy.needs_committee else None
+        committee = committee_predictions(session, pool) if with_committee else None
+        return SelectionInputs(load_in_chunks(session, train), load_in_chunks(session, pool), pool, committee)
 
-    result = adversarial_validation(
-        train_atoms, pool_atoms, level=level, seed=seed, classifier=classifier, progress=progress
-    )
-    natoms = np.array([len(atoms) for atoms in pool_atoms])
-    picked = _pick(chosen_strategy.name, result, natoms, committee, k, seed)
-    elapsed = time.perf_counter() - started
 
+def write_selection(
+    engine: Engine,
+    *,
+    run_id: int | None,
+    round_index: int,
+    strategy: str,
+    k: int,
+    pool_tag: str | None,
+    pool_ids: list[int],
+    result: AdversarialResult,
+    picked: tuple[np.ndarray, np.ndarray | None],
+    seconds: float,
+) -> SelectionReport:
+    """Store a round's validation, scores and picks (``picked``: pool positions in rank order and
+    their scores) in one transaction; a concurrent run of the round that finished first wins."""
     with session_scope(engine) as session:
         session.execute(
             select(func.pg_advisory_xact_lock(func.hashtext(f"atomloop.select:{run_id}:{round_index}")))
         )
-        stored = _stored_report(session, run_id, round_index, strategy, k)
-        if stored is not None:  # a concurrent run of this round finished first
+        stored = stored_report(session, run_id, round_index, strategy, k)
+        if stored is not None:
             return stored
-        round_ = _get_or_create_round(session, run_id, round_index)
+        round_ = get_or_create_round(session, run_id, round_index)
         if round_.step is None:  # never move a round that is further along back
             round_.step = ROUND_STEPS[0]
-        round_.timings = {**(round_.timings or {}), "select_s": round(elapsed, 3)}
+        round_.timings = {**(round_.timings or {}), "select_s": round(seconds, 3)}
         validation = AdversarialValidation(
             round_id=round_.id,
-            level=level,
+            level=result.level,
             auc=result.auc,
             auc_low=result.auc_interval[0],
             auc_high=result.auc_interval[1],
             n_train=result.n_train,
             n_pool=result.n_pool,
-            settings={**result.settings, "strategy": chosen_strategy.name, "k": k, "pool_tag": pool_tag,
+            settings={**result.settings, "strategy": strategy, "k": k, "pool_tag": pool_tag,
                       "unseen_element_molecules": len(result.unseen_element_molecules)},
         )
         session.add(validation)
         session.flush()
         _write_scores(session, validation.id, pool_ids, result)
-        _write_selection(session, round_.id, chosen_strategy.name, pool_ids, picked, result)
-        return _report(session, round_, validation, reused=False)
+        _write_picks(session, round_.id, strategy, pool_ids, picked, result)
+        return read_report(session, round_, validation, reused=False)
 
 
 def next_round_index(run_id: int | None = None, *, engine: Engine | None = None) -> int:
@@ -168,7 +186,7 @@ def next_round_index(run_id: int | None = None, *, engine: Engine | None = None)
     return 0 if highest is None else highest + 1
 
 
-def _train_ids(session: Session) -> list[int]:
+def train_ids(session: Session) -> list[int]:
     done = exists().where(and_(Calculation.molecule_id == Molecule.id, Calculation.status == CalculationStatus.done))
     return list(session.scalars(select(Molecule.id).where(done).order_by(Molecule.id)))
 
@@ -178,7 +196,7 @@ def _earlier_rounds(run_id: int | None, round_index: int):
     return select(Round.id).where(same_run, Round.index < round_index)
 
 
-def _pool_ids(session: Session, run_id: int | None, round_index: int, pool_tag: str | None) -> list[int]:
+def pool_ids(session: Session, run_id: int | None, round_index: int, pool_tag: str | None) -> list[int]:
     any_calculation = exists().where(Calculation.molecule_id == Molecule.id)
     earlier = exists().where(
         Selection.molecule_id == Molecule.id, Selection.round_id.in_(_earlier_rounds(run_id, round_index))
@@ -189,12 +207,12 @@ def _pool_ids(session: Session, run_id: int | None, round_index: int, pool_tag: 
     return list(session.scalars(query.order_by(Molecule.id)))
 
 
-def _load(session: Session, ids: list[int]):
+def load_in_chunks(session: Session, ids: list[int]):
     chunks = (ids[start : start + _LOAD_CHUNK] for start in range(0, len(ids), _LOAD_CHUNK))
     return [atoms for chunk in chunks for atoms in load_atoms(session, chunk)]
 
 
-def _committee_predictions(session: Session, pool_ids: list[int]) -> np.ndarray:
+def committee_predictions(session: Session, pool_ids: list[int]) -> np.ndarray:
     """Pool predictions (n_models, n_pool) of the latest model of each architecture; NaN where missing."""
     with_pool = exists().where(Prediction.model_id == Model.id, Prediction.split == "pool")
     latest = (
@@ -223,24 +241,6 @@ def _committee_predictions(session: Session, pool_ids: list[int]) -> np.ndarray:
     return predictions
 
 
-def _pick(
-    strategy: str, result: AdversarialResult, natoms: np.ndarray, committee: np.ndarray | None, k: int, seed: int
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Pool positions in rank order and their strategy scores; committee strategies only see
-    pool molecules that every committee model has predicted."""
-    covered = np.arange(natoms.size) if committee is None else np.flatnonzero(~np.isnan(committee).any(axis=0))
-    if covered.size == 0:
-        raise InputError("no pool molecule has predictions from every committee model")
-    view = PoolView(
-        descriptors=result.pool_descriptors[covered],
-        natoms=natoms[covered],
-        ood_scores=result.scores[covered],
-        committee_predictions=None if committee is None else committee[:, covered],
-    )
-    picked: Picked = get_strategy(strategy).select(view, k, seed=seed)
-    return covered[picked.indices], picked.scores
-
-
 def _flagged(result: AdversarialResult, position: int) -> list[int] | None:
     return None if result.flagged_atoms is None else [int(i) for i in result.flagged_atoms[position]]
 
@@ -259,7 +259,7 @@ def _write_scores(session: Session, validation_id: int, pool_ids: list[int], res
     session.execute(insert(OODScore), rows)
 
 
-def _write_selection(
+def _write_picks(
     session: Session,
     round_id: int,
     strategy: str,
@@ -282,36 +282,41 @@ def _write_selection(
     session.execute(insert(Selection), rows)
 
 
-def _find_round(session: Session, run_id: int | None, round_index: int) -> Round | None:
+def find_round(session: Session, run_id: int | None, round_index: int) -> Round | None:
     same_run = Round.run_id.is_(None) if run_id is None else Round.run_id == run_id
     return session.scalars(select(Round).where(same_run, Round.index == round_index).order_by(Round.id)).first()
 
 
-def _get_or_create_round(session: Session, run_id: int | None, round_index: int) -> Round:
-    round_ = _find_round(session, run_id, round_index)
-    if round_ is None:
-        round_ = Round(run_id=run_id, index=round_index, timings={})
-        session.add(round_)
-        session.flush()
-    return round_
+def get_or_create_round(session: Session, run_id: int | None, round_index: int) -> Round:
+    """The round ``round_index`` of run ``run_id`` (rounds without a run when None), created when
+    missing; safe against a concurrent creator (the unique key treats NULL runs as equal)."""
+    session.execute(
+        postgresql_insert(Round).values(run_id=run_id, index=round_index, status=RoundStatus.running, timings={})
+        .on_conflict_do_nothing(constraint="uq_round_run_index")
+    )
+    return find_round(session, run_id, round_index)
 
 
-def _stored_report(
+def latest_validation(session: Session, round_id: int) -> AdversarialValidation | None:
+    """The newest adversarial validation of a round (None before its selection)."""
+    return session.scalars(
+        select(AdversarialValidation)
+        .where(AdversarialValidation.round_id == round_id)
+        .order_by(AdversarialValidation.id.desc())
+    ).first()
+
+
+def stored_report(
     session: Session, run_id: int | None, round_index: int, strategy: str, k: int
 ) -> SelectionReport | None:
     """The round's stored selection, if any; an error if it was made differently."""
-    round_ = _find_round(session, run_id, round_index)
+    round_ = find_round(session, run_id, round_index)
     if round_ is None:
         return None
     strategies = set(session.scalars(select(Selection.strategy).where(Selection.round_id == round_.id)))
     if not strategies:
         return None
-    validation = session.scalars(
-        select(AdversarialValidation)
-        .where(AdversarialValidation.round_id == round_.id)
-        .order_by(AdversarialValidation.id.desc())
-    ).first()
-    report = _report(session, round_, validation, reused=True)
+    report = read_report(session, round_, latest_validation(session, round_.id), reused=True)
     if strategies != {strategy} or len(report.selected) != min(k, report.n_pool):
         raise InputError(
             f"round {round_index} already holds a selection of {len(report.selected)} molecules by "
@@ -320,7 +325,7 @@ def _stored_report(
     return report
 
 
-def _report(session: Session, round_: Round, validation: AdversarialValidation, *, reused: bool) -> SelectionReport:
+def read_report(session: Session, round_: Round, validation: AdversarialValidation, *, reused: bool) -> SelectionReport:
     rows = session.execute(
         select(Selection, Molecule.formula, Molecule.numbers)
         .join(Molecule, Molecule.id == Selection.molecule_id)

@@ -1,0 +1,175 @@
+"""Models over the store: read labels, fit (:mod:`atomloop.models.fitting`), register the
+``Model`` row and its ``Prediction`` rows; load registered models back and predict with them.
+
+Labels are those of :mod:`atomloop.store.labels`. The final model is
+``<artifacts>/models/<arch>-<target>-<fingerprint>.pt`` with its sha256 in the ``Model`` row;
+re-running a killed :func:`train_and_register` resumes its training from the checkpoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from atomloop.config import get_settings
+from atomloop.db.engine import get_engine, session_scope
+from atomloop.errors import AtomloopError, InputError
+from atomloop.models.checkpoint import load_model, save_model
+from atomloop.models.evaluate import metrics_of, predict
+from atomloop.models.fitting import TrainingData, fit, labelled, software_versions, split_training_data
+from atomloop.models.networks import AtomEnergyModel
+from atomloop.models.training import EpochCallback, TrainingConfig, resolve_device
+from atomloop.store.labels import LabelSource, labelled_atoms, resolve_settings_hash
+from atomloop.store.models import (
+    evaluation_inputs,
+    model_artifact,
+    molecules_to_predict,
+    register_model,
+    store_evaluation,
+)
+
+SPLIT_OF_SET = {"test": "test", "ood": "ood_test"}
+
+
+def prepare_data(
+    *,
+    target: str,
+    scheme: str | None = None,
+    settings_hash: str | None = None,
+    method: str | None = None,
+    basis: str | None = None,
+    atomization: bool = False,
+    train_ids: Sequence[int] | None = None,
+    valid_ids: Sequence[int] | None = None,
+    test_ids: Sequence[int] | None = None,
+    ood_ids: Sequence[int] | None = None,
+    seed: int = 0,
+    engine: Engine | None = None,
+) -> TrainingData:
+    """Load the labelled molecules and split them (see :func:`train_and_register`);
+    deterministic for the same store contents and arguments."""
+    if target == "atomic" and scheme is None:
+        raise InputError("target 'atomic' needs a partition scheme (--scheme)")
+    if atomization and scheme is None:
+        raise InputError("atomization-style targets need a partition scheme")
+    with session_scope(engine or get_engine()) as session:
+        source = LabelSource(
+            resolve_settings_hash(session, settings_hash=settings_hash, method=method, basis=basis), scheme, atomization
+        )
+        atoms_by_id = labelled_atoms(session, source)
+    return split_training_data(
+        source, atoms_by_id, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids, seed=seed
+    )
+
+
+def train_and_register(
+    *,
+    arch: str,
+    target: str,
+    scheme: str | None = None,
+    settings_hash: str | None = None,
+    method: str | None = None,
+    basis: str | None = None,
+    atomization: bool = False,
+    train_ids: Sequence[int] | None = None,
+    valid_ids: Sequence[int] | None = None,
+    test_ids: Sequence[int] | None = None,
+    ood_ids: Sequence[int] | None = None,
+    round_id: int | None = None,
+    hyperparameters: dict[str, Any] | None = None,
+    training: dict[str, Any] | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    epoch_callback: EpochCallback | None = None,
+    engine: Engine | None = None,
+) -> int:
+    """Train a model on labelled molecules of the store and register it; returns its id.
+
+    ``train_ids`` None: every labelled molecule not in the validation/test/OOD ids.
+    ``valid_ids`` None: about 10% of the training molecules (whole composition groups).
+    ``hyperparameters``: the architecture's (see :mod:`atomloop.models.networks`); ``training``:
+    fields of :class:`~atomloop.models.training.TrainingConfig`. Test and OOD molecules get
+    ``Prediction`` rows (splits ``test`` and ``ood_test``) and metrics in the ``Model`` row.
+    """
+    engine = engine or get_engine()
+    config = TrainingConfig(target=target, device=device, progress=progress, **(training or {}))
+    data = prepare_data(
+        target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
+        atomization=atomization, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids,
+        seed=config.seed, engine=engine,
+    )
+    result, fingerprint = fit(arch, data, config, hyperparameters, epoch_callback=epoch_callback)
+    model = result.model
+    model_path = get_settings().artifacts_dir / "models" / f"{arch}-{target}-{fingerprint}.pt"
+    checksum = save_model(model, model_path)
+    evaluated = [name for name in ("train", "valid", "test", "ood") if getattr(data, f"{name}_ids")]
+    predictions = {name: predict(model, data.atoms(name)) for name in evaluated}
+    metrics: dict[str, Any] = {
+        "training": {
+            "epochs": len(result.history), "best_epoch": result.best_epoch,
+            "best_valid_loss": result.best_valid_loss, "stopped_early": result.stopped_early,
+            "first_epoch": result.history[0], "last_epoch": result.history[-1],
+        },
+        **{SPLIT_OF_SET.get(name, name): metrics_of(data.atoms(name), predictions[name]) for name in evaluated},
+    }
+    return register_model(
+        engine,
+        {SPLIT_OF_SET[name]: (data.atoms(name), predictions[name]) for name in ("test", "ood") if name in predictions},
+        architecture=arch, target=target, scheme=scheme, settings_hash=data.source.settings_hash,
+        hyperparameters={
+            "model": model.hyperparameters, "training": config.optimisation_settings(),
+            "labels": {"atomic_column": "atomization" if atomization else "energy"},
+            "validation_molecule_ids": data.valid_ids,
+            "test_molecule_ids": data.test_ids, "ood_molecule_ids": data.ood_ids,
+        },
+        round_id=round_id, training_molecule_ids=data.train_ids, artifact_path=str(model_path),
+        checksum=checksum, metrics=metrics, versions={**software_versions(), "device": str(resolve_device(config.device))},
+        status="done",
+    )
+
+
+def load_registered_model(model_id: int, *, engine: Engine | None = None) -> AtomEnergyModel:
+    """The registered model's network, its artifact checked against the stored sha256."""
+    path, checksum = model_artifact(engine or get_engine(), model_id)
+    if not path:
+        raise AtomloopError(f"model {model_id} has no artifact")
+    return load_model(Path(path), expected_sha256=checksum)
+
+
+def predict_and_store(
+    model_id: int, molecule_ids: Sequence[int], split: str, *, engine: Engine | None = None, device: str = "cpu"
+) -> int:
+    """Predict ``molecule_ids`` with a registered model and upsert their ``Prediction`` rows
+    (``reference_energy`` filled where the molecule is labelled at the model's settings).
+    Returns the number of rows written."""
+    engine = engine or get_engine()
+    model = load_registered_model(model_id, engine=engine)
+    atoms_list = molecules_to_predict(engine, model_id, molecule_ids)
+    predictions = predict(model, atoms_list, device=device, progress=len(atoms_list) > 1000)
+    return store_evaluation(engine, model_id, {split: (atoms_list, predictions)})
+
+
+def evaluate_registered(
+    model_id: int,
+    *,
+    test_ids: Sequence[int] | None = None,
+    ood_ids: Sequence[int] | None = None,
+    engine: Engine | None = None,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """Evaluate a registered model on test and OOD molecules (default: those recorded at
+    training), write their ``Prediction`` rows and store the metrics in the ``Model`` row."""
+    engine = engine or get_engine()
+    model = load_registered_model(model_id, engine=engine)
+    atoms_by_split, chosen, metrics = evaluation_inputs(engine, model_id, test_ids, ood_ids)
+    written = {}
+    for name, atoms_by_id in atoms_by_split.items():
+        atoms_list = labelled(atoms_by_id, chosen[name], name)
+        predictions = predict(model, atoms_list, device=device)
+        written[SPLIT_OF_SET[name]] = (atoms_list, predictions)
+        metrics[SPLIT_OF_SET[name]] = metrics_of(atoms_list, predictions)
+    store_evaluation(engine, model_id, written, metrics)
+    return metrics

@@ -1,0 +1,54 @@
+"""One selection round: read training set and pool from the store, test and pick, write back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from sqlalchemy import Engine
+
+from atomloop.db.engine import get_engine
+from atomloop.select.adversarial import adversarial_validation
+from atomloop.select.strategies import get_strategy, pick
+from atomloop.store.selections import SelectionReport, read_selection_inputs, write_selection
+
+
+def select_round(
+    *,
+    strategy: str,
+    k: int,
+    round_index: int,
+    run_id: int | None = None,
+    train_ids: Sequence[int] | None = None,
+    pool_ids: Sequence[int] | None = None,
+    pool_tag: str | None = None,
+    seed: int = 0,
+    level: str = "molecule",
+    classifier: str = "hgb",
+    engine: Engine | None = None,
+    progress: bool = False,
+) -> SelectionReport:
+    """Select ``k`` pool molecules for round ``round_index`` of run ``run_id`` and store it all
+    (training set and pool default as :mod:`atomloop.store.selections` says).
+
+    Returns the stored selection unchanged (``reused=True``) when the round already has one.
+    """
+    chosen_strategy = get_strategy(strategy)
+    engine = engine or get_engine()
+    started = time.perf_counter()
+    inputs = read_selection_inputs(
+        engine, run_id=run_id, round_index=round_index, strategy=strategy, k=k, train=train_ids, pool=pool_ids,
+        pool_tag=pool_tag, with_committee=chosen_strategy.needs_committee,
+    )
+    if inputs.stored is not None:
+        return inputs.stored
+    result = adversarial_validation(
+        inputs.train_atoms, inputs.pool_atoms, level=level, seed=seed, classifier=classifier, progress=progress
+    )
+    natoms = np.array([len(atoms) for atoms in inputs.pool_atoms])
+    picked = pick(chosen_strategy.name, result, natoms, inputs.committee, k, seed)
+    return write_selection(
+        engine, run_id=run_id, round_index=round_index, strategy=chosen_strategy.name, k=k, pool_tag=pool_tag,
+        pool_ids=inputs.pool_ids, result=result, picked=picked, seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,107 @@
+"""Labels in the store: which calculations label a molecule, read back as ASE ``Atoms``.
+
+A molecule is labelled at ``settings_hash`` when its ``Calculation`` there is ``done``. Its
+molecular energy is ``Calculation.total_energy`` (Hartree); with a ``scheme``, its atomic
+energies are the ``AtomicEnergy.energy`` rows of that scheme (Hartree, by ``atom_index``).
+With ``atomization=True`` the ``AtomicEnergy.atomization`` column (atomic energy minus the
+free atom's, Hartree) is the atomic target and the molecular target is its sum (the
+atomization energy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from atomloop.errors import InputError
+from atomloop.models.names import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY
+from atomloop.store.molecules import molecule_to_atoms
+from atomloop.store.tables import AtomicEnergy, Calculation, CalculationStatus, Molecule
+
+
+@dataclass(frozen=True)
+class LabelSource:
+    """Where labels come from: calculations at ``settings_hash``, atomic energies of ``scheme``."""
+
+    settings_hash: str
+    scheme: str | None = None
+    atomization: bool = False
+
+
+def resolve_settings_hash(
+    session: Session, *, settings_hash: str | None = None, method: str | None = None, basis: str | None = None
+) -> str:
+    """The one settings hash with done calculations matching the arguments (error if 0 or >1)."""
+    query = select(Calculation.settings_hash).where(Calculation.status == CalculationStatus.done).distinct()
+    for column, value in ((Calculation.settings_hash, settings_hash), (Calculation.method, method), (Calculation.basis, basis)):
+        if value is not None:
+            query = query.where(column == value)
+    found = sorted(session.scalars(query))
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise InputError("no finished calculations match the requested labels (settings hash / method / basis)")
+    raise InputError(f"labels are ambiguous: {len(found)} settings hashes match ({', '.join(h[:12] for h in found)}); give one")
+
+
+def labelled_atoms(session: Session, source: LabelSource, molecule_ids: Sequence[int] | None = None) -> dict[int, Atoms]:
+    """Labelled molecules by id (all, or those of ``molecule_ids`` that are labelled).
+
+    Labels: ``info['energy']`` and, with a scheme, ``arrays['atomic_energies']`` (Hartree).
+    Molecules without a complete set of atomic energies of the scheme are left out.
+    """
+    query = (
+        select(Calculation, Molecule)
+        .join(Molecule, Molecule.id == Calculation.molecule_id)
+        .where(Calculation.status == CalculationStatus.done, Calculation.settings_hash == source.settings_hash)
+        .order_by(Molecule.id)
+    )
+    if molecule_ids is not None:
+        query = query.where(Molecule.id.in_(list(molecule_ids)))
+    rows = session.execute(query).all()
+    atomic: dict[int, dict[int, float | None]] = {}
+    if source.scheme is not None:
+        column = AtomicEnergy.atomization if source.atomization else AtomicEnergy.energy
+        energies = session.execute(
+            select(AtomicEnergy.calculation_id, AtomicEnergy.atom_index, column).where(
+                AtomicEnergy.scheme == source.scheme,
+                AtomicEnergy.calculation_id.in_([calculation.id for calculation, _ in rows]),
+            )
+        )
+        for calculation_id, index, value in energies:
+            atomic.setdefault(calculation_id, {})[index] = value
+    out: dict[int, Atoms] = {}
+    for calculation, molecule in rows:
+        atoms = molecule_to_atoms(molecule)
+        if source.scheme is not None:
+            per_atom = atomic.get(calculation.id, {})
+            values = [per_atom.get(i) for i in range(molecule.natoms)]
+            if any(v is None for v in values):
+                continue
+            atoms.arrays[ATOMIC_ENERGIES_ARRAY_KEY] = np.array(values, dtype=float)
+        if source.atomization:
+            atoms.info[ENERGY_INFO_KEY] = float(atoms.arrays[ATOMIC_ENERGIES_ARRAY_KEY].sum())
+        elif calculation.total_energy is not None:
+            atoms.info[ENERGY_INFO_KEY] = float(calculation.total_energy)
+        else:
+            continue
+        out[molecule.id] = atoms
+    return out
+
+
+def labelled_subset(session: Session, molecule_ids: list[int], settings_hash: str) -> list[int]:
+    """Those of ``molecule_ids`` with a finished calculation at ``settings_hash``."""
+    if not molecule_ids:
+        return []
+    query = select(Calculation.molecule_id).where(
+        Calculation.molecule_id.in_(molecule_ids),
+        Calculation.settings_hash == settings_hash,
+        Calculation.status == CalculationStatus.done,
+    )
+    done = set(session.scalars(query))
+    return [i for i in molecule_ids if i in done]

@@ -1,0 +1,141 @@
+"""Models and predictions in the store: ``Model`` rows (what was trained on what, with which
+software, and how well) and ``Prediction`` rows (Hartree), written idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ase import Atoms
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from atomloop.db.engine import session_scope
+from atomloop.errors import AtomloopError, InputError
+from atomloop.models.names import ENERGY_INFO_KEY
+from atomloop.store.labels import LabelSource, labelled_atoms
+from atomloop.store.molecules import molecule_to_atoms
+from atomloop.store.tables import Model, Molecule, Prediction
+
+PREDICTION_ROWS_PER_STATEMENT = 1000  # PostgreSQL allows 65535 bind parameters per statement
+
+
+class ModelNotFoundError(AtomloopError):
+    """No registered model with that id."""
+
+
+def model_row(session: Session, model_id: int) -> Model:
+    """The ``Model`` row of ``model_id`` (:class:`ModelNotFoundError` when there is none)."""
+    row = session.get(Model, model_id)
+    if row is None:
+        raise ModelNotFoundError(f"no model with id {model_id}")
+    return row
+
+
+def label_source(row: Model) -> LabelSource | None:
+    """The labels a model was trained on (None when it records none)."""
+    atomization = row.hyperparameters.get("labels", {}).get("atomic_column") == "atomization"
+    return LabelSource(row.settings_hash, row.scheme, atomization) if row.settings_hash else None
+
+
+def write_predictions(
+    session: Session, model_id: int, atoms_list: Sequence[Atoms], predictions: Sequence[Any], split: str
+) -> int:
+    """Upsert one ``Prediction`` per molecule (``atoms.info['molecule_id']``; ``predictions``:
+    :class:`~atomloop.models.evaluate.MoleculePrediction`, Hartree). Returns the rows written."""
+    rows = [
+        {
+            "model_id": model_id,
+            "molecule_id": int(atoms.info["molecule_id"]),
+            "split": split,
+            "energy": p.energy,
+            "atomic_energies": p.atomic_energies.tolist(),
+            "reference_energy": atoms.info.get(ENERGY_INFO_KEY),
+        }
+        for atoms, p in zip(atoms_list, predictions)
+    ]
+    for start in range(0, len(rows), PREDICTION_ROWS_PER_STATEMENT):
+        statement = insert(Prediction).values(rows[start : start + PREDICTION_ROWS_PER_STATEMENT])
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[Prediction.model_id, Prediction.molecule_id],
+                set_={c: statement.excluded[c] for c in ("split", "energy", "atomic_energies", "reference_energy")},
+            )
+        )
+    return len(rows)
+
+
+def register_model(
+    engine: Engine, predictions: dict[str, tuple[Sequence[Atoms], Sequence[Any]]], **columns: Any
+) -> int:
+    """Insert a ``Model`` row (``columns``) and its ``Prediction`` rows (``predictions``: split ->
+    (atoms, predictions)) in one transaction; returns the model id."""
+    with session_scope(engine) as session:
+        row = Model(**columns)
+        session.add(row)
+        session.flush()
+        for split, (atoms_list, predicted) in predictions.items():
+            write_predictions(session, row.id, atoms_list, predicted, split)
+        return row.id
+
+
+def model_artifact(engine: Engine, model_id: int) -> tuple[str | None, str | None]:
+    """The artifact path and sha256 of a registered model."""
+    with session_scope(engine) as session:
+        row = model_row(session, model_id)
+        return row.artifact_path, row.checksum
+
+
+def molecules_to_predict(engine: Engine, model_id: int, molecule_ids: Sequence[int]) -> list[Atoms]:
+    """``molecule_ids`` as ``Atoms``, labelled where they are at the model's label settings."""
+    with session_scope(engine) as session:
+        source = label_source(model_row(session, model_id))
+        labelled = labelled_atoms(session, source, molecule_ids) if source else {}
+        molecules = {m.id: m for m in session.scalars(select(Molecule).where(Molecule.id.in_(list(molecule_ids))))}
+        missing = [i for i in molecule_ids if i not in molecules]
+        if missing:
+            raise InputError(f"no molecules with ids {missing[:10]}")
+        return [labelled.get(i) or molecule_to_atoms(molecules[i]) for i in molecule_ids]
+
+
+def store_evaluation(
+    engine: Engine,
+    model_id: int,
+    predictions: dict[str, tuple[Sequence[Atoms], Sequence[Any]]],
+    metrics: dict[str, Any] | None = None,
+) -> int:
+    """Upsert predictions (split -> (atoms, predictions)) and, when given, replace the model's
+    metrics, in one transaction; returns the prediction rows written."""
+    with session_scope(engine) as session:
+        row = model_row(session, model_id)
+        written = sum(write_predictions(session, model_id, a, p, split) for split, (a, p) in predictions.items())
+        if metrics is not None:
+            row.metrics = metrics
+        return written
+
+
+def evaluation_inputs(
+    engine: Engine, model_id: int, test_ids: Sequence[int] | None, ood_ids: Sequence[int] | None
+) -> tuple[dict[str, dict[int, Atoms]], dict[str, list[int]], dict[str, Any]]:
+    """For evaluating a registered model: labelled ``Atoms`` by split, the ids of each split
+    (default: those recorded at training) and the model's current metrics."""
+    with session_scope(engine) as session:
+        row = model_row(session, model_id)
+        source = label_source(row)
+        if source is None:
+            raise InputError(f"model {model_id} records no label settings to evaluate against")
+        chosen = {
+            "test": list(test_ids) if test_ids is not None else row.hyperparameters.get("test_molecule_ids", []),
+            "ood": list(ood_ids) if ood_ids is not None else row.hyperparameters.get("ood_molecule_ids", []),
+        }
+        atoms = {name: labelled_atoms(session, source, ids) for name, ids in chosen.items() if ids}
+        return atoms, chosen, dict(row.metrics)
+
+
+def latest_models(session: Session, *, round_id: int | None = None) -> dict[str, Model]:
+    """The newest registered model per architecture (optionally of one round)."""
+    query = select(Model).where(Model.status == "done").order_by(Model.created, Model.id)
+    if round_id is not None:
+        query = query.where(Model.round_id == round_id)
+    return {row.architecture: row for row in session.scalars(query)}
