@@ -54,9 +54,9 @@ def main() -> None:
 def run(engine, args) -> None:
     from sqlalchemy import text
 
+    from atomloop.labelling.runner import label_in_process
     from atomloop.study import StudyConfig, run_experiment, run_study
     from atomloop.study.dataset import dataset_molecule_ids
-    from atomloop.study.runner import label_in_process
 
     default = StudyConfig(epochs=args.epochs)
     start = time.perf_counter()

@@ -128,7 +128,7 @@ def test_bad_xyz_names_file_and_line_and_inserts_nothing(engine, tmp_path, conte
 def test_impossible_multiplicity_and_charge_are_refused(engine):
     water = molecule("H2O")
     water.info["multiplicity"] = 2  # 10 electrons cannot have one unpaired
-    with pytest.raises(InputError, match="multiplicity 2 does not fit 10 electrons"):
+    with pytest.raises(InputError, match="H2O: charge 0 and multiplicity 2 are impossible with 10 electrons"):
         ingest_atoms([molecule("CH4"), water], source="test", engine=engine)
     assert _count(engine) == 0
     cation = molecule("H2O")

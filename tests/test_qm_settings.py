@@ -11,7 +11,7 @@ from ase.build import molecule
 from atomloop.errors import InputError
 from atomloop.qm import VALID_SCHEMES, QMSettings, SCFConvergenceError, UnknownSchemeError, compute, parse_scheme
 from atomloop.qm.atoms import free_atom_energy, ground_state_multiplicity
-from atomloop.qm.scf import charge_and_multiplicity
+from atomloop.qm.electrons import charge_and_multiplicity
 
 
 def test_scheme_grammar_has_ten_names_and_parses_them():

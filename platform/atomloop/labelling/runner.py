@@ -44,6 +44,10 @@ class LabelReport:
     wall_time: float = 0.0
     calculation_ids: list[int] = field(default_factory=list)
 
+    def counts(self) -> dict[str, int]:
+        """Molecules done, failed, refused and remaining: what a labeller of the loop or a study returns."""
+        return {"done": self.done, "failed": self.failed, "refused": self.refused, "remaining": self.remaining}
+
     def summary(self) -> str:
         """One line for people."""
         return (
@@ -147,3 +151,14 @@ def label_molecules(
     report.remaining = counts["queued"] + counts["running"]
     report.wall_time = time.perf_counter() - started
     return report
+
+
+def label_in_process(
+    settings: QMSettings, molecule_ids: Sequence[int], *, engine: Engine | None = None, workers: int = 1,
+    progress: bool = False,
+) -> dict[str, int]:
+    """The default labeller of the loop and the studies: :func:`label_molecules` of
+    ``molecule_ids`` here (``workers`` processes); returns :meth:`LabelReport.counts`."""
+    return label_molecules(
+        settings, engine=engine, molecule_ids=list(molecule_ids), workers=workers, progress=progress
+    ).counts()

@@ -7,12 +7,14 @@ them in this process. Starting it again with the same inputs resumes the same ru
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import Engine
 
 from atomloop.db.engine import get_engine
+from atomloop.labelling.runner import label_in_process
 from atomloop.loop import steps
 from atomloop.loop.config import LoopConfig
 from atomloop.loop.state import prepare_run
@@ -30,13 +32,6 @@ class StepRunner:
     evaluate: Callable = steps.evaluate_step
     summarize: Callable = steps.summarize_round
     labeller: steps.Labeller | None = None
-
-
-def label_in_process(settings, molecule_ids: Sequence[int]):
-    """Default labeller: ``atomloop.labelling.label_molecules`` in this process."""
-    from atomloop.labelling import label_molecules
-
-    return label_molecules(settings, molecule_ids=list(molecule_ids), progress=False)
 
 
 @dataclass
@@ -76,7 +71,7 @@ def run_loop(
     """Run (or resume) the active-learning run described by ``config``."""
     engine = engine or get_engine()
     runner = runner or StepRunner()
-    labeller = runner.labeller or label_in_process
+    labeller = runner.labeller or partial(label_in_process, engine=engine)
     run_id = runner.prepare(engine, config)
     result = LoopResult(run_id=run_id, run_name=config.run_name)
     for index in range(config.rounds + 1):

@@ -58,10 +58,9 @@ def label_chunk(settings: dict, molecule_ids: list[int], threads: int = 1) -> di
     """Label a few molecules in this worker (one PySCF process); returns the counts."""
     from atomloop.labelling import label_molecules
 
-    report = label_molecules(
+    return label_molecules(
         QMSettings.from_dict(settings), molecule_ids=molecule_ids, threads=threads, progress=False
-    )
-    return {"done": report.done, "failed": report.failed, "refused": report.refused, "remaining": report.remaining}
+    ).counts()
 
 
 def fan_out_labeller(settings: QMSettings, molecule_ids: Sequence[int], *, chunk_size: int = 2) -> dict[str, int]:

@@ -19,6 +19,7 @@ from pyscf import dft, gto, scf
 from pyscf.scf.stability import uhf_internal
 
 from atomloop.errors import InputError
+from atomloop.qm.electrons import charge_and_multiplicity
 from atomloop.qm.errors import SCFConvergenceError, UnsupportedCalculationError
 from atomloop.qm.settings import QMSettings
 
@@ -27,32 +28,6 @@ MAX_STABILITY_ROUNDS = 5
 # Hartree: an unstable direction that lowers the energy by less than this and cannot be converged
 # is grid noise (free O at B3LYP/STO-3G, grid 1: 3e-7 Ha), not a lower state.
 MARGINAL_INSTABILITY = 1e-5
-
-
-def charge_and_multiplicity(atoms: Atoms, settings: QMSettings) -> tuple[int, int]:
-    """Charge and spin multiplicity 2S+1 of ``atoms``.
-
-    Taken from ``atoms.info['charge']`` / ``atoms.info['multiplicity']``, else the initial
-    magnetic moments (2S = |sum of moments|), else the settings, else the lowest multiplicity
-    the electron count allows (1 for even, 2 for odd). Impossible combinations raise InputError.
-    """
-    charge = int(atoms.info.get("charge", settings.charge))
-    nelectron = int(atoms.get_atomic_numbers().sum()) - charge
-    if "multiplicity" in atoms.info:
-        multiplicity = int(atoms.info["multiplicity"])
-    elif atoms.has("initial_magmoms") and np.any(atoms.get_initial_magnetic_moments() != 0):
-        multiplicity = int(round(abs(float(atoms.get_initial_magnetic_moments().sum())))) + 1
-    elif settings.multiplicity is not None:
-        multiplicity = settings.multiplicity
-    else:
-        multiplicity = 1 + nelectron % 2
-    unpaired = multiplicity - 1
-    if nelectron < 1 or unpaired < 0 or unpaired > nelectron or (nelectron - unpaired) % 2:
-        raise InputError(
-            f"{atoms.get_chemical_formula()}: charge {charge} and multiplicity {multiplicity} are "
-            f"impossible with {nelectron} electrons"
-        )
-    return charge, multiplicity
 
 
 def effective_core_potentials(basis: str, symbols: set[str]) -> dict[str, str]:

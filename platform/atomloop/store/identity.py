@@ -36,32 +36,6 @@ def validate_numbers(numbers: np.ndarray) -> None:
         raise InputError(f"unknown element with atomic number {int(bad[0])}")
 
 
-def charge_and_multiplicity(atoms: Atoms) -> tuple[int, int]:
-    """Charge (e) and spin multiplicity 2S+1 of ``atoms``.
-
-    Charge comes from ``atoms.info['charge']`` (default 0). Multiplicity comes from
-    ``atoms.info['multiplicity']``, else from the summed initial magnetic moments
-    (2S = sum of moments), else the lowest one the electron count allows (1 or 2).
-    Raises ``InputError`` when the multiplicity does not fit the electron count.
-    """
-    charge = int(atoms.info.get("charge", 0))
-    electrons = int(atoms.numbers.sum()) - charge
-    if electrons < 0:
-        raise InputError(f"charge {charge} leaves {electrons} electrons")
-    if "multiplicity" in atoms.info:
-        multiplicity = int(atoms.info["multiplicity"])
-    elif atoms.has("initial_magmoms") and np.any(atoms.get_initial_magnetic_moments()):
-        multiplicity = int(round(abs(float(atoms.get_initial_magnetic_moments().sum())))) + 1
-    else:
-        multiplicity = 1 + electrons % 2
-    unpaired = multiplicity - 1
-    if multiplicity < 1 or unpaired > electrons or (electrons - unpaired) % 2:
-        raise InputError(
-            f"multiplicity {multiplicity} does not fit {electrons} electrons (charge {charge})"
-        )
-    return charge, multiplicity
-
-
 def _distance_matrices(positions: np.ndarray) -> np.ndarray:
     """Interatomic distances (Å), shape (m, n, n), of ``positions`` of shape (m, n, 3)."""
     delta = positions[:, :, None, :] - positions[:, None, :, :]

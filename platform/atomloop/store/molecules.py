@@ -12,12 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atomloop.errors import InputError
-from atomloop.store.identity import (
-    charge_and_multiplicity,
-    hill_formula,
-    identity_hashes,
-    validate_numbers,
-)
+from atomloop.qm.electrons import charge_and_multiplicity
+from atomloop.store.identity import hill_formula, identity_hashes, validate_numbers
 from atomloop.store.tables import Molecule
 
 

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from atomloop.db.engine import get_engine, session_scope
 from atomloop.errors import AtomloopError, InputError
+from atomloop.labelling.runner import label_in_process
 from atomloop.loop.models import train_and_register
 from atomloop.models.evaluate import predict
 from atomloop.models.fitting import TrainingData, fit
@@ -42,16 +43,6 @@ COMMITTEE_ARCHITECTURE = "schnet"
 STUDY_KIND = "transferability"
 
 Labeller = Callable[[QMSettings, list[int]], Mapping[str, int]]
-
-
-def label_in_process(
-    settings: QMSettings, molecule_ids: list[int], *, engine: Engine | None = None, workers: int = 2
-) -> Mapping[str, int]:
-    """Label ``molecule_ids`` with :func:`atomloop.labelling.label_molecules` (idempotent)."""
-    from atomloop.labelling import label_molecules
-
-    report = label_molecules(settings, engine=engine, molecule_ids=molecule_ids, workers=workers, progress=True)
-    return {"done": report.done, "failed": report.failed, "refused": report.refused}
 
 
 def open_study(engine: Engine, config: StudyConfig) -> int:
@@ -294,7 +285,7 @@ def run_study(
     ids = dataset_molecule_ids(engine, config.dataset)
     study_id = open_study(engine, config)
     if labeller is None:
-        label_in_process(config.qm_settings, ids, engine=engine)
+        label_in_process(config.qm_settings, ids, engine=engine, workers=2, progress=True)
     else:
         labeller(config.qm_settings, ids)
     plan = plan_study(engine, config, study_id, ids)
