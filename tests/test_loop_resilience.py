@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 from ase.build import molecule
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from atomloop.ingest import ingest_atoms
@@ -20,15 +18,11 @@ from atomloop.loop.config import LoopConfig
 from atomloop.loop.entrypoints import load_flow
 from atomloop.loop.state import selected_ids, split_ids
 from atomloop.qm import QMSettings
-from atomloop.store.tables import Calculation, CalculationStatus, Model, Round, RoundStatus, Run
+from atomloop.store.tables import ROUND_STEPS, Calculation, CalculationStatus, Model, Round, RoundStatus, Run
 
 REPOSITORY = Path(__file__).resolve().parents[1]
+FAULT_DRIVER = Path(__file__).with_name("loop_fault_driver.py")
 POOL = ["CH4", "NH3", "H2O", "HF", "CO", "HCN", "H2CO", "CH3OH", "C2H4", "C2H2", "CH3CH2OH", "CH3CN"]
-LOOP_ARGS = [
-    "loop", "--pool", "resilience", "--initial", "3", "--test-size", "2", "--ood-size", "2", "--k", "2",
-    "--rounds", "1", "--arch", "schnet", "--target", "total", "--epochs", "3", "--no-stop-on-auc",
-    "--name", "resilience", "--workers", "2",
-]
 
 
 def _loop_process(*args: str) -> subprocess.Popen:
@@ -38,45 +32,62 @@ def _loop_process(*args: str) -> subprocess.Popen:
     )
 
 
-def test_kill_9_mid_labelling_then_resume(engine, prefect_api):
-    ingest_atoms([molecule(n) for n in POOL], source="test", tags=["resilience"], engine=engine)
-    victim = _loop_process(*LOOP_ARGS)
-    deadline = time.monotonic() + 240
-    killed_while = None
-    while time.monotonic() < deadline and victim.poll() is None:
-        with engine.connect() as connection:
-            done = connection.execute(text("SELECT count(*) FROM calculations WHERE status = 'done'")).scalar()
-            models = connection.execute(text("SELECT count(*) FROM models")).scalar()
-        if done >= 2 or models:
-            killed_while = f"{done} calculations done, {models} models"
-            os.killpg(victim.pid, signal.SIGKILL)  # the flow and its labelling workers
-            break
-        time.sleep(0.05)
-    victim.wait(timeout=60)
-    assert killed_while is not None, victim.stdout.read()
-    resumed = _loop_process(*LOOP_ARGS)
+KILL_POINTS = [f"{where}-{step}" for step in ROUND_STEPS for where in ("inside", "after")]
+FAULT_LOOP_ARGS = [
+    "loop", "--pool", "faults", "--initial", "3", "--test-size", "2", "--ood-size", "2", "--k", "2",
+    "--rounds", "1", "--strategy", "committee", "--arch", "schnet", "--arch", "nequip", "--target", "total",
+    "--epochs", "2", "--no-stop-on-auc", "--name", "faults", "--workers", "2",
+]
+
+
+def _finished_work(engine) -> tuple[dict, set, set, set]:
+    """What must never be computed twice: finished calculations (with their finish times),
+    models, selections and adversarial validations."""
+    with engine.connect() as connection:
+        calculations = dict(connection.execute(text("SELECT id, finished FROM calculations WHERE status = 'done'")).all())
+        models = set(connection.execute(text("SELECT id FROM models")).scalars())
+        selections = set(connection.execute(text("SELECT round_id, molecule_id FROM selections")).all())
+        validations = set(connection.execute(text("SELECT id FROM adversarial_validations")).scalars())
+    return calculations, models, selections, validations
+
+
+def test_killed_at_every_step_boundary_and_inside_every_step_the_rerun_computes_nothing_twice(engine, prefect_api):
+    """SIGKILL of the loop's process group inside and after each step of round 1 in turn; each
+    rerun resumes, keeps everything finished before the kill and duplicates nothing."""
+    ingest_atoms([molecule(n) for n in POOL], source="test", tags=["faults"], engine=engine)
+    before = _finished_work(engine)
+    for point in KILL_POINTS:
+        victim = subprocess.Popen(
+            [sys.executable, str(FAULT_DRIVER), point, *FAULT_LOOP_ARGS],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )
+        output, _ = victim.communicate(timeout=600)
+        assert victim.returncode == -signal.SIGKILL, f"{point}: the loop was not killed\n{output}"
+        after = _finished_work(engine)
+        for kept, now in zip(before, after, strict=True):
+            assert (kept.items() <= now.items()) if isinstance(kept, dict) else kept <= now, point
+        before = after
+    resumed = _loop_process(*FAULT_LOOP_ARGS)
     output, _ = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, output
+    calculations, models, selections, validations = _finished_work(engine)
+    assert before[0].items() <= calculations.items() and before[1] <= models
     with Session(engine) as session:
-        assert session.scalar(select(func.count()).select_from(Run)) == 1
         run = session.scalars(select(Run)).one()
         assert run.status == "done"
         rounds = session.scalars(select(Round).where(Round.run_id == run.id).order_by(Round.index)).all()
-        assert [(r.index, r.status) for r in rounds] == [(0, RoundStatus.done), (1, RoundStatus.done)]
-        calculations = session.scalars(select(Calculation)).all()
-        assert all(c.status == CalculationStatus.done for c in calculations), [
-            (c.molecule_id, c.status, c.reason) for c in calculations if c.status != CalculationStatus.done
-        ]
-        # initial + test + OOD + 2 selected: each computed exactly once, whatever the kill interrupted
-        initial, both_rounds = (selected_ids(session, run.id, up_to_round=i) for i in (0, 1))
-        assert len(both_rounds) == len(initial) + 2
-        expected = set(both_rounds) | set(split_ids(session, "resilience", "test")) | set(
-            split_ids(session, "resilience", "ood_test")
+        assert [(r.index, r.status, r.step) for r in rounds] == [(i, RoundStatus.done, "evaluated") for i in (0, 1)]
+        # the initial set (grown to cover every element), test, OOD and 2 selected: one finished calculation each
+        expected = set(selected_ids(session, run.id, up_to_round=1)) | set(split_ids(session, "faults", "test")) | set(
+            split_ids(session, "faults", "ood_test")
         )
-        assert len(calculations) == len({c.molecule_id for c in calculations})
-        assert {c.molecule_id for c in calculations} == expected
-        models = session.scalars(select(Model)).all()
-        assert sorted((m.round_id, m.architecture) for m in models) == [(r.id, "schnet") for r in rounds]
+        rows = session.scalars(select(Calculation)).all()
+        assert sorted(c.molecule_id for c in rows) == sorted(expected)
+        assert all(c.status == CalculationStatus.done for c in rows)
+        assert sorted((m.round_id, m.architecture) for m in session.scalars(select(Model))) == sorted(
+            (r.id, arch) for r in rounds for arch in ("nequip", "schnet")
+        )
+    assert len(validations) == 1 and len([s for s in selections if s[0] == rounds[1].id]) == 2
 
 
 def test_dask_task_runner_labels_through_a_local_cluster(engine, prefect_api):

@@ -24,6 +24,7 @@ from atomloop.loop.state import selected_ids, split_ids
 from atomloop.qm import QMSettings
 from atomloop.select.stopping import stopping_decision
 from atomloop.store.labels import labelled_subset
+from atomloop.store.models import unpredicted_ids
 from atomloop.store.selections import get_or_create_round, latest_validation
 from atomloop.store.tables import ROUND_STEPS, Model, Round, RoundStatus, Run, Selection
 
@@ -183,8 +184,10 @@ def evaluate_step(engine: Engine, config: LoopConfig, run_id: int, index: int, m
         with Session(engine) as session:
             chosen = set(selected_ids(session, run_id, up_to_round=index))
             pool = [m for m in split_ids(session, config.run_name, "pool") if m not in chosen]
-        for model_id in model_ids.values():
-            predict_and_store(model_id, pool, "pool", engine=engine)
+        for model_id in model_ids.values():  # a model whose predictions were stored before a kill is skipped
+            missing = unpredicted_ids(engine, model_id, pool, "pool")
+            if missing:
+                predict_and_store(model_id, missing, "pool", engine=engine)
     _mark(engine, run_id, index, "evaluated", time.perf_counter() - started)
 
 

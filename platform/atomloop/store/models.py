@@ -115,6 +115,15 @@ def store_evaluation(
         return written
 
 
+def unpredicted_ids(engine: Engine, model_id: int, molecule_ids: Sequence[int], split: str) -> list[int]:
+    """Those of ``molecule_ids`` without a ``Prediction`` of the model in ``split`` (order kept)."""
+    with session_scope(engine) as session:
+        done = set(session.scalars(select(Prediction.molecule_id).where(
+            Prediction.model_id == model_id, Prediction.split == split, Prediction.molecule_id.in_(list(molecule_ids))
+        )))
+    return [i for i in molecule_ids if i not in done]
+
+
 def evaluation_inputs(
     engine: Engine, model_id: int, test_ids: Sequence[int] | None, ood_ids: Sequence[int] | None
 ) -> tuple[dict[str, dict[int, Atoms]], dict[str, list[int]], dict[str, Any]]:
