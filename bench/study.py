@@ -101,10 +101,11 @@ def run(engine, args) -> None:
         print(f"{t:24s} {a:7s} {s:12s} {n:3d} {auc:6.3f} {mae:9.2f} {mev:9.1f} {'-' if atomic is None else f'{atomic:10.1f}'}")
     if args.out:
         from atomloop.db import session_scope
+        from atomloop.store.reports import study_rows
         from atomloop.study.report import write_study_outputs
 
         with session_scope(engine) as session:
-            print("wrote", ", ".join(str(p) for p in write_study_outputs(session, "bench", args.out)))
+            print("wrote", ", ".join(str(p) for p in write_study_outputs(study_rows(session, "bench"), args.out)))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from atomloop.db.engine import get_engine, session_scope
 from atomloop.loop.tasks import TASK_OPTIONS, fan_out_labeller, make_task_runner
 from atomloop.study import StudyConfig, run_experiment, run_study
 from atomloop.study.matrix import DEFAULT_TARGETS, DEFAULT_TRANSFER_GROUPS, SPLITS, STRATEGIES
+from atomloop.store.reports import study_rows
 from atomloop.study.report import write_study_outputs
 
 experiment_task = task(run_experiment, name="experiment", **TASK_OPTIONS)
@@ -48,7 +49,7 @@ def transferability(
     result = run_study(config, labeller=fan_out_labeller, experiment_runner=experiment_task)
     if out:
         with session_scope(get_engine()) as session:
-            for path in write_study_outputs(session, result.name, Path(out)):
+            for path in write_study_outputs(study_rows(session, result.name), Path(out)):
                 print(f"wrote {path}")
     print(result.summary())
     return result.summary()

@@ -52,6 +52,16 @@ def test_lazy_package_names_are_the_objects_not_same_named_submodules():
             assert not isinstance(getattr(package, public), type(package)), f"atomloop.{name}.{public}"
 
 
+def test_the_computing_packages_import_no_sqlalchemy():
+    """qm, select, models and the study's computing modules work on plain objects: importing
+    all of them loads no SQLAlchemy (all SQL lives in atomloop.store)."""
+    computing = [f"atomloop.{package}.{module.name}" for package in ("qm", "select", "models")
+                 for module in pkgutil.iter_modules(importlib.import_module(f"atomloop.{package}").__path__)]
+    computing += [f"atomloop.study.{name}" for name in ("matrix", "splits", "training_sets", "breakdown", "plots", "report")]
+    probe = f"import sys; [__import__(m) for m in {computing!r}]; print('sqlalchemy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
 def test_a_bad_loop_option_is_one_line_and_exit_2_before_anything_starts():
     result = subprocess.run(
         [sys.executable, "-m", "atomloop", "loop", "--strategy", "adverserial"], capture_output=True, text=True

@@ -21,6 +21,7 @@ from atomloop.store.tables import ExperimentError, Model, Prediction, Study, Stu
 from atomloop.study import StudyConfig
 from atomloop.study.matrix import Target
 from atomloop.study.plots import PLOTS
+from atomloop.store.reports import study_rows
 from atomloop.study.report import EXPERIMENT_COLUMNS, GROUP_COLUMNS, SUMMARY_COLUMNS, study_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -134,7 +135,7 @@ def test_tiny_study_flow_writes_rows_views_plots_and_report(engine, tiny_dataset
             assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000, name
         document = (tmp_path / "out" / "report.html").read_text()
         _check_report(session, document)
-        assert document == study_report(session, "tiny")
+        assert document == study_report(study_rows(session, "tiny"))
         queries = readme_study_queries()
         assert len(queries) == 4 and all(session.execute(text(q)).all() for q in queries)  # documented queries run and answer
 

@@ -39,12 +39,13 @@ def ingest_demo_molecules() -> None:
 
 def write_run_report(run_name: str) -> Path:
     """Write the HTML report of an active-learning run to ``$ATOMLOOP_HOME/reports/<run>.html``."""
+    from atomloop.store.reports import run_rows
     from atomloop.study.report import run_report
 
     path = get_settings().home / "reports" / f"{run_name}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     with session_scope(get_engine()) as session:
-        path.write_text(run_report(session, run_name), encoding="utf-8")
+        path.write_text(run_report(run_rows(session, run_name)), encoding="utf-8")
     return path
 
 

@@ -59,12 +59,13 @@ def report(
     """Write a self-contained HTML report (tables and plots) of a study or an active-learning run."""
     from atomloop.db.engine import get_engine, session_scope
     from atomloop.errors import InputError
+    from atomloop.store.reports import run_rows, study_rows
     from atomloop.study.report import run_report, study_report
 
     if (study is None) == (run is None):
         raise InputError("give exactly one of --study NAME or --run NAME")
     with session_scope(get_engine()) as session:
-        document = study_report(session, study) if study else run_report(session, run)
+        document = study_report(study_rows(session, study)) if study else run_report(run_rows(session, run))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document, encoding="utf-8")
     typer.echo(f"wrote {out} ({len(document) // 1024} KiB)")

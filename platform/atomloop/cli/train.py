@@ -36,13 +36,11 @@ def _given(**options: Any) -> dict[str, Any]:
 def _tagged_ids(tag: str | None) -> list[int] | None:
     if tag is None:
         return None
-    from sqlalchemy import select
-
     from atomloop.db import session_scope
-    from atomloop.store.tables import Molecule
+    from atomloop.store.molecules import tagged_ids
 
     with session_scope() as session:
-        ids = list(session.scalars(select(Molecule.id).where(Molecule.tags.any(tag)).order_by(Molecule.id)))
+        ids = tagged_ids(session, tag)
     if not ids:
         raise InputError(f"no molecules are tagged {tag!r}")
     return ids

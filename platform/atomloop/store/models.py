@@ -4,8 +4,10 @@ software, and how well) and ``Prediction`` rows (Hartree), written idempotently.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from ase import Atoms
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import insert
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from atomloop.db.engine import session_scope
 from atomloop.errors import AtomloopError, InputError
-from atomloop.models.names import ENERGY_INFO_KEY
+from atomloop.models.names import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY
 from atomloop.store.labels import LabelSource, labelled_atoms
 from atomloop.store.molecules import molecule_to_atoms
 from atomloop.store.tables import Model, Molecule, Prediction
@@ -140,6 +142,37 @@ def evaluation_inputs(
         }
         atoms = {name: labelled_atoms(session, source, ids) for name, ids in chosen.items() if ids}
         return atoms, chosen, dict(row.metrics)
+
+
+@dataclass(frozen=True)
+class StoredPrediction:
+    """One predicted molecule: atomic numbers (natoms,), predicted and reference molecular
+    energies (Hartree), predicted atomic energies (natoms,) and the reference ones where the
+    model's labels are atomic (else None)."""
+
+    molecule_id: int
+    numbers: np.ndarray
+    energy: float
+    reference_energy: float
+    atomic_energies: np.ndarray
+    reference_atomic_energies: np.ndarray | None
+
+
+def stored_predictions(session: Session, model_id: int, split: str, source: LabelSource) -> list[StoredPrediction]:
+    """A model's predictions of ``split`` with their references under ``source``, by molecule id."""
+    predictions = session.scalars(
+        select(Prediction).where(Prediction.model_id == model_id, Prediction.split == split).order_by(Prediction.molecule_id)
+    ).all()
+    ids = [p.molecule_id for p in predictions]
+    references = labelled_atoms(session, source, ids) if source.scheme else {}
+    numbers = {m.id: np.asarray(m.numbers) for m in session.scalars(select(Molecule).where(Molecule.id.in_(ids)))}
+    return [
+        StoredPrediction(
+            p.molecule_id, numbers[p.molecule_id], p.energy, p.reference_energy, np.asarray(p.atomic_energies),
+            references[p.molecule_id].arrays[ATOMIC_ENERGIES_ARRAY_KEY] if source.scheme else None,
+        )
+        for p in predictions
+    ]
 
 
 def latest_models(session: Session, *, round_id: int | None = None) -> dict[str, Model]:

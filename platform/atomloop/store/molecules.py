@@ -128,3 +128,8 @@ def load_atoms(session: Session, molecule_ids: Sequence[int]) -> list[Atoms]:
     if missing:
         raise InputError(f"no molecules with ids {missing[:10]}")
     return [molecule_to_atoms(rows[i]) for i in molecule_ids]
+
+
+def tagged_ids(session: Session, tag: str) -> list[int]:
+    """Ids of the molecules tagged ``tag``, ascending (empty when none)."""
+    return list(session.scalars(select(Molecule.id).where(Molecule.tags.any(tag)).order_by(Molecule.id)))

@@ -1,5 +1,5 @@
-"""An experiment's test errors per element and per functional group, from the store's
-``Prediction`` rows and reference labels.
+"""An experiment's test errors per element and per functional group, from its stored
+predictions and reference labels (:func:`atomloop.store.models.stored_predictions`).
 
 Per group: MAE of molecular energies (kcal/mol), of the per-atom error (meV/atom) and, for
 atomic targets, of the atomic energies (kcal/mol, meV). Per element (atomic targets only): MAE
@@ -8,18 +8,17 @@ of that element's atomic energies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from ase.data import chemical_symbols
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from atomloop.models.data import ATOMIC_ENERGIES_ARRAY_KEY
 from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL, HARTREE_TO_MEV
-from atomloop.store.labels import LabelSource, labelled_atoms
-from atomloop.store.tables import Molecule, Prediction
+
+if TYPE_CHECKING:
+    from atomloop.store.models import StoredPrediction
 
 
 @dataclass(frozen=True)
@@ -50,26 +49,18 @@ class _TestErrors:
     atom_molecules: np.ndarray
 
 
-def _collect(session: Session, model_id: int, source: LabelSource, groups: Mapping[int, str]) -> _TestErrors:
-    predictions = session.scalars(
-        select(Prediction).where(Prediction.model_id == model_id, Prediction.split == "test").order_by(Prediction.molecule_id)
-    ).all()
+def _collect(predictions: Sequence[StoredPrediction], groups: Mapping[int, str]) -> _TestErrors:
     ids = [p.molecule_id for p in predictions]
-    references = labelled_atoms(session, source, ids) if source.scheme else {}
-    numbers = {m.id: np.asarray(m.numbers) for m in session.scalars(select(Molecule).where(Molecule.id.in_(ids)))}
-    atomic = (
-        np.concatenate([np.asarray(p.atomic_energies) - references[p.molecule_id].arrays[ATOMIC_ENERGIES_ARRAY_KEY] for p in predictions])
-        if source.scheme and predictions
-        else None
-    )
+    atomic = all(p.reference_atomic_energies is not None for p in predictions)
     return _TestErrors(
         groups=np.array([groups[i] for i in ids], dtype=object),
-        natoms=np.array([numbers[i].size for i in ids]),
+        natoms=np.array([p.numbers.size for p in predictions]),
         energy=np.array([p.energy - p.reference_energy for p in predictions]),
-        atomic=atomic,
-        numbers=np.concatenate([numbers[i] for i in ids]) if ids else np.array([], dtype=int),
-        atom_groups=np.array([groups[i] for i in ids for _ in numbers[i]], dtype=object),
-        atom_molecules=np.array([i for i in ids for _ in numbers[i]], dtype=int),
+        atomic=np.concatenate([p.atomic_energies - p.reference_atomic_energies for p in predictions])
+        if atomic and predictions else None,
+        numbers=np.concatenate([p.numbers for p in predictions]) if ids else np.array([], dtype=int),
+        atom_groups=np.array([groups[p.molecule_id] for p in predictions for _ in p.numbers], dtype=object),
+        atom_molecules=np.array([p.molecule_id for p in predictions for _ in p.numbers], dtype=int),
     )
 
 
@@ -80,10 +71,10 @@ def _atomic_mae(errors: np.ndarray | None, mask: np.ndarray) -> tuple[float | No
     return mae * HARTREE_TO_KCAL_PER_MOL, mae * HARTREE_TO_MEV
 
 
-def error_breakdown(session: Session, model_id: int, source: LabelSource, groups: Mapping[int, str]) -> list[ErrorRow]:
-    """Rows per functional group (``groups``: molecule id -> group) and, for atomic targets
-    (``source.scheme`` set), per element of the model's test predictions."""
-    errors = _collect(session, model_id, source, groups)
+def error_breakdown(predictions: Sequence[StoredPrediction], groups: Mapping[int, str]) -> list[ErrorRow]:
+    """Rows per functional group (``groups``: molecule id -> group) and, where the predictions
+    carry atomic references (atomic targets), per element."""
+    errors = _collect(predictions, groups)
     rows = []
     for group in sorted(set(errors.groups)):
         mask = errors.groups == group

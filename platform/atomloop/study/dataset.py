@@ -10,12 +10,12 @@
 from __future__ import annotations
 
 from ase import Atoms
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from atomloop.db.engine import session_scope
 from atomloop.errors import InputError
 from atomloop.ingest import ingest_atoms, ingest_source
-from atomloop.store.tables import Molecule
+from atomloop.store.molecules import tagged_ids
 
 DEFAULT_DATASET = "organic"
 DEFAULT_CONFORMERS = 2
@@ -40,7 +40,7 @@ def closed_shell_g2() -> list[Atoms]:
 def dataset_molecule_ids(engine: Engine, tag: str) -> list[int]:
     """Ids of the molecules tagged ``tag`` (ascending); the default dataset is ingested on first use."""
     with session_scope(engine) as session:
-        ids = sorted(session.scalars(select(Molecule.id).where(Molecule.tags.any(tag))))
+        ids = tagged_ids(session, tag)
     if ids:
         return ids
     if tag != DEFAULT_DATASET:

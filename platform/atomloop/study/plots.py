@@ -1,4 +1,4 @@
-"""Plots of a study, drawn from the store's views (so they show the database's numbers).
+"""Plots of a study, drawn from the rows of the store's views (:func:`atomloop.store.reports.study_rows`).
 
 - ``learning_curves``: test MAE of molecular energies (kcal/mol) against training-set size, one
   panel per split and target, a line per architecture (colour) and strategy (line style), error
@@ -18,26 +18,19 @@ import io
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from ase.data import atomic_numbers
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
-Row = dict[str, Any]
+if TYPE_CHECKING:
+    from atomloop.store.reports import Row, StudyRows
 LINE_STYLES = {"random": "-", "adversarial": "--", "committee": ":"}
 MARKERS = {"in-distribution": "o", "size-transfer": "s", "group-transfer": "^"}
 PLOTS = ("learning_curves", "error_vs_auc", "element_errors", "partition_comparison")
-
-
-def view_rows(session: Session, view: str, study: str) -> list[Row]:
-    """Rows of a study view (``study_summary``, ``study_experiments``, ...) as dicts."""
-    result = session.execute(text(f"SELECT * FROM {view} WHERE study = :study"), {"study": study})
-    return [dict(row._mapping) for row in result]
 
 
 def _ordered(values) -> list:
@@ -203,13 +196,13 @@ def partition_comparison(experiments: Sequence[Row]) -> Figure:
     return fig
 
 
-def study_figures(session: Session, study: str) -> dict[str, Figure]:
-    """Every plot of ``study`` by name (see ``PLOTS``)."""
-    experiments = view_rows(session, "study_experiments", study)
+def study_figures(rows: StudyRows) -> dict[str, Figure]:
+    """Every plot of a study by name (see ``PLOTS``), from its view rows."""
+    experiments = rows.views["study_experiments"]
     return {
-        "learning_curves": learning_curves(view_rows(session, "study_summary", study)),
+        "learning_curves": learning_curves(rows.views["study_summary"]),
         "error_vs_auc": error_vs_auc(experiments),
-        "element_errors": element_errors(view_rows(session, "study_element_errors", study)),
+        "element_errors": element_errors(rows.views["study_element_errors"]),
         "partition_comparison": partition_comparison(experiments),
     }
 
@@ -221,11 +214,11 @@ def png_bytes(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def write_plots(session: Session, study: str, out_dir: Path) -> list[Path]:
-    """Write every plot of ``study`` as ``<out_dir>/<name>.png``; returns the paths."""
+def write_plots(rows: StudyRows, out_dir: Path) -> list[Path]:
+    """Write every plot of a study as ``<out_dir>/<name>.png``; returns the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, fig in study_figures(session, study).items():
+    for name, fig in study_figures(rows).items():
         path = out_dir / f"{name}.png"
         path.write_bytes(png_bytes(fig))
         paths.append(path)

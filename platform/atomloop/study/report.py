@@ -1,4 +1,4 @@
-"""HTML reports of a study or of an active-learning run, read from the store.
+"""HTML reports of a study or of an active-learning run, from rows read by :mod:`atomloop.store.reports`.
 
 Every number in a report is a database value written with :func:`atomloop.study.html.fmt`
 (6 significant digits); errors in kcal/mol, meV/atom and meV as in the views.
@@ -9,16 +9,15 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from atomloop.errors import InputError
-from atomloop.store.selections import latest_validation
-from atomloop.store.tables import Model, Molecule, Round, Run, Selection, Study
 from atomloop.study.html import figure, page, table
-from atomloop.study.plots import LINE_STYLES, log_y_axis, study_figures, view_rows, write_plots
+from atomloop.study.plots import LINE_STYLES, log_y_axis, study_figures, write_plots
+
+if TYPE_CHECKING:
+    from atomloop.store.reports import RunRows, StudyRows
 
 EXPERIMENT_COLUMNS = (
     "experiment_id", "split", "target", "architecture", "strategy", "training_size", "seed", "status",
@@ -45,60 +44,28 @@ def _sorted(rows: list[dict], keys=_SORT) -> list[dict]:
     return sorted(rows, key=lambda r: tuple(str(r[k]) if isinstance(r[k], str) else r[k] for k in keys if k in r))
 
 
-def study_report(session: Session, name: str) -> str:
-    """The HTML report of study ``name``: inputs, summary over seeds, every experiment, errors
-    per element and functional group, and the plots."""
-    study = session.scalars(select(Study).where(Study.name == name)).one_or_none()
-    if study is None:
-        raise InputError(f"no study named {name!r}")
-    parameters = [{"parameter": k, "value": v if isinstance(v, str) else json.dumps(v)} for k, v in sorted(study.parameters.items())]
-    experiments = _sorted(view_rows(session, "study_experiments", name))
-    figures = study_figures(session, name)
+def study_report(rows: StudyRows) -> str:
+    """The HTML report of a study: inputs, summary over seeds, every experiment, errors per
+    element and functional group, and the plots."""
+    study, views, name = rows.study, rows.views, rows.study["name"]
+    parameters = [
+        {"parameter": k, "value": v if isinstance(v, str) else json.dumps(v)} for k, v in sorted(study["parameters"].items())
+    ]
+    experiments = _sorted(views["study_experiments"])
+    figures = study_figures(rows)
     sections = [
-        ("Study", table("study", ("name", "status", "settings_hash", "created", "finished"), [{
-            "name": study.name, "status": study.status, "settings_hash": study.settings_hash,
-            "created": str(study.created), "finished": str(study.finished)}])
+        ("Study", table("study", ("name", "status", "settings_hash", "created", "finished"), [study])
          + table("parameters", ("parameter", "value"), parameters)),
         ("Learning curves", figure(figures["learning_curves"], "learning curves")),
         ("Error vs adversarial AUC", figure(figures["error_vs_auc"], "error vs AUC")),
         ("AO vs MO partitions", figure(figures["partition_comparison"], "partition comparison")),
         ("Atomic-energy errors per element", figure(figures["element_errors"], "per-element errors")),
-        ("Summary over seeds (mean and standard deviation)", table("summary", SUMMARY_COLUMNS, _sorted(view_rows(session, "study_summary", name)))),
+        ("Summary over seeds (mean and standard deviation)", table("summary", SUMMARY_COLUMNS, _sorted(views["study_summary"]))),
         ("Experiments", table("experiments", EXPERIMENT_COLUMNS, experiments)),
-        ("Errors per element", table("element_errors", ELEMENT_COLUMNS, _sorted(view_rows(session, "study_element_errors", name), _SORT + ("element",)))),
-        ("Errors per functional group", table("group_errors", GROUP_COLUMNS, _sorted(view_rows(session, "study_group_errors", name), _SORT + ("functional_group",)))),
+        ("Errors per element", table("element_errors", ELEMENT_COLUMNS, _sorted(views["study_element_errors"], _SORT + ("element",)))),
+        ("Errors per functional group", table("group_errors", GROUP_COLUMNS, _sorted(views["study_group_errors"], _SORT + ("functional_group",)))),
     ]
     return page(f"Transferability study {name}", sections)
-
-
-def _round_rows(session: Session, run: Run) -> tuple[list[dict], list[dict], list[dict]]:
-    rounds = session.scalars(select(Round).where(Round.run_id == run.id).order_by(Round.index)).all()
-    round_rows, model_rows, selection_rows, total = [], [], [], 0
-    for r in rounds:
-        picks = session.execute(
-            select(Selection, Molecule).join(Molecule, Molecule.id == Selection.molecule_id)
-            .where(Selection.round_id == r.id).order_by(Selection.rank)
-        ).all()
-        total += len(picks)
-        validation = latest_validation(session, r.id)
-        round_rows.append({
-            "round": r.index, "status": r.status.value, "selected": len(picks), "selected_total": total,
-            "auc": validation.auc if validation else None, "auc_low": validation.auc_low if validation else None,
-            "auc_high": validation.auc_high if validation else None,
-        })
-        selection_rows += [
-            {"round": r.index, "rank": s.rank, "molecule_id": m.id, "formula": m.formula, "name": m.name, "strategy": s.strategy, "score": s.score}
-            for s, m in picks
-        ]
-        for model in session.scalars(select(Model).where(Model.round_id == r.id).order_by(Model.id)):
-            test, ood = (model.metrics.get(split, {}).get("energy", {}) for split in ("test", "ood_test"))
-            model_rows.append({
-                "round": r.index, "model_id": model.id, "architecture": model.architecture, "target": model.target,
-                "scheme": model.scheme, "n_train": len(model.training_molecule_ids),
-                "test_mae_kcal_mol": test.get("mae_kcal_mol"), "test_mae_mev_atom": test.get("mae_mev_atom"),
-                "ood_mae_kcal_mol": ood.get("mae_kcal_mol"), "ood_mae_mev_atom": ood.get("mae_mev_atom"),
-            })
-    return round_rows, model_rows, selection_rows
 
 
 def auc_over_rounds(round_rows: list[dict]) -> Figure:
@@ -134,17 +101,12 @@ def errors_over_rounds(model_rows: list[dict]) -> Figure:
     return fig
 
 
-def run_report(session: Session, name: str) -> str:
-    """The HTML report of active-learning run ``name``: rounds, AUC and errors over rounds,
-    the molecules selected in each round with their formulas."""
-    run = session.scalars(select(Run).where(Run.name == name)).one_or_none()
-    if run is None:
-        known = session.scalars(select(Run.name).order_by(Run.id)).all()
-        raise InputError(f"no run named {name!r}; runs: {', '.join(known) or 'none'}")
-    round_rows, model_rows, selection_rows = _round_rows(session, run)
+def run_report(rows: RunRows) -> str:
+    """The HTML report of an active-learning run: rounds, AUC and errors over rounds, the
+    molecules selected in each round with their formulas."""
+    round_rows, model_rows, selection_rows, name = rows.rounds, rows.models, rows.selections, rows.run["name"]
     sections = [
-        ("Run", table("run", ("name", "status", "stop_reason", "created"), [{
-            "name": run.name, "status": run.status, "stop_reason": run.stop_reason, "created": str(run.created)}])),
+        ("Run", table("run", ("name", "status", "stop_reason", "created"), [rows.run])),
         ("Rounds", table("rounds", ROUND_COLUMNS, round_rows)),
         ("AUC over rounds", figure(auc_over_rounds(round_rows), "AUC over rounds")),
         ("Errors over rounds", figure(errors_over_rounds(model_rows), "errors over rounds") + table("models", MODEL_COLUMNS, model_rows)),
@@ -153,9 +115,9 @@ def run_report(session: Session, name: str) -> str:
     return page(f"Active-learning run {name}", sections)
 
 
-def write_study_outputs(session: Session, name: str, out_dir: Path) -> list[Path]:
+def write_study_outputs(rows: StudyRows, out_dir: Path) -> list[Path]:
     """Write the study's plots (``<name>.png``) and ``report.html`` into ``out_dir``."""
-    paths = write_plots(session, name, out_dir)
+    paths = write_plots(rows, out_dir)
     report = out_dir / "report.html"
-    report.write_text(study_report(session, name), encoding="utf-8")
+    report.write_text(study_report(rows), encoding="utf-8")
     return [*paths, report]

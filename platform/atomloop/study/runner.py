@@ -32,6 +32,7 @@ from atomloop.models.training import TrainingConfig
 from atomloop.qm import QMSettings
 from atomloop.select import adversarial_validation
 from atomloop.store.labels import LabelSource, labelled_atoms
+from atomloop.store.models import stored_predictions
 from atomloop.store.tables import ExperimentError, Model, Molecule, Study, StudyExperiment
 from atomloop.study.breakdown import error_breakdown
 from atomloop.study.dataset import dataset_molecule_ids
@@ -234,7 +235,8 @@ def run_experiment(plan: StudyPlan, experiment: Experiment) -> str:
         groups = {i: plan.molecules[i].group for i in split.test}
         with session_scope(plan.engine) as session:
             metrics = session.get(Model, model_id).metrics["test"]
-            errors = error_breakdown(session, model_id, LabelSource(plan.settings_hash, target.scheme, target.atomization), groups)
+            source = LabelSource(plan.settings_hash, target.scheme, target.atomization)
+            errors = error_breakdown(stored_predictions(session, model_id, "test", source), groups)
         energy = metrics["energy"]
         atoms_total = [e for e in errors if e.kind == "group"]
         n_atoms = sum(e.n_atoms for e in atoms_total)

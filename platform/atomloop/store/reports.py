@@ -1,0 +1,96 @@
+"""What the reports and plots show, read from the store: a study's views, a run's rounds.
+
+Rows are plain dicts of database values (errors in kcal/mol, meV/atom and meV as the views
+define them), so :mod:`atomloop.study.plots` and :mod:`atomloop.study.report` draw and write
+without a database session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from atomloop.errors import InputError
+from atomloop.store.selections import latest_validation
+from atomloop.store.tables import Model, Molecule, Round, Run, Selection, Study
+
+Row = dict[str, Any]
+STUDY_VIEWS = ("study_experiments", "study_summary", "study_element_errors", "study_group_errors")
+
+
+@dataclass(frozen=True)
+class StudyRows:
+    """A study's row (``study``: name, status, settings_hash, created, finished, parameters) and
+    the rows of each study view by view name."""
+
+    study: Row
+    views: dict[str, list[Row]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunRows:
+    """An active-learning run's row and its rounds, models and selections, one dict per row."""
+
+    run: Row
+    rounds: list[Row]
+    models: list[Row]
+    selections: list[Row]
+
+
+def view_rows(session: Session, view: str, study: str) -> list[Row]:
+    """Rows of a study view (one of :data:`STUDY_VIEWS`) as dicts."""
+    if view not in STUDY_VIEWS:
+        raise InputError(f"unknown study view {view!r}; views: {', '.join(STUDY_VIEWS)}")
+    result = session.execute(text(f"SELECT * FROM {view} WHERE study = :study"), {"study": study})
+    return [dict(row._mapping) for row in result]
+
+
+def study_rows(session: Session, name: str) -> StudyRows:
+    """Everything a study's report and plots show."""
+    study = session.scalars(select(Study).where(Study.name == name)).one_or_none()
+    if study is None:
+        raise InputError(f"no study named {name!r}")
+    row = {"name": study.name, "status": study.status, "settings_hash": study.settings_hash,
+           "created": str(study.created), "finished": str(study.finished), "parameters": dict(study.parameters)}
+    return StudyRows(row, {view: view_rows(session, view, name) for view in STUDY_VIEWS})
+
+
+def run_rows(session: Session, name: str) -> RunRows:
+    """Everything an active-learning run's report shows: per round the selection count, the
+    AUC with its interval, each model's test and OOD errors, and the selected molecules."""
+    run = session.scalars(select(Run).where(Run.name == name)).one_or_none()
+    if run is None:
+        known = session.scalars(select(Run.name).order_by(Run.id)).all()
+        raise InputError(f"no run named {name!r}; runs: {', '.join(known) or 'none'}")
+    rounds = session.scalars(select(Round).where(Round.run_id == run.id).order_by(Round.index)).all()
+    round_rows, model_rows, selection_rows, total = [], [], [], 0
+    for r in rounds:
+        picks = session.execute(
+            select(Selection, Molecule).join(Molecule, Molecule.id == Selection.molecule_id)
+            .where(Selection.round_id == r.id).order_by(Selection.rank)
+        ).all()
+        total += len(picks)
+        validation = latest_validation(session, r.id)
+        round_rows.append({
+            "round": r.index, "status": r.status.value, "selected": len(picks), "selected_total": total,
+            "auc": validation.auc if validation else None, "auc_low": validation.auc_low if validation else None,
+            "auc_high": validation.auc_high if validation else None,
+        })
+        selection_rows += [
+            {"round": r.index, "rank": s.rank, "molecule_id": m.id, "formula": m.formula, "name": m.name,
+             "strategy": s.strategy, "score": s.score}
+            for s, m in picks
+        ]
+        for model in session.scalars(select(Model).where(Model.round_id == r.id).order_by(Model.id)):
+            test, ood = (model.metrics.get(split, {}).get("energy", {}) for split in ("test", "ood_test"))
+            model_rows.append({
+                "round": r.index, "model_id": model.id, "architecture": model.architecture, "target": model.target,
+                "scheme": model.scheme, "n_train": len(model.training_molecule_ids),
+                "test_mae_kcal_mol": test.get("mae_kcal_mol"), "test_mae_mev_atom": test.get("mae_mev_atom"),
+                "ood_mae_kcal_mol": ood.get("mae_kcal_mol"), "ood_mae_mev_atom": ood.get("mae_mev_atom"),
+            })
+    run_row = {"name": run.name, "status": run.status, "stop_reason": run.stop_reason, "created": str(run.created)}
+    return RunRows(run_row, round_rows, model_rows, selection_rows)
