@@ -9,6 +9,9 @@
    ``label_molecules`` on a throwaway embedded PostgreSQL store vs a plain loop over PySCF in
    the same number of processes on the same molecules, best of ``--repeats``: the platform
    alone (no schemes; target ratio >= 0.95) and with the default schemes.
+3. A scheme added later: ``repartition`` of the kept occupied orbitals (operators rebuilt, no
+   SCF) for one MO scheme (``--added-scheme``, default mo-pm-iao) on molecules labelled with
+   ao-eda, as a ratio to the bare PySCF SCF of the same molecule. Target: <= 15 %.
 
 Usage: ``python bench/label.py [--full] [--method b3lyp] [--basis def2-svp] [--workers 2]``
 """
@@ -28,6 +31,7 @@ from ase import Atoms
 from ase.build import molecule
 
 from atomloop.qm import VALID_SCHEMES, QMSettings, compute, parse_scheme
+from atomloop.qm.calculation import repartition
 
 OVERHEAD_MOLECULES = ("H2O", "CH3OH", "CH3CH2OH")
 THROUGHPUT_MOLECULES = ("H2O", "NH3", "CH4", "CH3OH", "HCOOH", "CH3CHO", "C2H4", "CH3CN")
@@ -75,6 +79,23 @@ def overhead_table(molecules: list[tuple[str, Atoms]], settings: QMSettings) -> 
         print(f"{name:10s} {len(atoms):5d} {bare:10.2f} {result.timings['scf']:9.2f} "
               + " ".join(f"{100 * r:11.1f}%" for r in ratios))
     print("(columns per scheme: extra time of that scheme / bare SCF time)")
+
+
+def added_scheme_table(molecules: list[tuple[str, Atoms]], method: str, basis: str, scheme: str) -> None:
+    labelled, added = (QMSettings(method=method, basis=basis, schemes=s) for s in (("ao-eda",), (scheme,)))
+    print(f"\n== adding {scheme} to molecules labelled with ao-eda at {method}/{basis} (1 thread) ==")
+    print(f"{'molecule':10s} {'atoms':>5s} {'bare SCF s':>10s} {'added s':>8s} {'ratio':>7s}")
+    total_bare = total_added = 0.0
+    for name, atoms in molecules:
+        bare = bare_scf_seconds(atoms, labelled)
+        result = compute(atoms, labelled)
+        start = time.perf_counter()
+        repartition(atoms, added, result.orbitals, result.energy)
+        seconds = time.perf_counter() - start
+        total_bare, total_added = total_bare + bare, total_added + seconds
+        print(f"{name:10s} {len(atoms):5d} {bare:10.2f} {seconds:8.2f} {100 * seconds / bare:6.1f}%")
+    print(f"{'all':10s} {'':5s} {total_bare:10.2f} {total_added:8.2f} {100 * total_added / total_bare:6.1f}%"
+          "   (target <= 15 %)")
 
 
 def _plain_worker(item: tuple[str, QMSettings]) -> float:
@@ -141,6 +162,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2, help="throughput repetitions (best is kept)")
     parser.add_argument("--full", action="store_true", help="add benzene (12 atoms) and n-hexane (20 atoms)")
+    parser.add_argument("--added-scheme", default="mo-pm-iao", help="the scheme added to labelled molecules (part 3)")
+    parser.add_argument("--only-added", action="store_true", help="run part 3 only")
     args = parser.parse_args()
 
     molecules = [(name, molecule(name)) for name in OVERHEAD_MOLECULES]
@@ -148,7 +171,11 @@ def main() -> None:
         from atomloop.ingest.smiles import atoms_from_smiles
 
         molecules += [("C6H6", molecule("C6H6")), ("n-hexane", atoms_from_smiles("CCCCCC")[0])]
+    if args.only_added:
+        added_scheme_table(molecules, args.method, args.basis, args.added_scheme)
+        return
     overhead_table(molecules, QMSettings(method=args.method, basis=args.basis, schemes=VALID_SCHEMES))
+    added_scheme_table(molecules, args.method, args.basis, args.added_scheme)
     throughput(THROUGHPUT_MOLECULES, args.method, args.basis, args.workers, args.repeats)
 
 

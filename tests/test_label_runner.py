@@ -14,6 +14,7 @@ from ase.build import molecule
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from atomloop.errors import InputError
 from atomloop.ingest import ingest_atoms
 from atomloop.labelling import ResourceLimits, label_molecules
 from atomloop.qm import QMSettings, compute
@@ -46,7 +47,7 @@ def test_label_stores_energies_and_is_idempotent(engine):
     assert [r.molecule_id for r in rows] == ids
     water = rows[0]
     assert water.status == CalculationStatus.done and water.converged and water.attempts == 1
-    assert water.settings_hash == SETTINGS.settings_hash and water.settings["schemes"] == ["ao-eda", "mo-pm-iao"]
+    assert water.settings_hash == SETTINGS.settings_hash and water.settings == SETTINGS.scf_settings()
     assert water.program_version.startswith("2.") and water.wall_time > 0
     assert water.scf_info["strategy"] == "diis" and "scf" in water.scf_info["timings"]
     with Session(engine) as session:
@@ -64,10 +65,47 @@ def test_label_stores_energies_and_is_idempotent(engine):
         np.testing.assert_allclose(kinetic, expected.terms[scheme]["kinetic"], atol=1e-6)
     again = label_molecules(SETTINGS, engine=engine, progress=False)
     assert again.requested == 0 and len(_calculations(engine)) == 3
-    # a different setting is a new calculation, never an overwrite
-    other = QMSettings(method="hf", basis="sto-3g", schemes=("ao-eda",))
+    # another SCF level is a new calculation, never an overwrite
+    other = QMSettings(method="hf", basis="3-21g", schemes=("ao-eda",))
     assert label_molecules(other, engine=engine, molecule_ids=ids[:1], progress=False).done == 1
     assert len(_calculations(engine)) == 4
+
+
+def test_a_scheme_added_to_labelled_molecules_runs_no_scf_and_equals_a_fresh_calculation(engine):
+    """One calculation is one SCF: the same level with other schemes (or another spelling of the
+    basis) derives the new schemes from the kept orbitals."""
+    ids = _ingest(["H2O", "CH4", "OH"])
+    label_molecules(QMSettings(basis="sto-3g", schemes=("ao-eda",)), engine=engine, progress=False)
+    before = {c.id: (c.finished, c.scf_info["timings"]["scf"]) for c in _calculations(engine)}
+    more = QMSettings(basis="STO3G", schemes=("ao-eda", "mo-pm-iao", "mo-fb-lowdin"), atomization=True)
+    report = label_molecules(more, engine=engine, progress=False)
+    assert (report.requested, report.derived) == (0, 3)
+    rows = _calculations(engine)
+    assert {c.id: (c.finished, c.scf_info["timings"]["scf"]) for c in rows} == before  # no SCF ran again
+    # ao-eda is derived again too: its rows lacked the atomization values now asked for
+    assert all(set(c.scf_info["derived"]) == {"ao-eda", "mo-fb-lowdin", "mo-pm-iao"} for c in rows)
+    with Session(engine) as session:
+        for calculation in rows:
+            atoms = molecule_to_atoms(session.get(Calculation, calculation.id).molecule)
+            fresh = compute(atoms, more)
+            stored = session.scalars(select(AtomicEnergy).where(AtomicEnergy.calculation_id == calculation.id)).all()
+            for scheme in more.schemes:
+                values = np.array([r.energy for r in sorted(stored, key=lambda r: r.atom_index) if r.scheme == scheme])
+                atomization = [r.atomization for r in stored if r.scheme == scheme]
+                # same SCF convergence thresholds, so agreement is set by the converged SCF (1e-10 Ha here)
+                np.testing.assert_allclose(values, fresh.atomic_energies[scheme], atol=1e-9)
+                assert None not in atomization
+    assert label_molecules(more, engine=engine, molecule_ids=ids, progress=False).derived == 0
+    # what the loop asks for at this level (one training scheme) is there already: nothing runs
+    loop_level = QMSettings(basis="sto-3g", schemes=("mo-pm-iao",))
+    again = label_molecules(loop_level, engine=engine, molecule_ids=ids, progress=False)
+    assert (again.requested, again.derived) == (0, 0)
+
+
+def test_an_unknown_tag_is_an_error_not_zero_labels(engine):
+    _ingest(["H2O"], tags=("mine",))
+    with pytest.raises(InputError, match="no molecules are tagged 'typo'"):
+        label_molecules(SETTINGS, engine=engine, tag="typo", progress=False)
 
 
 def test_tag_limit_and_explicit_ids(engine):

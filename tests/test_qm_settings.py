@@ -37,11 +37,19 @@ def test_settings_hash_is_stable_and_sensitive():
     assert QMSettings.from_dict(base.to_dict()) == base
     changed = {
         QMSettings(method="b3lyp", basis="def2-svp", schemes=("ao-eda", "mo-pm-iao"), grid_level=4).settings_hash,
-        QMSettings(method="b3lyp", basis="def2-svp", schemes=("ao-eda",)).settings_hash,
         QMSettings(method="b3lyp", basis="def2-svp", schemes=("ao-eda", "mo-pm-iao"), conv_tol=1e-8).settings_hash,
         QMSettings(method="b3lyp", basis="def2-svp", schemes=("ao-eda", "mo-pm-iao"), density_fit=True).settings_hash,
+        QMSettings(method="b3lyp", basis="def2-tzvp", schemes=("ao-eda", "mo-pm-iao")).settings_hash,
     }
     assert base.settings_hash not in changed and len(changed) == 4
+    # the SCF level only: schemes, atomization and the localizer threshold derive rows from one SCF
+    same_scf = {
+        QMSettings(method="b3lyp", basis="def2svp", schemes=("ao-eda",)).settings_hash,
+        QMSettings(method="b3lyp", basis="DEF2-SVP", schemes=("mo-fb-iao",), atomization=True).settings_hash,
+        QMSettings(method="b3lyp", basis="def2-svp", localization_tol=1e-8).settings_hash,
+    }
+    assert same_scf == {base.settings_hash}
+    assert QMSettings(grid_level=2).settings_hash == QMSettings(grid_level=5).settings_hash  # HF has no grid
 
 
 def test_unknown_method_and_basis_are_clear_errors():

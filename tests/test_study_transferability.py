@@ -17,11 +17,11 @@ from atomloop.cli import app
 from atomloop.errors import InputError
 from atomloop.ingest import ingest_atoms
 from atomloop.loop.entrypoints import load_flow
+from atomloop.store.reports import study_rows
 from atomloop.store.tables import ExperimentError, Model, Prediction, Study, StudyExperiment
 from atomloop.study import StudyConfig
 from atomloop.study.matrix import Target
 from atomloop.study.plots import PLOTS
-from atomloop.store.reports import study_rows
 from atomloop.study.report import EXPERIMENT_COLUMNS, GROUP_COLUMNS, SUMMARY_COLUMNS, study_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

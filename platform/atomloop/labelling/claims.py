@@ -82,7 +82,7 @@ def queue_calculations(session: Session, settings: QMSettings, molecule_ids: Seq
             "method": settings.method,
             "basis": settings.basis,
             "settings_hash": settings_hash,
-            "settings": settings.to_dict(),
+            "settings": settings.scf_settings(),
             "program": "pyscf",
             "status": CalculationStatus.queued,
             "attempts": 0,

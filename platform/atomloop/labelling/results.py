@@ -1,13 +1,16 @@
-"""Write one molecule's outcome in one transaction: the calculation row and all atomic energies."""
+"""Write one molecule's outcome in one transaction: the calculation row, its orbitals and all
+atomic energies; or, for a scheme added later, only the new atomic-energy rows."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, func, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.orm import Session
 
 from atomloop.labelling.claims import lock_if_held
 from atomloop.qm.calculation import QMResult
-from atomloop.store.tables import AtomicEnergy, CalculationStatus
+from atomloop.qm.orbitals import FORMAT, checksum
+from atomloop.store.tables import AtomicEnergy, CalculationStatus, ScfSolution
 
 
 def atomic_energy_rows(calculation_id: int, result: QMResult) -> list[dict]:
@@ -52,7 +55,22 @@ def store_result(engine: Engine, calculation_id: int, worker: str, result: QMRes
         rows = atomic_energy_rows(calculation_id, result)
         if rows:
             session.execute(insert(AtomicEnergy), rows)
+        store_orbitals(session, calculation_id, result)
     return True
+
+
+def store_orbitals(session: Session, calculation_id: int, result: QMResult) -> None:
+    """Keep the SCF's occupied orbitals (replacing any kept before)."""
+    if result.orbitals is None:
+        return
+    data = result.orbitals.to_bytes()
+    statement = postgresql_insert(ScfSolution).values(
+        calculation_id=calculation_id, format=FORMAT, data=data, sha256=checksum(data)
+    )
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[ScfSolution.calculation_id],
+        set_={"format": statement.excluded.format, "data": statement.excluded.data, "sha256": statement.excluded.sha256},
+    ))
 
 
 def store_failure(engine: Engine, calculation_id: int, worker: str, reason: str, wall_time: float | None = None) -> bool:

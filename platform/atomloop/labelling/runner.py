@@ -15,11 +15,13 @@ from sqlalchemy.orm import Session
 from tqdm.auto import tqdm
 
 from atomloop.db.engine import get_engine
-from atomloop.errors import AtomloopError
+from atomloop.errors import AtomloopError, InputError
 from atomloop.labelling.claims import pending_molecule_ids, queue_calculations, reclaim_abandoned, status_counts
+from atomloop.labelling.derived import derive_schemes, lacking_schemes
 from atomloop.labelling.limits import ResourceLimits
 from atomloop.labelling.worker import run_worker, worker_process_main
 from atomloop.qm.settings import QMSettings
+from atomloop.store.molecules import tagged_ids
 
 STALE_AFTER_S = 300.0
 
@@ -41,6 +43,7 @@ class LabelReport:
     refused: int = 0
     remaining: int = 0
     reclaimed: int = 0
+    derived: int = 0
     wall_time: float = 0.0
     calculation_ids: list[int] = field(default_factory=list)
 
@@ -54,6 +57,7 @@ class LabelReport:
             f"labelled {self.requested} molecules in {self.wall_time:.1f} s: {self.done} done, "
             f"{self.failed} failed, {self.refused} refused, {self.remaining} unfinished "
             f"({self.reclaimed} interrupted calculations redone; settings {self.settings_hash[:12]})"
+            + (f"; {self.derived} labelled molecules gained schemes without a new SCF" if self.derived else "")
         )
 
 
@@ -117,7 +121,8 @@ def label_molecules(
     """Label the molecules without a finished calculation at ``settings`` (idempotent).
 
     Candidates: ``molecule_ids`` (else all), filtered by ``tag``, at most ``limit``. One SCF per
-    molecule, every scheme of ``settings`` partitioned and stored in one transaction. Runs in
+    molecule, every scheme of ``settings`` partitioned and stored in one transaction; molecules
+    already labelled at this level that lack a scheme get it from the kept orbitals, no new SCF. Runs in
     ``workers`` processes of ``threads`` threads (``workers=1``: in this process). Calculations
     interrupted earlier (dead worker or heartbeat older than ``stale_after_s``) are redone;
     failed ones only with ``retry_failed``. Energies in Hartree.
@@ -126,6 +131,8 @@ def label_molecules(
     engine = engine or get_engine()
     report = LabelReport(settings_hash=settings.settings_hash)
     with Session(engine) as session, session.begin():
+        if tag is not None and not tagged_ids(session, tag):
+            raise InputError(f"no molecules are tagged {tag!r}; ingest some first (atomloop ingest SOURCE --tag {tag})")
         pending = pending_molecule_ids(
             session, report.settings_hash, molecule_ids=molecule_ids, tag=tag, limit=limit, retry_failed=retry_failed
         )
@@ -145,6 +152,11 @@ def label_molecules(
                 lib.num_threads(previous)
         elif ids:
             _run_processes(engine, settings, ids, limits, min(workers, len(ids)), threads, bar)
+    with Session(engine) as session:
+        lacking = lacking_schemes(session, settings, molecule_ids=molecule_ids, tag=tag)
+    with tqdm(total=len(lacking), desc="derive schemes", unit="mol", disable=not progress or not lacking) as bar:
+        report.derived = derive_schemes(engine, settings, lacking, max_memory_mb=limits.max_memory_mb,
+                                        on_finished=lambda: bar.update(1))
     with Session(engine) as session:
         counts = status_counts(session, ids)
     report.done, report.failed, report.refused = counts["done"], counts["failed"], counts["refused"]

@@ -1,4 +1,5 @@
-"""One SCF, several partitionings: ``compute(atoms, settings) -> QMResult``."""
+"""One SCF, several partitionings: ``compute(atoms, settings) -> QMResult``; more schemes from
+the stored orbitals of that SCF, without a new one: ``repartition(atoms, settings, orbitals, energy)``."""
 
 from __future__ import annotations
 
@@ -14,17 +15,17 @@ from atomloop.qm.atoms import free_atom_energy
 from atomloop.qm.blocks import single_atom_mask
 from atomloop.qm.errors import QMError, UnsupportedCalculationError
 from atomloop.qm.localize import localize
+from atomloop.qm.orbitals import OccupiedOrbitals
 from atomloop.qm.partition import (
     Channel,
     EnergyOperators,
     ao_partition,
     build_operators,
     mo_partition,
-    occupied_channels,
     total_by_atom,
 )
 from atomloop.qm.populations import orbital_weights, population_matrices
-from atomloop.qm.scf import build_molecule, run_scf
+from atomloop.qm.scf import build_molecule, make_mean_field, run_scf
 from atomloop.qm.schemes import Scheme, parse_scheme
 from atomloop.qm.settings import QMSettings
 
@@ -38,7 +39,8 @@ class QMResult:
     ``atomic_energies[scheme]``: (natoms,) with sum = ``energy``; ``terms[scheme][term]``:
     (natoms,) per energy term (see :data:`atomloop.qm.partition.TERMS`);
     ``atomization[scheme]``: (natoms,) E_A minus the free atom's energy (when requested);
-    ``timings``: seconds for 'scf', 'operators', 'localize:<method>', 'partition:<scheme>'.
+    ``timings``: seconds for 'scf', 'operators', 'localize:<method>', 'partition:<scheme>';
+    ``orbitals``: the SCF's occupied orbitals, to derive more schemes later.
     """
 
     energy: float
@@ -53,16 +55,17 @@ class QMResult:
     timings: dict[str, float] = field(default_factory=dict)
     atomization: dict[str, np.ndarray] = field(default_factory=dict)
     free_atom_energies: dict[int, float] = field(default_factory=dict)
+    orbitals: OccupiedOrbitals | None = None
 
 
 class _Partitioner:
     """Shares operators and localized orbitals between the schemes of one calculation."""
 
-    def __init__(self, mf, settings: QMSettings, timings: dict[str, float]) -> None:
+    def __init__(self, mf, channels: list[Channel], settings: QMSettings, timings: dict[str, float]) -> None:
         self.mol = mf.mol
         self.settings = settings
         self.timings = timings
-        self.channels = occupied_channels(mf)
+        self.channels = channels
         start = time.perf_counter()
         self.operators: EnergyOperators = build_operators(mf, self.channels)
         timings["operators"] = time.perf_counter() - start
@@ -109,6 +112,49 @@ def _check_ecp_support(mol, settings: QMSettings) -> None:
         )
 
 
+def _partitioned(
+    atoms: Atoms, settings: QMSettings, mf, orbitals: OccupiedOrbitals, energy: float, scf_info: dict[str, Any],
+    timings: dict[str, float], started: float,
+) -> QMResult:
+    """Every scheme of ``settings`` (and atomization) from ``orbitals`` of the SCF of energy ``energy``."""
+    numbers = atoms.get_atomic_numbers().copy()
+    atomic_energies: dict[str, np.ndarray] = {}
+    terms: dict[str, dict[str, np.ndarray]] = {}
+    if settings.schemes:
+        partitioner = _Partitioner(mf, orbitals.channels(), settings, timings)
+        for name in settings.schemes:
+            start = time.perf_counter()
+            terms[name] = partitioner.terms(parse_scheme(name))
+            atomic_energies[name] = total_by_atom(terms[name])
+            timings[f"partition:{name}"] = time.perf_counter() - start
+            error = abs(atomic_energies[name].sum() - energy)
+            if not error <= SUM_RULE_TOLERANCE:  # also catches NaN
+                raise QMError(f"{name}: atomic energies miss the total energy by {error:.2e} Ha")
+        if partitioner.localization_gradients:
+            scf_info["localization_gradient"] = partitioner.localization_gradients
+    result = QMResult(
+        energy=energy,
+        numbers=numbers,
+        atomic_energies=atomic_energies,
+        terms=terms,
+        converged=True,
+        scf_info=scf_info,
+        wall_time=0.0,
+        program_version=pyscf.__version__,
+        settings_hash=settings.settings_hash,
+        timings=timings,
+        orbitals=orbitals,
+    )
+    if settings.atomization:
+        start = time.perf_counter()
+        result.free_atom_energies = {int(z): free_atom_energy(int(z), settings) for z in sorted(set(numbers))}
+        references = np.array([result.free_atom_energies[int(z)] for z in numbers])
+        result.atomization = {name: values - references for name, values in atomic_energies.items()}
+        timings["free_atoms"] = time.perf_counter() - start
+    result.wall_time = time.perf_counter() - started
+    return result
+
+
 def compute(atoms: Atoms, settings: QMSettings, *, max_memory_mb: float | None = None) -> QMResult:
     """Run the SCF of ``atoms`` (positions Å) at ``settings`` and partition its energy.
 
@@ -121,41 +167,24 @@ def compute(atoms: Atoms, settings: QMSettings, *, max_memory_mb: float | None =
     _check_ecp_support(mol, settings)
     outcome = run_scf(mol, settings, label=atoms.get_chemical_formula())
     timings["scf"] = time.perf_counter() - started
-    energy = float(outcome.mf.e_tot)
-    numbers = atoms.get_atomic_numbers().copy()
-
-    atomic_energies: dict[str, np.ndarray] = {}
-    terms: dict[str, dict[str, np.ndarray]] = {}
-    if settings.schemes:
-        partitioner = _Partitioner(outcome.mf, settings, timings)
-        for name in settings.schemes:
-            start = time.perf_counter()
-            terms[name] = partitioner.terms(parse_scheme(name))
-            atomic_energies[name] = total_by_atom(terms[name])
-            timings[f"partition:{name}"] = time.perf_counter() - start
-            error = abs(atomic_energies[name].sum() - energy)
-            if not error <= SUM_RULE_TOLERANCE:  # also catches NaN
-                raise QMError(f"{name}: atomic energies miss the total energy by {error:.2e} Ha")
-        if partitioner.localization_gradients:
-            outcome.info["localization_gradient"] = partitioner.localization_gradients
-
-    result = QMResult(
-        energy=energy,
-        numbers=numbers,
-        atomic_energies=atomic_energies,
-        terms=terms,
-        converged=bool(outcome.mf.converged),
-        scf_info=outcome.info,
-        wall_time=0.0,
-        program_version=pyscf.__version__,
-        settings_hash=settings.settings_hash,
-        timings=timings,
-    )
-    if settings.atomization:
-        start = time.perf_counter()
-        result.free_atom_energies = {int(z): free_atom_energy(int(z), settings) for z in sorted(set(numbers))}
-        references = np.array([result.free_atom_energies[int(z)] for z in numbers])
-        result.atomization = {name: values - references for name, values in atomic_energies.items()}
-        timings["free_atoms"] = time.perf_counter() - start
-    result.wall_time = time.perf_counter() - started
+    orbitals = OccupiedOrbitals.from_mean_field(outcome.mf)
+    result = _partitioned(atoms, settings, outcome.mf, orbitals, float(outcome.mf.e_tot), outcome.info, timings, started)
+    result.converged = bool(outcome.mf.converged)
     return result
+
+
+def repartition(
+    atoms: Atoms, settings: QMSettings, orbitals: OccupiedOrbitals, energy: float, *, max_memory_mb: float | None = None
+) -> QMResult:
+    """The schemes of ``settings`` from the stored occupied ``orbitals`` of an SCF at ``settings``'
+    level whose total energy is ``energy`` (Hartree): the operators are rebuilt, no SCF is run.
+
+    The sum rule is checked against ``energy``, so orbitals of another level or molecule fail.
+    """
+    started = time.perf_counter()
+    mol = build_molecule(atoms, settings, max_memory_mb=max_memory_mb)
+    _check_ecp_support(mol, settings)
+    mf = make_mean_field(mol, settings)
+    if settings.is_dft:
+        mf.grids.build(with_non0tab=True)
+    return _partitioned(atoms, settings, mf, orbitals, float(energy), {"repartitioned": True}, {}, started)

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 from pyscf import dft, gto, scf
 
-from atomloop.qm.blocks import degenerate_mask
 from atomloop.qm.errors import UnsupportedCalculationError
 from atomloop.qm.populations import ao_atom_index
 
@@ -48,17 +47,6 @@ class Channel:
     def density(self) -> np.ndarray:
         """The channel's density matrix (nao, nao)."""
         return self.occupation * self.coeff @ self.coeff.T
-
-
-def occupied_channels(mf: scf.hf.SCF) -> list[Channel]:
-    """One channel (restricted, occupation 2) or two (alpha and beta, occupation 1)."""
-    if isinstance(mf, scf.uhf.UHF):
-        return [
-            Channel(np.ascontiguousarray(c[:, occ > 0]), 1.0, degenerate_mask(np.asarray(e)[occ > 0]))
-            for c, occ, e in zip(mf.mo_coeff, mf.mo_occ, mf.mo_energy)
-        ]
-    occupied = mf.mo_occ > 0
-    return [Channel(np.ascontiguousarray(mf.mo_coeff[:, occupied]), 2.0, degenerate_mask(np.asarray(mf.mo_energy)[occupied]))]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,10 @@
-"""One typed, hashable object with every setting that can change a calculation's numbers."""
+"""One typed, hashable object with every setting that can change a calculation's numbers.
+
+A calculation is one SCF: its identity (:attr:`QMSettings.settings_hash`) covers the SCF level
+only (:data:`SCF_FIELDS`; the basis as PySCF reads it, so ``sto3g`` and ``sto-3g`` are one basis;
+the grid only for DFT). Partition schemes, the atomization flag and the localizer threshold
+decide which atomic-energy rows are derived from that SCF, not which SCF it is.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,16 @@ from atomloop.errors import InputError
 from atomloop.qm.schemes import parse_scheme
 
 REFERENCES = ("auto", "restricted", "unrestricted")
+SCF_FIELDS = ("method", "basis", "reference", "charge", "multiplicity", "density_fit", "auxbasis", "grid_level",
+              "conv_tol", "conv_tol_grad", "max_cycle")
+
+
+def basis_key(basis: str) -> str:
+    """The basis set as PySCF finds it (``sto3g``, ``STO-3G`` and ``sto-3g`` are one key)."""
+    from pyscf.gto import basis as basis_library
+
+    formatted = basis_library._format_basis_name(basis)
+    return basis_library.ALIAS.get(formatted, formatted)
 
 
 def _normalise_schemes(schemes: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -113,9 +129,21 @@ class QMSettings:
         data["schemes"] = tuple(data.get("schemes", ()))
         return cls(**data)
 
+    def scf_settings(self) -> dict[str, Any]:
+        """The settings that decide the SCF (:data:`SCF_FIELDS`), as given."""
+        return {name: getattr(self, name) for name in SCF_FIELDS}
+
+    @property
+    def scf_identity(self) -> dict[str, Any]:
+        """:meth:`scf_settings` canonicalised: the basis as :func:`basis_key`, no grid for HF."""
+        identity = {**self.scf_settings(), "basis": basis_key(self.basis)}
+        if not self.is_dft:
+            identity.pop("grid_level")
+        return identity
+
     @property
     def settings_hash(self) -> str:
-        """sha256 hex of the canonical JSON of every setting (schemes are stored sorted: order does not matter)."""
-        data = self.to_dict()
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        """sha256 hex of the canonical JSON of :attr:`scf_identity`: one calculation per molecule
+        and SCF level, whatever schemes are derived from it."""
+        canonical = json.dumps(self.scf_identity, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from atomloop.errors import InputError
 from atomloop.models.names import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY
+from atomloop.qm.settings import basis_key
 from atomloop.store.molecules import molecule_to_atoms
 from atomloop.store.tables import AtomicEnergy, Calculation, CalculationStatus, Molecule
 
@@ -33,20 +34,42 @@ class LabelSource:
     atomization: bool = False
 
 
+MIN_HASH_PREFIX = 8
+
+
 def resolve_settings_hash(
     session: Session, *, settings_hash: str | None = None, method: str | None = None, basis: str | None = None
 ) -> str:
-    """The one settings hash with done calculations matching the arguments (error if 0 or >1)."""
-    query = select(Calculation.settings_hash).where(Calculation.status == CalculationStatus.done).distinct()
-    for column, value in ((Calculation.settings_hash, settings_hash), (Calculation.method, method), (Calculation.basis, basis)):
-        if value is not None:
-            query = query.where(column == value)
-    found = sorted(session.scalars(query))
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise InputError("no finished calculations match the requested labels (settings hash / method / basis)")
-    raise InputError(f"labels are ambiguous: {len(found)} settings hashes match ({', '.join(h[:12] for h in found)}); give one")
+    """The one level (settings hash) with finished calculations that matches the arguments:
+    ``settings_hash`` in full or as a prefix of at least 8 characters, ``method`` (any case),
+    ``basis`` (as PySCF reads it: ``sto3g`` is ``sto-3g``). None, or several, is an error that
+    lists the levels and the option that tells them apart."""
+    if settings_hash is not None and len(settings_hash) < MIN_HASH_PREFIX:
+        raise InputError(f"--settings-hash needs at least {MIN_HASH_PREFIX} characters, got {settings_hash!r}")
+    levels = session.execute(
+        select(Calculation.settings_hash, Calculation.method, Calculation.basis)
+        .where(Calculation.status == CalculationStatus.done).distinct()
+    ).all()
+    found = sorted({
+        (level_hash, level_method, level_basis) for level_hash, level_method, level_basis in levels
+        if (settings_hash is None or level_hash.startswith(settings_hash.lower()))
+        and (method is None or level_method == method.strip().lower())
+        and (basis is None or basis_key(level_basis) == basis_key(basis.strip().lower()))
+    })
+    hashes = sorted({level[0] for level in found})
+    if len(hashes) == 1:
+        return hashes[0]
+    if not hashes:
+        known = ", ".join(sorted({f"{m}/{b}" for _, m, b in levels})) or "none"
+        raise InputError(f"no finished calculations match the requested labels; labelled levels: {known}")
+    described = "; ".join(f"{m}/{b} (--settings-hash {h[:12]})" for h, m, b in found)
+    if len({m for _, m, _ in found}) > 1:
+        option = "--method"
+    elif len({basis_key(b) for _, _, b in found}) > 1:
+        option = "--basis"
+    else:
+        option = "--settings-hash"  # same method and basis, other SCF settings
+    raise InputError(f"labels are ambiguous: {len(hashes)} levels match ({described}); choose one with {option}")
 
 
 def labelled_atoms(session: Session, source: LabelSource, molecule_ids: Sequence[int] | None = None) -> dict[int, Atoms]:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -79,7 +80,9 @@ class Molecule(Base):
 
 
 class Calculation(Base):
-    """One quantum-chemistry calculation of one molecule at one settings hash."""
+    """One SCF of one molecule at one level (``settings_hash`` of the SCF-level settings,
+    :attr:`atomloop.qm.settings.QMSettings.settings_hash`); its atomic energies per scheme are
+    derived rows (:class:`AtomicEnergy`), its orbitals kept in :class:`ScfSolution`."""
 
     __tablename__ = "calculations"
     __table_args__ = (UniqueConstraint("molecule_id", "settings_hash", name="uq_calculation_molecule_settings"),)
@@ -107,6 +110,19 @@ class Calculation(Base):
     finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     molecule: Mapped[Molecule] = relationship()
+
+
+class ScfSolution(Base):
+    """The converged occupied orbitals of a finished calculation (:mod:`atomloop.qm.orbitals`),
+    so a scheme added later is derived without a new SCF."""
+
+    __tablename__ = "scf_solutions"
+
+    calculation_id: Mapped[int] = mapped_column(ForeignKey("calculations.id", ondelete="CASCADE"), primary_key=True)
+    format: Mapped[str] = mapped_column(String(32), nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, comment="compressed npz")
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    created: Mapped[datetime] = _created()
 
 
 class AtomicEnergy(Base):
