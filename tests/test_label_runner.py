@@ -259,3 +259,22 @@ def test_atomization_and_terms_are_stored(engine):
         parts = row.kinetic + row.nuclear_attraction + row.coulomb + row.exchange + row.xc + row.nuclear_repulsion
         assert parts == pytest.approx(row.energy, abs=1e-10)
         assert row.xc < 0
+
+
+def test_labels_are_chosen_by_method_basis_or_hash_prefix_and_ambiguity_names_the_option(engine):
+    from atomloop.store.labels import resolve_settings_hash
+
+    _ingest(["H2O"])
+    minimal, split = QMSettings(basis="sto-3g", schemes=()), QMSettings(basis="3-21g", schemes=())
+    for settings in (minimal, split):
+        label_molecules(settings, engine=engine, progress=False)
+    with Session(engine) as session:
+        assert resolve_settings_hash(session, basis="STO3G") == minimal.settings_hash
+        assert resolve_settings_hash(session, method="HF", basis="3-21G") == split.settings_hash
+        assert resolve_settings_hash(session, settings_hash=split.settings_hash[:8]) == split.settings_hash
+        with pytest.raises(InputError, match=r"2 levels match .*choose one with --basis"):
+            resolve_settings_hash(session, method="hf")
+        with pytest.raises(InputError, match="at least 8 characters"):
+            resolve_settings_hash(session, settings_hash=split.settings_hash[:4])
+        with pytest.raises(InputError, match="labelled levels: hf/3-21g, hf/sto-3g"):
+            resolve_settings_hash(session, basis="def2-svp")

@@ -121,6 +121,8 @@ def tune(
     timeout: float | None = typer.Option(None, "--timeout", help="Stop starting trials after this many seconds."),
     scheme: str | None = typer.Option(None, "--scheme", help="Partition scheme (atomic target)."),
     settings_hash: str | None = typer.Option(None, "--settings-hash", help="Labels: calculations at this settings hash."),
+    method: str | None = typer.Option(None, "--method", help="Labels: calculations of this method (if unambiguous)."),
+    basis: str | None = typer.Option(None, "--basis", help="Labels: calculations in this basis (if unambiguous)."),
     round_id: int | None = typer.Option(None, "--round", help=_ROUND_HELP),
     epochs: int = typer.Option(100, "--epochs", help="Maximum epochs per trial."),
     test_tag: str | None = typer.Option(None, "--test-tag", help="Molecules with this tag form the test set."),
@@ -132,7 +134,7 @@ def tune(
 
     result = run_tuning(
         arch=arch, target=target, trials=trials, timeout=timeout, scheme=scheme, settings_hash=settings_hash,
-        test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag), round_id=round_id, epochs=epochs, device=device,
+        method=method, basis=basis, test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag), round_id=round_id, epochs=epochs, device=device,
     )
     typer.echo(
         f"study {result.study_name}: {result.completed} complete, {result.pruned} pruned"

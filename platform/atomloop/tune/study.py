@@ -80,6 +80,8 @@ def tune(
     timeout: float | None = None,
     scheme: str | None = None,
     settings_hash: str | None = None,
+    method: str | None = None,
+    basis: str | None = None,
     train_ids: Sequence[int] | None = None,
     valid_ids: Sequence[int] | None = None,
     test_ids: Sequence[int] | None = None,
@@ -96,7 +98,8 @@ def tune(
     trials or ``timeout`` seconds pass, then register the best trial's model."""
     engine = engine or get_engine()
     data = prepare_data(
-        target=target, scheme=scheme, settings_hash=settings_hash, train_ids=train_ids, valid_ids=valid_ids,
+        target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
+        train_ids=train_ids, valid_ids=valid_ids,
         test_ids=test_ids, ood_ids=ood_ids, seed=seed, engine=engine,
     )
     storage = optuna_storage(engine.url.render_as_string(hide_password=False))
