@@ -45,7 +45,7 @@ def test_study_of_three_trials_registers_its_best_model_and_warm_starts_the_next
         assert row.hyperparameters["model"]["num_features"] == result.best_params["num_features"]
         assert row.hyperparameters["training"]["learning_rate"] == result.best_params["learning_rate"]
         # the registered model is the best trial's training (found by its checkpoint), not a new one
-        assert row.metrics["training"]["best_valid_loss"] == pytest.approx(result.best_value, rel=1e-12)
+        assert row.metrics["training"]["best_valid_mae_kcal_mol"] == pytest.approx(result.best_value, rel=1e-12)
         assert row.metrics["test"]["energy"]["n"] == 2
         # Optuna's tables live in their own schema of the same database
         schemas = set(session.scalars(text("SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = 'trials'")))

@@ -72,6 +72,10 @@ def train(
     epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs; early stopping may end sooner [200]."),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Molecules per batch [8]."),
     learning_rate: float | None = typer.Option(None, "--learning-rate", help="Initial Adam learning rate [5e-3]."),
+    atomic_weight: float | None = typer.Option(
+        None, "--atomic-weight", help="Weight of the atomic-energy term against the total's, each normalised by its "
+        "label spread (atomic target) [1.0].",
+    ),
     hp: list[str] = typer.Option([], "--hp", help="Model hyper-parameter KEY=VALUE (repeatable), e.g. --hp num_layers=3."),
     test_tag: str | None = typer.Option(None, "--test-tag", help="Molecules with this tag form the test set."),
     ood_tag: str | None = typer.Option(None, "--ood-tag", help="Molecules with this tag form the out-of-distribution test set."),
@@ -84,7 +88,7 @@ def train(
         arch=arch, target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
         atomization=atomization, test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag), round_id=round_id,
         hyperparameters=_parse_hyperparameters(hp),
-        training=_given(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate), device=device,
+        training=_given(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, atomic_weight=atomic_weight), device=device,
     )
     _report(model_id)
 

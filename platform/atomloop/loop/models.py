@@ -21,7 +21,7 @@ from atomloop.models.checkpoint import load_model, save_model
 from atomloop.models.evaluate import metrics_of, predict
 from atomloop.models.fitting import TrainingData, fit, labelled, software_versions, split_training_data
 from atomloop.models.networks import AtomEnergyModel
-from atomloop.models.training import EpochCallback, TrainingConfig, resolve_device
+from atomloop.models.training import SELECTION_METRIC, EpochCallback, TrainingConfig, resolve_device
 from atomloop.store.labels import LabelSource, labelled_atoms, resolve_settings_hash
 from atomloop.store.models import (
     evaluation_inputs,
@@ -111,6 +111,8 @@ def train_and_register(
         "training": {
             "epochs": len(result.history), "best_epoch": result.best_epoch,
             "best_valid_loss": result.best_valid_loss, "stopped_early": result.stopped_early,
+            "selection_metric": SELECTION_METRIC, "best_valid_mae_kcal_mol": result.best_valid_mae_kcal_mol,
+            "loss_scales_hartree": result.loss_scales,
             "first_epoch": result.history[0], "last_epoch": result.history[-1],
         },
         **{SPLIT_OF_SET.get(name, name): metrics_of(data.atoms(name), predictions[name]) for name in evaluated},

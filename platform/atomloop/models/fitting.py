@@ -130,7 +130,7 @@ def fit(
     train_atoms, valid_atoms = data.atoms("train"), data.atoms("valid")
     # every labelled element (test and OOD molecules included), so any labelled molecule can be predicted
     elements = type_names_for(list(data.atoms_by_id.values()))
-    model = new_model(arch, train_atoms, elements=elements, **(hyperparameters or {}))
+    model = new_model(arch, train_atoms, elements=elements, target=config.target, **(hyperparameters or {}))
     fingerprint = training_fingerprint(model, train_atoms, valid_atoms, config)[:16]
     checkpoint_dir = get_settings().artifacts_dir / "training" / fingerprint
     return train(model, train_atoms, valid_atoms, config, checkpoint_dir=checkpoint_dir, epoch_callback=epoch_callback), fingerprint

@@ -1,15 +1,20 @@
 """Training of an :class:`~atomloop.models.networks.AtomEnergyModel` on labelled ``Atoms``.
 
-Targets (``TrainingConfig.target``), with s the model's energy scale (Hartree per atom,
-:mod:`atomloop.models.reference`), n_m atoms in molecule m:
+Targets (``TrainingConfig.target``), n_m atoms in molecule m, each term normalised by the
+spread of its own labels (:class:`LossScales`, measured on the training set):
 
-- ``total``:  L = mean_m ((Ê_m - E_m) / (n_m s))^2 — per-atom error of the molecular energy;
-- ``atomic``: L = w_a mean_i ((ê_i - e_i) / s)^2 + w_t mean_m ((Ê_m - E_m) / (n_m s))^2,
-  with e_i the partitioned atomic energies (``atoms.arrays['atomic_energies']``).
+- ``total``:  L = mean_m ((Ê_m - E_m) / (n_m s_T))^2, s_T the RMS per-atom residual of the
+  molecular energies about the model's per-element references;
+- ``atomic``: L = w_t mean_m ((Ê_m - E_m) / (n_m s_T))^2 + w_a mean_i ((ê_i - e_i) / s_A)^2, with
+  e_i the partitioned atomic energies (``atoms.arrays['atomic_energies']``), the references
+  their per-element means and s_A their RMS about them; ``atomic_weight`` w_a (default 1) weighs the atomic term against the
+  total, so at initialisation the two are of one order (one scale for both made the atomic term
+  about 230 times the total for mo-pm-iao).
 
-Adam, learning rate reduced on validation-loss plateaus, early stopping when the validation
-loss has not improved for ``early_stopping_patience`` epochs (the best epoch's weights are
-kept), batches of whole molecules, a fixed seed for initialisation and shuffling. After every
+Model selection uses the molecular-energy validation MAE (kcal/mol) for every target, so models
+of different targets are chosen on the same quantity: Adam, learning rate reduced on plateaus of
+that MAE, early stopping when it has not improved for ``early_stopping_patience`` epochs (the
+best epoch's weights are kept), batches of whole molecules, a fixed seed for initialisation and shuffling. After every
 epoch a checkpoint (weights, optimiser, scheduler, shuffling state, history) is written
 atomically with its sha256 to ``checkpoint_dir``; calling :func:`train` again with the same
 model, data and settings resumes after the last saved epoch (a killed training loses at most
@@ -28,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 from ase import Atoms
-from ase.data import chemical_symbols
+from ase.data import atomic_numbers, chemical_symbols
 from tqdm.auto import tqdm
 
 from atomloop.errors import AtomloopError, InputError
@@ -45,9 +50,16 @@ from atomloop.models.data import (
 )
 from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL
 from atomloop.models.networks import DEFAULT_HYPERPARAMETERS, AtomEnergyModel, build
-from atomloop.models.reference import fit_reference_energies
+from atomloop.models.reference import (
+    MIN_SCALE_HARTREE,
+    composition_matrix,
+    fit_atomic_reference_energies,
+    fit_reference_energies,
+)
 
 TARGETS = ("total", "atomic")
+SELECTION_METRIC = "valid_mae_kcal_mol"  # molecular-energy validation MAE, kcal/mol: early stopping, LR schedule, Optuna
+OBJECTIVE_VERSION = "balanced-loss-v1"  # in every training fingerprint: checkpoints of another loss are not resumed
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -88,13 +100,17 @@ class TrainingResult:
 
     Each history entry: ``epoch`` (1-based), ``train_loss``, ``train_mae`` (molecular energy,
     Hartree, averaged over the epoch's batches), ``valid_loss``, ``valid_mae`` (Hartree),
-    ``train_atomic_mae``/``valid_atomic_mae`` (Hartree, ``atomic`` target only), ``learning_rate``.
+    ``train_atomic_mae``/``valid_atomic_mae`` (Hartree, ``atomic`` target only), ``valid_mae_kcal_mol``
+    (the selection metric), ``learning_rate``. ``best_epoch`` minimises ``valid_mae_kcal_mol``;
+    ``best_valid_loss`` is the validation loss of that epoch; ``loss_scales`` normalised the loss.
     """
 
     model: AtomEnergyModel
     history: list[dict[str, float]]
     best_epoch: int
     best_valid_loss: float
+    best_valid_mae_kcal_mol: float = float("nan")
+    loss_scales: dict[str, float | None] = field(default_factory=dict)
     resumed_from_epoch: int = 0
     stopped_early: bool = False
     checkpoint_path: Path | None = None
@@ -122,11 +138,13 @@ def average_num_neighbors(atoms_list: Sequence[Atoms], r_max: float) -> float:
 
 
 def new_model(
-    arch: str, train_atoms: Sequence[Atoms], *, elements: Sequence[str] = (), **hyperparameters: Any
+    arch: str, train_atoms: Sequence[Atoms], *, elements: Sequence[str] = (), target: str = "total",
+    **hyperparameters: Any,
 ) -> AtomEnergyModel:
     """A model for the elements of ``train_atoms`` plus ``elements`` (symbols of molecules it
-    must also predict, e.g. test sets), with reference energies fitted on ``train_atoms``
-    (and, for NequIP, ``avg_num_neighbors`` measured on them unless given)."""
+    must also predict, e.g. test sets), with reference energies fitted on ``train_atoms`` (for
+    ``target="atomic"`` from their atomic labels; see :mod:`atomloop.models.reference`) and,
+    for NequIP, ``avg_num_neighbors`` measured on them unless given."""
     hp = dict(hyperparameters)
     if arch == "nequip" and "avg_num_neighbors" not in hp:
         r_max = hp.get("r_max", DEFAULT_HYPERPARAMETERS["nequip"]["r_max"])
@@ -134,8 +152,35 @@ def new_model(
     known = set(type_names_for(train_atoms)) | set(elements)
     type_names = sorted(known, key=chemical_symbols.index)
     model = build(arch, type_names, **hp)
-    model.reference.set_fit(fit_reference_energies(train_atoms, type_names))
+    fit = fit_atomic_reference_energies if target == "atomic" else fit_reference_energies
+    model.reference.set_fit(fit(train_atoms, type_names))
     return model
+
+
+@dataclass(frozen=True)
+class LossScales:
+    """Spreads that normalise the loss terms (Hartree), about the model's per-element reference
+    energies e_Z (its prediction before any training): ``total`` per atom,
+    sqrt(mean_m ((E_m - sum_i e_Z_i) / n_m)^2); ``atomic``, sqrt(mean_i (e_i - e_Z_i)^2)
+    (None for total targets). Floored at 1 mHa like the model's scale."""
+
+    total: float
+    atomic: float | None = None
+
+    @classmethod
+    def of(cls, train_atoms: Sequence[Atoms], model: AtomEnergyModel, target: str) -> LossScales:
+        """The scales of a training set about ``model``'s reference energies."""
+        references = model.reference.energies.detach().cpu().numpy()
+        counts = composition_matrix(train_atoms, model.type_names)
+        totals = np.array([float(atoms.info[ENERGY_INFO_KEY]) for atoms in train_atoms])
+        per_atom = (totals - counts @ references) / counts.sum(axis=1)
+        total = max(float(np.sqrt(np.mean(per_atom**2))), MIN_SCALE_HARTREE)
+        if target != "atomic":
+            return cls(total)
+        column = {atomic_numbers[name]: k for k, name in enumerate(model.type_names)}
+        baseline = references[[column[int(z)] for atoms in train_atoms for z in atoms.numbers]]
+        labels = np.concatenate([atoms.arrays[ATOMIC_ENERGIES_ARRAY_KEY] for atoms in train_atoms])
+        return cls(total, max(float(np.sqrt(np.mean((labels - baseline) ** 2))), MIN_SCALE_HARTREE))
 
 
 def _check_labels(atoms_list: Sequence[Atoms], target: str, what: str) -> None:
@@ -149,7 +194,9 @@ def _check_labels(atoms_list: Sequence[Atoms], target: str, what: str) -> None:
 
 
 def _fingerprint(model: AtomEnergyModel, config: TrainingConfig, *datasets: Sequence[Atoms]) -> str:
-    digest = hashlib.sha256(json.dumps([model.spec(), config.optimisation_settings()], sort_keys=True).encode())
+    digest = hashlib.sha256(
+        json.dumps([model.spec(), config.optimisation_settings(), OBJECTIVE_VERSION], sort_keys=True).encode()
+    )
     for dataset in datasets:
         for atoms in dataset:
             digest.update(np.ascontiguousarray(atoms.numbers, dtype=np.int64).tobytes())
@@ -171,9 +218,9 @@ def training_fingerprint(
 class _Loss:
     """Loss of one batch plus running sums for the epoch's MAEs."""
 
-    def __init__(self, config: TrainingConfig, scale: torch.Tensor) -> None:
+    def __init__(self, config: TrainingConfig, scales: LossScales) -> None:
         self.config = config
-        self.scale = scale
+        self.scales = scales
         self.reset()
 
     def reset(self) -> None:
@@ -185,20 +232,22 @@ class _Loss:
 
     def __call__(self, predicted: keys.Batch, batch: keys.Batch) -> torch.Tensor:
         total_error = predicted[keys.TOTAL_ENERGY] - batch[keys.REF_TOTAL_ENERGY]
-        loss = ((total_error / batch[keys.NUM_ATOMS] / self.scale) ** 2).mean()
+        loss = ((total_error / batch[keys.NUM_ATOMS] / self.scales.total) ** 2).mean()
         count = len(total_error)
         self.molecules += count
         self.total_abs += float(total_error.detach().abs().sum())
         if self.config.target == "atomic":
             atomic_error = predicted[keys.ATOMIC_ENERGY] - batch[keys.REF_ATOMIC_ENERGY]
-            loss = self.config.total_weight * loss + self.config.atomic_weight * ((atomic_error / self.scale) ** 2).mean()
+            atomic_term = ((atomic_error / self.scales.atomic) ** 2).mean()
+            loss = self.config.total_weight * loss + self.config.atomic_weight * atomic_term
             self.atoms += len(atomic_error)
             self.atomic_abs += float(atomic_error.detach().abs().sum())
         self.loss_sum += float(loss.detach()) * count
         return loss
 
     def summary(self, prefix: str) -> dict[str, float]:
-        out = {f"{prefix}_loss": self.loss_sum / self.molecules, f"{prefix}_mae": self.total_abs / self.molecules}
+        out = {f"{prefix}_loss": self.loss_sum / self.molecules, f"{prefix}_mae": self.total_abs / self.molecules,
+               f"{prefix}_mae_kcal_mol": self.total_abs / self.molecules * HARTREE_TO_KCAL_PER_MOL}
         if self.config.target == "atomic":
             out[f"{prefix}_atomic_mae"] = self.atomic_abs / self.atoms
         return out
@@ -248,6 +297,7 @@ def train(
     generator = torch.Generator().manual_seed(config.seed)
     state: dict[str, Any] = {
         "history": [], "best_state": _clone_state(model), "best_valid_loss": float("inf"),
+        "best_valid_mae_kcal_mol": float("inf"),
         "best_epoch": 0, "bad_epochs": 0, "finished": False,
     }
     checkpoint_path = checkpoint_dir / CHECKPOINT_FILE if checkpoint_dir is not None else None
@@ -266,7 +316,8 @@ def train(
         state = saved["state"]
         resumed_from = len(state["history"])
 
-    loss = _Loss(config, model.reference.scale)
+    scales = LossScales.of(train_atoms, model, config.target)
+    loss = _Loss(config, scales)
     start = len(state["history"])
     bar = tqdm(
         total=config.epochs, initial=start, disable=not config.progress or state["finished"],
@@ -286,11 +337,11 @@ def train(
             record = {"epoch": epoch, **loss.summary("train")}
             record.update(_validate(model, valid_graphs, loss, config.batch_size, device))
             record["learning_rate"] = optimizer.param_groups[0]["lr"]
-            scheduler.step(record["valid_loss"])
+            scheduler.step(record[SELECTION_METRIC])
             state["history"].append(record)
-            if record["valid_loss"] < state["best_valid_loss"]:
-                state.update(best_valid_loss=record["valid_loss"], best_epoch=epoch, bad_epochs=0,
-                             best_state=_clone_state(model))
+            if record[SELECTION_METRIC] < state["best_valid_mae_kcal_mol"]:
+                state.update(best_valid_loss=record["valid_loss"], best_valid_mae_kcal_mol=record[SELECTION_METRIC],
+                             best_epoch=epoch, bad_epochs=0, best_state=_clone_state(model))
             else:
                 state["bad_epochs"] += 1
             state["finished"] = epoch == config.epochs or state["bad_epochs"] >= config.early_stopping_patience
@@ -313,6 +364,7 @@ def train(
     history = state["history"]
     return TrainingResult(
         model=model, history=history, best_epoch=state["best_epoch"], best_valid_loss=state["best_valid_loss"],
+        best_valid_mae_kcal_mol=state["best_valid_mae_kcal_mol"], loss_scales=asdict(scales),
         resumed_from_epoch=resumed_from, stopped_early=len(history) < config.epochs,
         checkpoint_path=checkpoint_path, config=config,
     )

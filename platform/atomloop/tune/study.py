@@ -3,9 +3,10 @@
 Studies are named ``r{round}-{arch}-{target}`` (round 0 when there is none). A new study
 warm-starts by enqueueing the best parameters of the latest earlier round's study of the same
 architecture and target. Each trial trains on the same data split (see
-:func:`atomloop.loop.models.prepare_data`) and reports its validation loss every epoch;
-the median pruner stops trials worse than the median of earlier trials at the same epoch.
-The objective is the best validation loss. The best trial's training is then registered with
+:func:`atomloop.loop.models.prepare_data`) and reports its molecular-energy validation MAE (kcal/mol) every
+epoch; the median pruner stops trials worse than the median of earlier trials at the same epoch.
+The objective, named ``OBJECTIVE_NAME`` in the study, is the best validation MAE in kcal/mol,
+the quantity training selects its epoch by, the same for every target. The best trial's training is then registered with
 :func:`~atomloop.loop.models.train_and_register`, which finds that trial's finished
 checkpoint (same fingerprint) instead of training again.
 """
@@ -13,6 +14,7 @@ checkpoint (same fingerprint) instead of training again.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +26,12 @@ from atomloop.db.engine import get_engine, session_scope
 from atomloop.errors import AtomloopError
 from atomloop.loop.models import prepare_data, train_and_register
 from atomloop.models.fitting import fit
-from atomloop.models.training import TrainingConfig
+from atomloop.models.training import SELECTION_METRIC, TrainingConfig
 from atomloop.store.tables import Model
 from atomloop.tune.space import split_parameters, suggest
 from atomloop.tune.storage import optuna_storage
+
+OBJECTIVE_NAME = "validation MAE of molecular energies (kcal/mol)"
 
 _FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
@@ -109,6 +113,9 @@ def tune(
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=pruner_startup_trials, n_warmup_steps=pruner_warmup_epochs),
     )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([OBJECTIVE_NAME])
     warm = None
     if not study.trials:
         warm = _earlier_best(storage, round_id, arch, target)
@@ -120,14 +127,14 @@ def tune(
         config = TrainingConfig(target=target, epochs=epochs, device=device, seed=seed, progress=False, **training)
 
         def report(record: dict[str, float]) -> None:
-            trial.report(record["valid_loss"], record["epoch"])
+            trial.report(record[SELECTION_METRIC], record["epoch"])
             if trial.should_prune():
-                raise optuna.TrialPruned(f"epoch {record['epoch']}: validation loss {record['valid_loss']:.4g}")
+                raise optuna.TrialPruned(f"epoch {record['epoch']}: validation MAE {record[SELECTION_METRIC]:.4g} kcal/mol")
 
         result, fingerprint = fit(arch, data, config, hyperparameters, epoch_callback=report)
         trial.set_user_attr("fingerprint", fingerprint)
         trial.set_user_attr("best_epoch", result.best_epoch)
-        return result.best_valid_loss
+        return result.best_valid_mae_kcal_mol
 
     finished = sum(t.state in _FINISHED for t in study.trials)
     if trials > finished:
