@@ -43,3 +43,7 @@ def test_train_evaluate_and_tune_commands(engine):
 
     refused = runner.invoke(app, ["train", "--arch", "schnet", "--target", "atomic"])
     assert isinstance(refused.exception, InputError) and "needs a partition scheme" in str(refused.exception)
+    missing_round = runner.invoke(app, ["train", "--arch", "schnet", "--round", "3", "--run", "nope"])
+    assert isinstance(missing_round.exception, InputError) and "no run named 'nope'" in str(missing_round.exception)
+    no_such_round = runner.invoke(app, ["train", "--arch", "schnet", "--round", "3"])
+    assert "no round 3 in the rounds without a run; rounds: none" in str(no_such_round.exception)

@@ -11,7 +11,8 @@ from atomloop.errors import InputError
 
 _ARCH_HELP = "Architecture: nequip or schnet."
 _TARGET_HELP = "total (molecular energies) or atomic (per-atom energies of --scheme, plus the total)."
-_ROUND_HELP = "Round id (rounds.id) the model belongs to; names the Optuna study r{ROUND}-{arch}-{target}."
+_ROUND_HELP = "Index of the round (of --run, else of the rounds without a run) the model belongs to."
+_RUN_HELP = "Name of the active-learning run whose --round is meant."
 
 
 def _parse_hyperparameters(pairs: list[str]) -> dict[str, Any]:
@@ -46,6 +47,18 @@ def _tagged_ids(tag: str | None) -> list[int] | None:
     return ids
 
 
+def _round_id(run: str | None, round_index: int | None) -> int | None:
+    if round_index is None:
+        if run is not None:
+            raise InputError("--run needs --round INDEX")
+        return None
+    from atomloop.db import session_scope
+    from atomloop.store.selections import round_id_of
+
+    with session_scope() as session:
+        return round_id_of(session, run, round_index)
+
+
 def _summary(metrics: dict[str, Any]) -> str:
     lines = []
     for split in ("train", "valid", "test", "ood_test"):
@@ -68,7 +81,8 @@ def train(
     method: str | None = typer.Option(None, "--method", help="Labels: calculations of this method (if unambiguous)."),
     basis: str | None = typer.Option(None, "--basis", help="Labels: calculations in this basis (if unambiguous)."),
     atomization: bool = typer.Option(False, "--atomization", help="Learn atomization-style energies (E_A minus free atom)."),
-    round_id: int | None = typer.Option(None, "--round", help=_ROUND_HELP),
+    round_index: int | None = typer.Option(None, "--round", help=_ROUND_HELP),
+    run: str | None = typer.Option(None, "--run", help=_RUN_HELP),
     epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs; early stopping may end sooner [200]."),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Molecules per batch [8]."),
     learning_rate: float | None = typer.Option(None, "--learning-rate", help="Initial Adam learning rate [5e-3]."),
@@ -86,7 +100,8 @@ def train(
 
     model_id = train_and_register(
         arch=arch, target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
-        atomization=atomization, test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag), round_id=round_id,
+        atomization=atomization, test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag),
+        round_id=_round_id(run, round_index),
         hyperparameters=_parse_hyperparameters(hp),
         training=_given(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, atomic_weight=atomic_weight), device=device,
     )
@@ -127,7 +142,8 @@ def tune(
     settings_hash: str | None = typer.Option(None, "--settings-hash", help="Labels: calculations at this settings hash."),
     method: str | None = typer.Option(None, "--method", help="Labels: calculations of this method (if unambiguous)."),
     basis: str | None = typer.Option(None, "--basis", help="Labels: calculations in this basis (if unambiguous)."),
-    round_id: int | None = typer.Option(None, "--round", help=_ROUND_HELP),
+    round_index: int | None = typer.Option(None, "--round", help=_ROUND_HELP),
+    run: str | None = typer.Option(None, "--run", help=_RUN_HELP),
     epochs: int = typer.Option(100, "--epochs", help="Maximum epochs per trial."),
     test_tag: str | None = typer.Option(None, "--test-tag", help="Molecules with this tag form the test set."),
     ood_tag: str | None = typer.Option(None, "--ood-tag", help="Molecules with this tag form the OOD test set."),
@@ -138,7 +154,8 @@ def tune(
 
     result = run_tuning(
         arch=arch, target=target, trials=trials, timeout=timeout, scheme=scheme, settings_hash=settings_hash,
-        method=method, basis=basis, test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag), round_id=round_id, epochs=epochs, device=device,
+        method=method, basis=basis, test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag),
+        round_id=_round_id(run, round_index), epochs=epochs, device=device,
     )
     typer.echo(
         f"study {result.study_name}: {result.completed} complete, {result.pruned} pruned"

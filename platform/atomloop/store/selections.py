@@ -41,6 +41,7 @@ from atomloop.store.tables import (
     Prediction,
     Round,
     RoundStatus,
+    Run,
     Selection,
 )
 
@@ -295,6 +296,23 @@ def get_or_create_round(session: Session, run_id: int | None, round_index: int) 
         .on_conflict_do_nothing(constraint="uq_round_run_index")
     )
     return find_round(session, run_id, round_index)
+
+
+def round_id_of(session: Session, run_name: str | None, round_index: int) -> int:
+    """``rounds.id`` of round ``round_index`` of the run named ``run_name`` (None: rounds without a
+    run, as ``atomloop select`` makes them); an error naming the rounds there are otherwise."""
+    run_id = None
+    if run_name is not None:
+        run_id = session.scalar(select(Run.id).where(Run.name == run_name))
+        if run_id is None:
+            raise InputError(f"no run named {run_name!r}")
+    round_ = find_round(session, run_id, round_index)
+    if round_ is None:
+        same_run = Round.run_id.is_(None) if run_id is None else Round.run_id == run_id
+        known = sorted(session.scalars(select(Round.index).where(same_run)))
+        where = f"run {run_name!r}" if run_name else "the rounds without a run"
+        raise InputError(f"no round {round_index} in {where}; rounds: {', '.join(map(str, known)) or 'none'}")
+    return round_.id
 
 
 def latest_validation(session: Session, round_id: int) -> AdversarialValidation | None:
