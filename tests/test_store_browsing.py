@@ -5,6 +5,7 @@ from __future__ import annotations
 import ase.collections
 import ase.db
 import numpy as np
+import pytest
 from ase.build import molecule
 from sqlalchemy import text
 
@@ -66,3 +67,44 @@ def test_ase_web_browser_lists_the_live_store(database_url, engine):
     with_two_carbons = sum(1 for atoms in ase.collections.g2 if (atoms.numbers == 6).sum() == 2)
     assert f"out of {with_two_carbons}" in page
     assert "C2H6" in page
+
+
+def test_extxyz_export_carries_every_schemes_atomic_energies_for_ase_and_nequip(database_url, engine, tmp_path):
+    from ase import units
+    from ase.io import read
+    import torch
+    from nequip.data.dataset import ASEDataset
+    from typer.testing import CliRunner
+
+    from atomloop.cli import app
+    from atomloop.errors import InputError
+    from atomloop.labelling import label_molecules
+    from atomloop.qm import QMSettings
+
+    ingest_atoms([molecule(n) for n in ("H2O", "NH3")], source="test", tags=["x"], engine=engine)
+    settings = QMSettings(basis="sto-3g", schemes=("ao-eda", "mo-pm-iao"))
+    label_molecules(settings, engine=engine, progress=False)
+    path = tmp_path / "train.extxyz"
+    runner = CliRunner()
+    result = runner.invoke(app, ["export", "--to", str(path), "--basis", "STO3G", "--scheme", "mo-pm-iao"])
+    assert result.exit_code == 0 and "wrote 2 molecules" in result.output and "(extended XYZ)" in result.output
+    frames = read(path, index=":")
+    assert [a.get_chemical_formula() for a in frames] == ["H2O", "H3N"]
+    water = frames[0]
+    assert water.info["energy_hartree"] == pytest.approx(-74.96, abs=0.01)
+    assert water.get_potential_energy() == pytest.approx(water.info["energy_hartree"] * units.Hartree, rel=1e-12)
+    # ASE writes per-atom columns with 8 decimals (%16.8f): atomic energies come back to 5e-9 (Ha, eV)
+    for scheme in settings.schemes:
+        atomic = water.arrays[f"atomic_energies_{scheme}_hartree"]
+        assert atomic.sum() == pytest.approx(water.info["energy_hartree"], abs=len(water) * 5e-9)
+    np.testing.assert_allclose(
+        water.get_potential_energies(), water.arrays["atomic_energies_mo-pm-iao_hartree"] * units.Hartree, atol=2e-7
+    )
+    dataset = ASEDataset(file_path=str(path))  # nequip's own reader
+    first = dataset[0]
+    energy = first["total_energy"]
+    # nequip holds energies in its default dtype (float32 here): agreement to its precision
+    assert float(energy.sum()) == pytest.approx(water.get_potential_energy(), rel=4 * float(torch.finfo(energy.dtype).eps))
+    assert first["pos"].shape == (3, 3)
+    wrong = runner.invoke(app, ["export", "--to", str(tmp_path / "x.csv")])
+    assert isinstance(wrong.exception, InputError) and "unknown extension '.csv'" in str(wrong.exception)

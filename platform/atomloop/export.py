@@ -1,10 +1,14 @@
-"""Export the store's molecules to an ASE SQLite database (for sharing, ``ase gui``, ...)."""
+"""Export the store's molecules: an ASE SQLite database (for sharing, ``ase gui``), or an
+extended-XYZ training file with the labels of one level (read by ``ase.io.read`` and by
+nequip's and MACE's ASE data loaders)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import ase.db
+import numpy as np
+from ase import units
 
 from atomloop.db.url import ase_url, database_url
 from atomloop.errors import InputError
@@ -29,3 +33,60 @@ def export_ase_database(path: Path, *, tag: str | None = None, url: str | None =
             target.write(row.toatoms(), key_value_pairs=row.key_value_pairs)
             count += 1
     return count
+
+
+def extxyz_atoms(session, *, tag: str | None = None, settings_hash: str | None = None, method: str | None = None,
+                 basis: str | None = None, scheme: str | None = None) -> list:
+    """The labelled molecules of one level as ``Atoms`` for a training file.
+
+    ASE's convention (eV) on a single-point calculator: ``energy`` (the total) and, with
+    ``scheme``, per-atom ``energies`` of that scheme. Beside it, in Hartree with the unit in the
+    key: ``info['energy_hartree']`` and, for every scheme stored at that level,
+    ``arrays['atomic_energies_<scheme>_hartree']``. ``info`` also holds ``molecule_id``,
+    ``settings_hash``, ``formula``, ``charge`` and ``multiplicity``.
+    """
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from atomloop.models.names import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY
+    from atomloop.store.labels import LabelSource, labelled_atoms, resolve_settings_hash, schemes_at
+    from atomloop.store.molecules import tagged_ids
+
+    level = resolve_settings_hash(session, settings_hash=settings_hash, method=method, basis=basis)
+    schemes = schemes_at(session, level)
+    if scheme is not None and scheme not in schemes:
+        raise InputError(f"no atomic energies of scheme {scheme!r} at this level; stored: {', '.join(schemes) or 'none'}")
+    ids = tagged_ids(session, tag) if tag is not None else None
+    if tag is not None and not ids:
+        raise InputError(f"no molecules are tagged {tag!r}")
+    molecules = labelled_atoms(session, LabelSource(level), ids)
+    by_scheme = {name: labelled_atoms(session, LabelSource(level, name), list(molecules)) for name in schemes}
+    out = []
+    for molecule_id, atoms in molecules.items():
+        energy = float(atoms.info.pop(ENERGY_INFO_KEY))
+        atoms.info.update(energy_hartree=energy, settings_hash=level)
+        for name, labelled in by_scheme.items():
+            if molecule_id in labelled:
+                atoms.arrays[f"atomic_energies_{name}_hartree"] = labelled[molecule_id].arrays[ATOMIC_ENERGIES_ARRAY_KEY]
+        per_atom = atoms.arrays.get(f"atomic_energies_{scheme}_hartree") if scheme else None
+        atoms.calc = SinglePointCalculator(
+            atoms, energy=energy * units.Hartree,
+            energies=None if per_atom is None else np.asarray(per_atom) * units.Hartree,
+        )
+        out.append(atoms)
+    return out
+
+
+def export_extxyz(path: Path, *, url: str | None = None, **choice) -> int:
+    """Write :func:`extxyz_atoms` (``choice``: tag, settings_hash, method, basis, scheme) to the
+    extended-XYZ file ``path``; returns the number of molecules. Refuses to overwrite a file."""
+    from ase.io import write
+
+    from atomloop.db.engine import get_engine, session_scope
+
+    path = Path(path)
+    if path.exists():
+        raise InputError(f"{path} exists; choose a new file name")
+    with session_scope(get_engine(url)) as session:
+        frames = extxyz_atoms(session, **choice)
+    write(path, frames, format="extxyz")
+    return len(frames)

@@ -128,3 +128,13 @@ def labelled_subset(session: Session, molecule_ids: list[int], settings_hash: st
     )
     done = set(session.scalars(query))
     return [i for i in molecule_ids if i in done]
+
+
+def schemes_at(session: Session, settings_hash: str) -> list[str]:
+    """The partition schemes with atomic energies among the finished calculations at ``settings_hash``."""
+    query = (
+        select(AtomicEnergy.scheme).join(Calculation, Calculation.id == AtomicEnergy.calculation_id)
+        .where(Calculation.settings_hash == settings_hash, Calculation.status == CalculationStatus.done)
+        .distinct()
+    )
+    return sorted(session.scalars(query))
