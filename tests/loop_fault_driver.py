@@ -56,12 +56,15 @@ def kill_inside_labelling() -> None:
     def labeller(settings, molecule_ids, **kwargs):
         from atomloop.db.engine import get_engine
 
-        def watch(engine=get_engine()) -> None:
-            def finished() -> int:
-                with engine.connect() as connection:
-                    return connection.execute(text("SELECT count(*) FROM calculations WHERE status = 'done'")).scalar()
+        engine = get_engine()
 
-            before = finished()
+        def finished() -> int:
+            with engine.connect() as connection:
+                return connection.execute(text("SELECT count(*) FROM calculations WHERE status = 'done'")).scalar()
+
+        before = finished()  # counted before any of this round's calculations can finish
+
+        def watch() -> None:
             while finished() == before:
                 time.sleep(0.02)
             die()
