@@ -114,6 +114,8 @@ def test_rerun_with_same_inputs_resumes_and_computes_nothing(engine, tiny_pool, 
 
 
 def test_config_run_name_is_a_hash_of_the_inputs():
+    assert LoopConfig().run_name == "al-faef06c7ca9d"  # the name runs with default inputs have had since 0.1.0
+    assert LoopConfig(atomic_weight=1.0).run_name == LoopConfig().run_name != LoopConfig(atomic_weight=2.0).run_name
     first = LoopConfig(pool_tag="a", initial=5)
     assert first.run_name == LoopConfig(pool_tag="a", initial=5, device="cpu").run_name
     assert first.run_name != LoopConfig(pool_tag="a", initial=6).run_name

@@ -40,6 +40,7 @@ def test_the_command_line_starts_without_importing_the_heavy_libraries():
     assert loaded == []
     shown = subprocess.run([sys.executable, "-m", "atomloop", "loop", "--help"], capture_output=True, text=True)
     assert shown.returncode == 0 and "--auc-stop-margin" in shown.stdout and "--plateau-tolerance" in shown.stdout
+    assert "--atomic-weight" in shown.stdout
 
 
 def test_lazy_package_names_are_the_objects_not_same_named_submodules():

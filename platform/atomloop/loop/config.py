@@ -21,6 +21,7 @@ from atomloop.select.stopping import STOP_MARGIN
 
 STRATEGIES = ("adversarial", "random", "committee", "hybrid")
 TARGETS = ("total", "atomic")
+LATER_FIELDS = ("atomic_weight",)  # added after 0.1.0: in the run identity only when not the default
 CHOICES = {"strategy": STRATEGIES, "level": LEVELS, "target": TARGETS}  # fields that take one of a few names
 
 
@@ -54,6 +55,10 @@ class LoopConfig(BaseModel):
     )
     target: str = Field("atomic", description="Train on 'total' or 'atomic' energies (atomic: the first scheme).")
     epochs: int = Field(60, ge=1, description="Training epochs per round.")
+    atomic_weight: float = Field(
+        1.0, gt=0, description="Atomic target: weight of the atomic-energy loss term against the total's (each "
+        "normalised by its label spread).",
+    )
     tune_every: int = Field(0, ge=0, description="Tune with Optuna every n-th round (0: never).")
     tune_trials: int = Field(4, ge=1, description="Optuna trials per tuning.")
     max_labels: int | None = Field(None, ge=1, description="Stop when this many training molecules are labelled.")
@@ -98,8 +103,14 @@ class LoopConfig(BaseModel):
         return value
 
     def identity(self) -> dict:
-        """The inputs that define the run (the name and the training device excluded)."""
-        return self.model_dump(mode="json", exclude={"name", "device"})
+        """The inputs that define the run (the name and the training device excluded). Fields
+        added after a release (:data:`LATER_FIELDS`) enter only when set to other than their
+        default, so runs started before they existed keep their names and resume."""
+        identity = self.model_dump(mode="json", exclude={"name", "device"})
+        for name in LATER_FIELDS:
+            if identity[name] == type(self).model_fields[name].default:
+                del identity[name]
+        return identity
 
     @property
     def run_name(self) -> str:

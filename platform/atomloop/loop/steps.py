@@ -157,7 +157,8 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
             continue
         hyperparameters, training = _latest_tuned_parameters(config, arch, round_id)
         existing[arch] = train_and_register(
-            hyperparameters=hyperparameters, training={**training, "epochs": config.epochs, "seed": config.seed},
+            hyperparameters=hyperparameters,
+            training={**training, "epochs": config.epochs, "seed": config.seed, "atomic_weight": config.atomic_weight},
             progress=False, **common,
         )
     _mark(engine, run_id, index, "trained", time.perf_counter() - started)
