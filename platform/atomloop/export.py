@@ -47,8 +47,14 @@ def extxyz_atoms(session, *, tag: str | None = None, settings_hash: str | None =
     """
     from ase.calculators.singlepoint import SinglePointCalculator
 
-    from atomloop.models.names import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY
-    from atomloop.store.labels import LabelSource, labelled_atoms, resolve_settings_hash, schemes_at
+    from atomloop.models.names import ENERGY_INFO_KEY
+    from atomloop.store.labels import (
+        LabelSource,
+        atomic_energy_arrays,
+        labelled_atoms,
+        resolve_settings_hash,
+        schemes_at,
+    )
     from atomloop.store.molecules import tagged_ids
 
     level = resolve_settings_hash(session, settings_hash=settings_hash, method=method, basis=basis)
@@ -59,14 +65,13 @@ def extxyz_atoms(session, *, tag: str | None = None, settings_hash: str | None =
     if tag is not None and not ids:
         raise InputError(f"no molecules are tagged {tag!r}")
     molecules = labelled_atoms(session, LabelSource(level), ids)
-    by_scheme = {name: labelled_atoms(session, LabelSource(level, name), list(molecules)) for name in schemes}
+    per_atom_by_scheme = atomic_energy_arrays(session, level, list(molecules), schemes)
     out = []
     for molecule_id, atoms in molecules.items():
         energy = float(atoms.info.pop(ENERGY_INFO_KEY))
         atoms.info.update(energy_hartree=energy, settings_hash=level)
-        for name, labelled in by_scheme.items():
-            if molecule_id in labelled:
-                atoms.arrays[f"atomic_energies_{name}_hartree"] = labelled[molecule_id].arrays[ATOMIC_ENERGIES_ARRAY_KEY]
+        for name, values in per_atom_by_scheme.get(molecule_id, {}).items():
+            atoms.arrays[f"atomic_energies_{name}_hartree"] = values
         per_atom = atoms.arrays.get(f"atomic_energies_{scheme}_hartree") if scheme else None
         atoms.calc = SinglePointCalculator(
             atoms, energy=energy * units.Hartree,

@@ -138,3 +138,27 @@ def schemes_at(session: Session, settings_hash: str) -> list[str]:
         .distinct()
     )
     return sorted(session.scalars(query))
+
+
+def atomic_energy_arrays(
+    session: Session, settings_hash: str, molecule_ids: Sequence[int], schemes: Sequence[str]
+) -> dict[int, dict[str, np.ndarray]]:
+    """Atomic energies (natoms,) in Hartree of every scheme in ``schemes`` for the finished
+    calculations at ``settings_hash`` of ``molecule_ids``, by molecule id and scheme, read in
+    one query; a scheme whose set of atoms is incomplete is left out."""
+    rows = session.execute(
+        select(Calculation.molecule_id, Molecule.natoms, AtomicEnergy.scheme, AtomicEnergy.atom_index,
+               AtomicEnergy.energy)
+        .join(Calculation, Calculation.id == AtomicEnergy.calculation_id)
+        .join(Molecule, Molecule.id == Calculation.molecule_id)
+        .where(Calculation.settings_hash == settings_hash, Calculation.status == CalculationStatus.done,
+               Calculation.molecule_id.in_(list(molecule_ids)), AtomicEnergy.scheme.in_(list(schemes)))
+    )
+    values: dict[tuple[int, str], np.ndarray] = {}
+    for molecule_id, natoms, scheme, index, energy in rows:
+        values.setdefault((molecule_id, scheme), np.full(natoms, np.nan))[index] = energy
+    out: dict[int, dict[str, np.ndarray]] = {}
+    for (molecule_id, scheme), energies in values.items():
+        if not np.isnan(energies).any():
+            out.setdefault(molecule_id, {})[scheme] = energies
+    return out
