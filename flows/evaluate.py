@@ -7,9 +7,8 @@ Scheduled nightly by the deployments in ``deploy/``: labels added since a model 
 from __future__ import annotations
 
 from prefect import flow, task
-from sqlalchemy.orm import Session
 
-from atomloop.db.engine import get_engine
+from atomloop.db.engine import get_engine, session_scope
 from atomloop.loop.models import evaluate_registered
 from atomloop.loop.tasks import TASK_OPTIONS
 from atomloop.store.models import latest_models
@@ -21,7 +20,7 @@ evaluate_task = task(evaluate_registered, name="evaluate-model", **TASK_OPTIONS)
 def evaluate(model_ids: list[int] | None = None) -> dict[int, dict]:
     """Evaluate ``model_ids`` (default: the newest model of each architecture)."""
     if model_ids is None:
-        with Session(get_engine()) as session:
+        with session_scope(get_engine()) as session:
             model_ids = [row.id for row in latest_models(session).values()]
     results = {}
     for model_id in model_ids:

@@ -14,9 +14,9 @@ from prefect import flow, task
 
 from atomloop.db.engine import get_engine, session_scope
 from atomloop.loop.tasks import TASK_OPTIONS, fan_out_labeller, make_task_runner
+from atomloop.store.reports import study_rows
 from atomloop.study import StudyConfig, run_experiment, run_study
 from atomloop.study.matrix import DEFAULT_TARGETS, DEFAULT_TRANSFER_GROUPS, SPLITS, STRATEGIES
-from atomloop.store.reports import study_rows
 from atomloop.study.report import write_study_outputs
 
 experiment_task = task(run_experiment, name="experiment", **TASK_OPTIONS)

@@ -143,7 +143,7 @@ def test_failures_and_refusals_are_recorded(engine):
 def test_stale_heartbeat_is_reclaimed_but_live_foreign_worker_is_not(engine):
     _ingest(SMALL[:2])
     with Session(engine) as session, session.begin():
-        from atomloop.labelling.claims import pending_molecule_ids, queue_calculations
+        from atomloop.store.queue import pending_molecule_ids, queue_calculations
 
         ids = queue_calculations(session, SETTINGS, pending_molecule_ids(session, SETTINGS.settings_hash))
         session.execute(update(Calculation).where(Calculation.id == ids[0]).values(

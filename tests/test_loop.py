@@ -167,13 +167,13 @@ def test_tuned_every_second_round_later_rounds_reuse_the_best_parameters(engine,
     flow(config=LoopConfig(**{**TINY, **tuned}))
     with Session(engine) as session:
         tuned, reused = session.scalars(select(Model).order_by(Model.id)).all()
-    assert tuned.metrics["tuning"]["study"] == f"r{tuned.round_id}-schnet-atomic"
+    assert tuned.metrics["tuning"]["search"] == f"r{tuned.round_id}-schnet-atomic"
     assert "tuning" not in reused.metrics
     import optuna
 
     from atomloop.tune.storage import optuna_storage
 
-    study = optuna.load_study(study_name=tuned.metrics["tuning"]["study"], storage=optuna_storage())
+    study = optuna.load_study(study_name=tuned.metrics["tuning"]["search"], storage=optuna_storage())
     for name, value in study.best_trial.params.items():
         if name in reused.hyperparameters:
             assert reused.hyperparameters[name] == value

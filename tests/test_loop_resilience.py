@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from atomloop.ingest import ingest_atoms
 from atomloop.loop.config import LoopConfig
 from atomloop.loop.entrypoints import load_flow
-from atomloop.loop.state import selected_ids, split_ids
 from atomloop.qm import QMSettings
+from atomloop.store.runs import selected_ids, split_ids
 from atomloop.store.tables import ROUND_STEPS, Calculation, CalculationStatus, Model, Round, RoundStatus, Run
 
 REPOSITORY = Path(__file__).resolve().parents[1]

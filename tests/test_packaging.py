@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import os
 import pkgutil
@@ -61,6 +62,33 @@ def test_the_computing_packages_import_no_sqlalchemy():
     computing += [f"atomloop.study.{name}" for name in ("matrix", "splits", "training_sets", "breakdown", "plots", "report")]
     probe = f"import sys; [__import__(m) for m in {computing!r}]; print('sqlalchemy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def _sql_imports(path: Path) -> list[str]:
+    """What a module imports from SQLAlchemy beyond the handles a caller of the store holds
+    (an engine, a session, a URL parser, the connection error a retry catches), and any
+    import of the ORM tables."""
+    handles = {"Engine", "Session", "OperationalError", "make_url"}
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.split(".")[0] == "sqlalchemy":
+                found += [f"{node.module}.{alias.name}" for alias in node.names if alias.name not in handles]
+            if node.module == "atomloop.store.tables":
+                found.append(node.module)
+        elif isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name.split(".")[0] == "sqlalchemy"]
+    return found
+
+
+def test_all_sql_lives_in_the_store():
+    """Outside ``atomloop.store`` (queries, tables) and ``atomloop.db`` (server, engine,
+    migrations) no module builds a query or touches a table: they pass sessions to the store."""
+    package = REPOSITORY / "platform" / "atomloop"
+    modules = [p for p in package.rglob("*.py") if p.relative_to(package).parts[0] not in ("store", "db")]
+    modules += list((REPOSITORY / "flows").rglob("*.py"))
+    offenders = {str(p.relative_to(REPOSITORY)): found for p in modules if (found := _sql_imports(p))}
+    assert offenders == {}
 
 
 def test_a_bad_loop_option_is_one_line_and_exit_2_before_anything_starts():

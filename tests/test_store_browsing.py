@@ -70,9 +70,9 @@ def test_ase_web_browser_lists_the_live_store(database_url, engine):
 
 
 def test_extxyz_export_carries_every_schemes_atomic_energies_for_ase_and_nequip(database_url, engine, tmp_path):
+    import torch
     from ase import units
     from ase.io import read
-    import torch
     from nequip.data.dataset import ASEDataset
     from typer.testing import CliRunner
 

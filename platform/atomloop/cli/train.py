@@ -110,10 +110,10 @@ def train(
 
 def _report(model_id: int) -> None:
     from atomloop.db import session_scope
-    from atomloop.store.tables import Model
+    from atomloop.store.models import model_row
 
     with session_scope() as session:
-        row = session.get(Model, model_id)
+        row = model_row(session, model_id)
         typer.echo(f"model {model_id}: {row.architecture}/{row.target}"
                    + (f" scheme {row.scheme}" if row.scheme else "")
                    + f", {len(row.training_molecule_ids)} training molecules, artifact {row.artifact_path}")
@@ -136,7 +136,7 @@ def evaluate(
 def tune(
     arch: str = typer.Option(..., "--arch", help=_ARCH_HELP),
     target: str = typer.Option("total", "--target", help=_TARGET_HELP),
-    trials: int = typer.Option(..., "--trials", help="Finished trials the study should hold (resumes a study)."),
+    trials: int = typer.Option(..., "--trials", help="Finished trials the search should hold (resumes a search of the same round, architecture and target)."),
     timeout: float | None = typer.Option(None, "--timeout", help="Stop starting trials after this many seconds."),
     scheme: str | None = typer.Option(None, "--scheme", help="Partition scheme (atomic target)."),
     settings_hash: str | None = typer.Option(None, "--settings-hash", help="Labels: calculations at this settings hash."),
@@ -149,7 +149,7 @@ def tune(
     ood_tag: str | None = typer.Option(None, "--ood-tag", help="Molecules with this tag form the OOD test set."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
 ) -> None:
-    """Tune hyper-parameters with Optuna (study in the store's database) and register the best model."""
+    """Tune hyper-parameters with Optuna (a search, kept as an Optuna study in the store's database) and register the best model."""
     from atomloop.tune import tune as run_tuning
 
     result = run_tuning(
@@ -158,7 +158,7 @@ def tune(
         round_id=_round_id(run, round_index), epochs=epochs, device=device,
     )
     typer.echo(
-        f"study {result.study_name}: {result.completed} complete, {result.pruned} pruned"
+        f"tuning search {result.search_name}: {result.completed} complete, {result.pruned} pruned"
         + (f" (warm-started from {result.warm_started_from})" if result.warm_started_from else "")
         + f"; best validation loss {result.best_value:.4g} with {json.dumps(result.best_params)}"
     )

@@ -38,6 +38,14 @@ def get_engine(url: str | None = None) -> Engine:
     return engine
 
 
+def create_schema(url: str, schema: str) -> None:
+    """``CREATE SCHEMA IF NOT EXISTS schema`` in the database of ``url`` (a plain identifier)."""
+    if not schema.isidentifier():
+        raise ValueError(f"not a schema name: {schema!r}")
+    with get_engine(url).begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+
+
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on any error."""

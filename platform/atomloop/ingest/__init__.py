@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from tqdm import tqdm
 
 from atomloop.db.engine import get_engine
-from atomloop.ingest.bulk import WriteReport, write_molecules
 from atomloop.ingest.sources import read_source
+from atomloop.store.bulk import WriteReport, write_molecules
 from atomloop.store.molecules import MoleculeRecord, records_from_atoms
 
 __all__ = ["WriteReport", "ingest_atoms", "ingest_source", "read_source"]

@@ -11,17 +11,17 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 from tqdm.auto import tqdm
 
-from atomloop.db.engine import get_engine
+from atomloop.db.engine import get_engine, session_scope
 from atomloop.errors import AtomloopError, InputError
-from atomloop.labelling.claims import pending_molecule_ids, queue_calculations, reclaim_abandoned, status_counts
-from atomloop.labelling.derived import derive_schemes, lacking_schemes
+from atomloop.labelling.derived import derive_schemes
 from atomloop.labelling.limits import ResourceLimits
-from atomloop.labelling.worker import run_worker, worker_process_main
+from atomloop.labelling.worker import run_worker, worker_alive, worker_process_main
 from atomloop.qm.settings import QMSettings
 from atomloop.store.molecules import tagged_ids
+from atomloop.store.queue import pending_molecule_ids, queue_calculations, reclaim_abandoned, status_counts
+from atomloop.store.results import lacking_schemes
 
 STALE_AFTER_S = 300.0
 
@@ -88,7 +88,7 @@ def _run_processes(engine: Engine, settings: QMSettings, ids: list[int], limits:
     try:
         while any(process.is_alive() for process in processes):
             wait([process.sentinel for process in processes if process.is_alive()], timeout=0.5)
-            with Session(engine) as session:
+            with session_scope(engine) as session:
                 counts = status_counts(session, ids)
             bar.update(counts["done"] + counts["failed"] + counts["refused"] - bar.n)
     finally:
@@ -130,14 +130,14 @@ def label_molecules(
     started = time.perf_counter()
     engine = engine or get_engine()
     report = LabelReport(settings_hash=settings.settings_hash)
-    with Session(engine) as session, session.begin():
+    with session_scope(engine) as session:
         if tag is not None and not tagged_ids(session, tag):
             raise InputError(f"no molecules are tagged {tag!r}; ingest some first (atomloop ingest SOURCE --tag {tag})")
         pending = pending_molecule_ids(
             session, report.settings_hash, molecule_ids=molecule_ids, tag=tag, limit=limit, retry_failed=retry_failed
         )
         ids = queue_calculations(session, settings, pending)
-        report.reclaimed = reclaim_abandoned(session, ids, stale_after_s)
+        report.reclaimed = reclaim_abandoned(session, ids, stale_after_s, worker_alive)
     report.requested, report.calculation_ids = len(ids), ids
     label = f"label {settings.method}/{settings.basis}"
     with tqdm(total=len(ids), desc=label, unit="mol", disable=not progress or not ids) as bar:
@@ -152,12 +152,12 @@ def label_molecules(
                 lib.num_threads(previous)
         elif ids:
             _run_processes(engine, settings, ids, limits, min(workers, len(ids)), threads, bar)
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         lacking = lacking_schemes(session, settings, molecule_ids=molecule_ids, tag=tag)
     with tqdm(total=len(lacking), desc="derive schemes", unit="mol", disable=not progress or not lacking) as bar:
         report.derived = derive_schemes(engine, settings, lacking, max_memory_mb=limits.max_memory_mb,
                                         on_finished=lambda: bar.update(1))
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         counts = status_counts(session, ids)
     report.done, report.failed, report.refused = counts["done"], counts["failed"], counts["refused"]
     report.remaining = counts["queued"] + counts["running"]

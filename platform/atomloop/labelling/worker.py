@@ -8,25 +8,45 @@ Runs inline (one worker) or as a spawned process; a heartbeat thread keeps the c
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from atomloop.db.engine import get_engine
+from atomloop.db.engine import get_engine, session_scope
 from atomloop.errors import AtomloopError
-from atomloop.labelling.claims import beat, claim_next, worker_name
 from atomloop.labelling.limits import ResourceLimits, refusal_reason
-from atomloop.labelling.results import store_failure, store_result
 from atomloop.qm.calculation import compute
 from atomloop.qm.settings import QMSettings
-from atomloop.store.molecules import molecule_to_atoms
-from atomloop.store.tables import Molecule
+from atomloop.store.molecules import load_atoms
+from atomloop.store.queue import beat, claim_next
+from atomloop.store.results import store_failure, store_result
 
 HEARTBEAT_INTERVAL_S = 5.0
+
+
+def worker_name() -> str:
+    """This process as "host:pid"."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_alive(worker: str | None) -> bool:
+    """False only when ``worker`` ("host:pid") ran on this host and its pid no longer exists."""
+    if not worker or ":" not in worker:
+        return False
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname():
+        return True  # cannot tell; the heartbeat decides
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
 
 
 class _Heartbeat:
@@ -58,8 +78,8 @@ def _label_one(engine: Engine, calculation_id: int, molecule_id: int, worker: st
     """Compute and store one calculation; returns its final status ('done' or 'failed')."""
     started = time.perf_counter()
     try:
-        with Session(engine) as session:
-            atoms = molecule_to_atoms(session.get_one(Molecule, molecule_id))
+        with session_scope(engine) as session:
+            (atoms,) = load_atoms(session, [molecule_id])
         reason = refusal_reason(atoms, settings, limits)
         if reason is not None:
             store_failure(engine, calculation_id, worker, reason)

@@ -1,4 +1,4 @@
-"""A run's rows: the ``runs`` row, its dataset splits and its rounds, created idempotently.
+"""A run's splits, drawn once and stored with the ``runs`` row (idempotently).
 
 Splits of a run (dataset ``run:<name>``): ``ood_test`` = ``ood_size`` molecules drawn from
 the largest fifth of the pool by heavy-atom count (out of distribution for a small-molecule
@@ -10,31 +10,12 @@ keep split ``pool`` in the dataset; their selection rows say when they joined tr
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import Engine, func, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
+from atomloop.db.engine import session_scope
 from atomloop.errors import InputError
 from atomloop.loop.config import LoopConfig
-from atomloop.store.tables import (
-    Dataset,
-    DatasetMember,
-    Molecule,
-    Round,
-    Run,
-    Selection,
-)
-
-
-def _pool_molecules(session: Session, pool_tag: str | None) -> tuple[np.ndarray, np.ndarray, list[frozenset[int]]]:
-    """Ids (ascending), heavy-atom counts and element sets of the pool molecules."""
-    query = select(Molecule.id, Molecule.numbers).order_by(Molecule.id)
-    if pool_tag is not None:
-        query = query.where(Molecule.tags.any(pool_tag))
-    rows = session.execute(query).all()
-    ids = np.array([row.id for row in rows], dtype=np.int64)
-    heavy = np.array([sum(1 for z in row.numbers if z > 1) for row in rows], dtype=np.int64)
-    return ids, heavy, [frozenset(row.numbers) for row in rows]
+from atomloop.store.runs import create_run, locked_run_parameters, pool_molecules
 
 
 def _cover_elements(
@@ -103,47 +84,13 @@ def draw_splits(
 def prepare_run(engine: Engine, config: LoopConfig) -> int:
     """Create the run and its dataset splits, or return the existing run of these inputs."""
     name = config.run_name
-    with Session(engine) as session, session.begin():
-        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))
-        run = session.scalars(select(Run).where(Run.name == name)).first()
-        if run is not None:
-            if run.parameters != config.identity():
+    with session_scope(engine) as session:
+        existing = locked_run_parameters(session, name)
+        if existing is not None:
+            run_id, parameters = existing
+            if parameters != config.identity():
                 raise InputError(f"run {name!r} exists with other inputs; choose another --name")
-            return run.id
-        ids, heavy, element_sets = _pool_molecules(session, config.pool_tag)
-        splits = draw_splits(ids, heavy, element_sets, config)
-        run = Run(name=name, parameters=config.identity(), status="running")
-        dataset = Dataset(name=f"run:{name}", description=f"splits of active-learning run {name}")
-        session.add_all([run, dataset])
-        session.flush()
-        session.execute(
-            insert(DatasetMember),
-            [
-                {"dataset_id": dataset.id, "molecule_id": molecule_id, "split": split}
-                for split, members in splits.items()
-                for molecule_id in members
-            ],
-        )
-        return run.id
-
-
-def split_ids(session: Session, run_name: str, split: str) -> list[int]:
-    """Molecule ids of one split of a run's dataset, ascending."""
-    query = (
-        select(DatasetMember.molecule_id)
-        .join(Dataset, Dataset.id == DatasetMember.dataset_id)
-        .where(Dataset.name == f"run:{run_name}", DatasetMember.split == split)
-        .order_by(DatasetMember.molecule_id)
-    )
-    return list(session.scalars(query))
-
-
-def selected_ids(session: Session, run_id: int, *, up_to_round: int) -> list[int]:
-    """Molecules selected (or given as the initial set) in rounds 0..``up_to_round``."""
-    query = (
-        select(Selection.molecule_id)
-        .join(Round, Round.id == Selection.round_id)
-        .where(Round.run_id == run_id, Round.index <= up_to_round)
-        .order_by(Round.index, Selection.rank)
-    )
-    return list(session.scalars(query))
+            return run_id
+        pool = pool_molecules(session, config.pool_tag)
+        splits = draw_splits(pool.ids, pool.heavy_atoms, pool.element_sets, config)
+        return create_run(session, name, config.identity(), splits)

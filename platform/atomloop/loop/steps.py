@@ -12,21 +12,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache
 
-from sqlalchemy import Engine, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
+from atomloop.db.engine import session_scope
 from atomloop.loop.config import LoopConfig
-from atomloop.loop.state import selected_ids, split_ids
 from atomloop.qm import QMSettings
 from atomloop.select.stopping import stopping_decision
+from atomloop.store import runs
 from atomloop.store.labels import labelled_subset
 from atomloop.store.models import unpredicted_ids
-from atomloop.store.selections import get_or_create_round, latest_validation
-from atomloop.store.tables import ROUND_STEPS, Model, Round, RoundStatus, Run, Selection
+from atomloop.store.runs import ROUND_STEPS, RoundProgress, selected_ids, split_ids
 
 STEPS = ROUND_STEPS
 Labeller = Callable[[QMSettings, Sequence[int]], object]
@@ -39,24 +36,15 @@ def qm_settings(config: LoopConfig) -> QMSettings:
     return QMSettings(method=config.method, basis=config.basis, schemes=config.schemes)
 
 
-def _done(round_row: Round, step: str) -> bool:
-    return round_row.step is not None and STEPS.index(round_row.step) >= STEPS.index(step)
-
-
 def _mark(engine: Engine, run_id: int, index: int, step: str, seconds: float) -> None:
-    with Session(engine) as session, session.begin():
-        row = get_or_create_round(session, run_id, index)
-        row.step = step
-        row.timings = {**row.timings, step: round(seconds, 3)}
-        if step == STEPS[-1]:
-            row.status = RoundStatus.done
-            row.finished = datetime.now(UTC)
+    with session_scope(engine) as session:
+        runs.mark_step(session, run_id, index, step, seconds)
 
 
-def round_state(engine: Engine, run_id: int, index: int) -> Round:
-    """The round row (created when missing)."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        return get_or_create_round(session, run_id, index)
+def round_state(engine: Engine, run_id: int, index: int) -> RoundProgress:
+    """The round's progress (the round is created when missing)."""
+    with session_scope(engine) as session:
+        return runs.round_progress(session, run_id, index)
 
 
 @dataclass
@@ -72,15 +60,12 @@ class SelectOutcome:
 def select_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> SelectOutcome:
     """Round 0: record the initial training set. Later rounds: select ``k`` pool molecules."""
     started = time.perf_counter()
-    with Session(engine) as session, session.begin():
-        row = get_or_create_round(session, run_id, index)
+    with session_scope(engine) as session:
+        progress = runs.round_progress(session, run_id, index)
         if index == 0:
             initial = split_ids(session, config.run_name, "train")
-            session.execute(
-                insert(Selection).on_conflict_do_nothing(),
-                [{"round_id": row.id, "molecule_id": m, "rank": r, "strategy": "initial"} for r, m in enumerate(initial)],
-            )
-        already = _done(row, "selected")
+            runs.record_initial_selection(session, progress.round_id, initial)
+        already = progress.done("selected")
     if index == 0:
         if not already:
             _mark(engine, run_id, index, "selected", time.perf_counter() - started)
@@ -89,7 +74,7 @@ def select_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> 
     from atomloop.loop.selection import select_round
 
     settings_hash = qm_settings(config).settings_hash
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         chosen_before = selected_ids(session, run_id, up_to_round=index - 1)
         train = labelled_subset(session, chosen_before, settings_hash)
         pool = sorted(set(split_ids(session, config.run_name, "pool")) - set(chosen_before))
@@ -109,12 +94,12 @@ def label_step(
     engine: Engine, config: LoopConfig, run_id: int, index: int, molecule_ids: Sequence[int], labeller: Labeller
 ) -> None:
     """Label ``molecule_ids`` (round 0: also the test sets) through ``labeller``."""
-    if _done(round_state(engine, run_id, index), "labelled"):
+    if round_state(engine, run_id, index).done("labelled"):
         return
     started = time.perf_counter()
     ids = list(molecule_ids)
     if index == 0:
-        with Session(engine) as session:
+        with session_scope(engine) as session:
             ids += split_ids(session, config.run_name, "test") + split_ids(session, config.run_name, "ood_test")
     labeller(qm_settings(config), ids)
     _mark(engine, run_id, index, "labelled", time.perf_counter() - started)
@@ -130,14 +115,11 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
 
     settings_hash = qm_settings(config).settings_hash
     started = time.perf_counter()
-    with Session(engine) as session:
-        row = get_or_create_round(session, run_id, index)
-        round_id = row.id
-        existing = {
-            m.architecture: m.id
-            for m in session.scalars(select(Model).where(Model.round_id == round_id, Model.status == "done"))
-        }
-        if _done(row, "trained"):
+    with session_scope(engine) as session:
+        progress = runs.round_progress(session, run_id, index)
+        round_id = progress.round_id
+        existing = runs.trained_models(session, round_id)
+        if progress.done("trained"):
             return existing
         train = labelled_subset(session, selected_ids(session, run_id, up_to_round=index), settings_hash)
         test = labelled_subset(session, split_ids(session, config.run_name, "test"), settings_hash)
@@ -178,11 +160,11 @@ def evaluate_step(engine: Engine, config: LoopConfig, run_id: int, index: int, m
     """Predict the remaining pool with every model (the committee's signal) and close the round."""
     from atomloop.loop.models import predict_and_store
 
-    if _done(round_state(engine, run_id, index), "evaluated"):
+    if round_state(engine, run_id, index).done("evaluated"):
         return
     started = time.perf_counter()
     if config.strategy in ("committee", "hybrid"):
-        with Session(engine) as session:
+        with session_scope(engine) as session:
             chosen = set(selected_ids(session, run_id, up_to_round=index))
             pool = [m for m in split_ids(session, config.run_name, "pool") if m not in chosen]
         for model_id in model_ids.values():  # a model whose predictions were stored before a kill is skipped
@@ -208,28 +190,23 @@ class RoundSummary:
 def summarize_round(engine: Engine, config: LoopConfig, run_id: int, index: int) -> RoundSummary:
     """Read a finished round back from the store."""
     settings_hash = qm_settings(config).settings_hash
-    with Session(engine) as session:
-        row = get_or_create_round(session, run_id, index)
+    with session_scope(engine) as session:
+        progress = runs.round_progress(session, run_id, index)
         train = labelled_subset(session, selected_ids(session, run_id, up_to_round=index), settings_hash)
-        validation = latest_validation(session, row.id)
-        models = session.scalars(select(Model).where(Model.round_id == row.id).order_by(Model.id)).all()
-        summary = RoundSummary(
-            index=index, n_train=len(train),
-            auc=validation.auc if validation else None,
-            auc_interval=(validation.auc_low, validation.auc_high) if validation else None,
-            seconds=sum(row.timings.get(step, 0.0) for step in STEPS),
-        )
-        for model in models:
-            for split, target in (("test", summary.test_mae_kcal_mol), ("ood_test", summary.ood_mae_kcal_mol)):
-                energy = model.metrics.get(split, {}).get("energy", {})
-                if "mae_kcal_mol" in energy:
-                    target[model.architecture] = energy["mae_kcal_mol"]
+        record = runs.round_record(session, progress.round_id)
+    summary = RoundSummary(
+        index=index, n_train=len(train), auc=record.auc, auc_interval=record.auc_interval,
+        seconds=sum(progress.timings.get(step, 0.0) for step in STEPS),
+    )
+    for architecture, metrics in record.model_metrics:
+        for split, target in (("test", summary.test_mae_kcal_mol), ("ood_test", summary.ood_mae_kcal_mol)):
+            energy = metrics.get(split, {}).get("energy", {})
+            if "mae_kcal_mol" in energy:
+                target[architecture] = energy["mae_kcal_mol"]
     return summary
 
 
 def finish_run(engine: Engine, run_id: int, status: str, reason: str | None) -> None:
     """Record how a run ended (``done`` or ``stopped``) and why."""
-    with Session(engine) as session, session.begin():
-        run = session.get(Run, run_id)
-        run.status = status
-        run.stop_reason = reason
+    with session_scope(engine) as session:
+        runs.finish_run(session, run_id, status, reason)

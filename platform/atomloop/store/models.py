@@ -181,3 +181,24 @@ def latest_models(session: Session, *, round_id: int | None = None) -> dict[str,
     if round_id is not None:
         query = query.where(Model.round_id == round_id)
     return {row.architecture: row for row in session.scalars(query)}
+
+
+def models_trained_on(
+    session: Session, architecture: str, target: str, scheme: str | None, settings_hash: str, train_ids: list[int]
+) -> list[tuple[int, dict]]:
+    """Finished models of ``architecture`` trained on exactly ``train_ids`` for ``target``
+    (``scheme``) at ``settings_hash``, oldest first: (id, hyperparameters) pairs."""
+    rows = session.execute(
+        select(Model.id, Model.hyperparameters).where(
+            Model.architecture == architecture, Model.target == target,
+            Model.scheme.is_(None) if scheme is None else Model.scheme == scheme,
+            Model.settings_hash == settings_hash, Model.training_molecule_ids == train_ids, Model.status == "done",
+        ).order_by(Model.id)
+    )
+    return [(model_id, hyperparameters) for model_id, hyperparameters in rows]
+
+
+def add_metrics(session: Session, model_id: int, **entries: Any) -> None:
+    """Merge ``entries`` into the model's ``metrics`` (JSON; e.g. ``tuning=...``)."""
+    row = model_row(session, model_id)
+    row.metrics = {**row.metrics, **entries}

@@ -133,3 +133,9 @@ def load_atoms(session: Session, molecule_ids: Sequence[int]) -> list[Atoms]:
 def tagged_ids(session: Session, tag: str) -> list[int]:
     """Ids of the molecules tagged ``tag``, ascending (empty when none)."""
     return list(session.scalars(select(Molecule.id).where(Molecule.tags.any(tag)).order_by(Molecule.id)))
+
+
+def molecule_tags(session: Session, molecule_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Tags of each of ``molecule_ids`` (ids not stored are left out)."""
+    rows = session.execute(select(Molecule.id, Molecule.tags).where(Molecule.id.in_(list(molecule_ids))))
+    return {molecule_id: list(tags or []) for molecule_id, tags in rows}

@@ -14,11 +14,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import numpy as np
 from ase import Atoms
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from tqdm.auto import tqdm
 
@@ -31,9 +30,11 @@ from atomloop.models.fitting import TrainingData, fit
 from atomloop.models.training import TrainingConfig
 from atomloop.qm import QMSettings
 from atomloop.select import adversarial_validation
+from atomloop.store import studies
 from atomloop.store.labels import LabelSource, labelled_atoms
-from atomloop.store.models import stored_predictions
-from atomloop.store.tables import ExperimentError, Model, Molecule, Study, StudyExperiment
+from atomloop.store.models import model_row, models_trained_on, stored_predictions
+from atomloop.store.molecules import molecule_tags
+from atomloop.store.studies import ExperimentKey
 from atomloop.study.breakdown import error_breakdown
 from atomloop.study.dataset import dataset_molecule_ids
 from atomloop.study.matrix import Experiment, StudyConfig, Target
@@ -50,16 +51,13 @@ def open_study(engine: Engine, config: StudyConfig) -> int:
     """The id of the study row for ``config`` (created on first run; a name already used with
     other inputs is refused)."""
     with session_scope(engine) as session:
-        study = session.scalars(select(Study).where(Study.name == config.study_name)).one_or_none()
-        if study is None:
-            study = Study(name=config.study_name, kind=STUDY_KIND, parameters=config.parameters(),
-                          settings_hash=config.qm_settings.settings_hash, status="running")
-            session.add(study)
-            session.flush()
-        elif study.parameters != config.parameters():
-            raise InputError(f"study {config.study_name!r} exists with other inputs; choose another --name")
-        study.status, study.finished = "running", None
-        return study.id
+        return studies.open_study(session, config.study_name, STUDY_KIND, config.parameters(),
+                                  config.qm_settings.settings_hash)
+
+
+def _key(experiment: Experiment) -> ExperimentKey:
+    return ExperimentKey(experiment.split, experiment.target, experiment.architecture, experiment.strategy,
+                         experiment.size, experiment.seed)
 
 
 def _labelled_molecules(session: Session, settings: QMSettings, ids: list[int]) -> tuple[dict[int, StudyMolecule], dict[int, Atoms]]:
@@ -68,10 +66,11 @@ def _labelled_molecules(session: Session, settings: QMSettings, ids: list[int]) 
     for scheme in settings.schemes:
         complete = labelled_atoms(session, LabelSource(settings.settings_hash, scheme), list(atoms_by_id))
         atoms_by_id = {i: a for i, a in atoms_by_id.items() if i in complete}
-    rows = session.scalars(select(Molecule).where(Molecule.id.in_(list(atoms_by_id)))).all()
+    tags = molecule_tags(session, list(atoms_by_id))
     molecules = {
-        m.id: StudyMolecule(m.id, m.natoms, sum(1 for z in m.numbers if z > 1), functional_group(m.tags), m.composition_hash, m.formula)
-        for m in rows
+        i: StudyMolecule(i, len(atoms), int((atoms.numbers > 1).sum()), functional_group(tags[i]),
+                         atoms.info["composition_hash"], atoms.info["formula"])
+        for i, atoms in atoms_by_id.items()
     }
     return molecules, atoms_by_id
 
@@ -109,13 +108,8 @@ class StudyPlan:
         key = (experiment.split, experiment.strategy, experiment.size, experiment.seed)
         if key not in self._training:
             with session_scope(self.engine) as session:
-                stored = session.scalars(
-                    select(StudyExperiment.train_molecule_ids).where(
-                        StudyExperiment.study_id == self.study_id, StudyExperiment.split == experiment.split,
-                        StudyExperiment.strategy == experiment.strategy, StudyExperiment.training_size == experiment.size,
-                        StudyExperiment.seed == experiment.seed, StudyExperiment.status == "done",
-                    )
-                ).first()
+                stored = studies.stored_training_set(session, self.study_id, experiment.split, experiment.strategy,
+                                                     experiment.size, experiment.seed)
             split = self.split(experiment.split, experiment.seed)
             self._training[key] = sorted(stored) if stored else choose_training_set(
                 experiment.strategy, split.pool, experiment.size, seed=experiment.seed, atoms_by_id=self.atoms_by_id,
@@ -149,12 +143,8 @@ class StudyPlan:
     def finished(self) -> set[Experiment]:
         """Experiments of this study already done."""
         with session_scope(self.engine) as session:
-            rows = session.execute(
-                select(StudyExperiment.target, StudyExperiment.architecture, StudyExperiment.strategy,
-                       StudyExperiment.training_size, StudyExperiment.split, StudyExperiment.seed)
-                .where(StudyExperiment.study_id == self.study_id, StudyExperiment.status == "done")
-            ).all()
-        return {Experiment(*row) for row in rows}
+            keys = studies.finished_experiments(session, self.study_id)
+        return {Experiment(k.target, k.architecture, k.strategy, k.training_size, k.split, k.seed) for k in keys}
 
 
 def plan_study(engine: Engine, config: StudyConfig, study_id: int, molecule_ids: list[int]) -> StudyPlan:
@@ -170,45 +160,24 @@ def _reusable_model(session: Session, plan: StudyPlan, experiment: Experiment, t
     """A registered model trained exactly as ``experiment`` asks, if one exists."""
     target = Target.parse(experiment.target)
     overrides = plan.config.hyperparameters.get(experiment.architecture, {})
-    candidates = session.scalars(
-        select(Model).where(
-            Model.architecture == experiment.architecture, Model.target == target.model_target,
-            Model.scheme.is_(None) if target.scheme is None else Model.scheme == target.scheme,
-            Model.settings_hash == plan.settings_hash, Model.training_molecule_ids == train_ids, Model.status == "done",
-        ).order_by(Model.id)
-    )
-    for model in candidates:
-        h = model.hyperparameters
+    candidates = models_trained_on(session, experiment.architecture, target.model_target, target.scheme,
+                                   plan.settings_hash, train_ids)
+    for model_id, h in candidates:
         if (
             h.get("labels", {}).get("atomic_column") == ("atomization" if target.atomization else "energy")
             and h.get("validation_molecule_ids") == split.valid and h.get("test_molecule_ids") == split.test
             and h.get("training", {}).get("epochs") == plan.config.epochs and h.get("training", {}).get("seed") == experiment.seed
             and all(h.get("model", {}).get(k) == v for k, v in overrides.items())
         ):
-            return model.id
+            return model_id
     return None
 
 
 def _store(engine: Engine, plan: StudyPlan, experiment: Experiment, values: dict, errors: list) -> None:
     """Replace the experiment's row (and error rows) in one transaction."""
+    target = Target.parse(experiment.target)
     with session_scope(engine) as session:
-        session.execute(
-            delete(StudyExperiment).where(
-                StudyExperiment.study_id == plan.study_id, StudyExperiment.split == experiment.split,
-                StudyExperiment.target == experiment.target, StudyExperiment.architecture == experiment.architecture,
-                StudyExperiment.strategy == experiment.strategy, StudyExperiment.training_size == experiment.size,
-                StudyExperiment.seed == experiment.seed,
-            )
-        )
-        target = Target.parse(experiment.target)
-        row = StudyExperiment(
-            study_id=plan.study_id, split=experiment.split, target=experiment.target, scheme=target.scheme,
-            atomization=target.atomization, architecture=experiment.architecture, strategy=experiment.strategy,
-            training_size=experiment.size, seed=experiment.seed, **values,
-        )
-        session.add(row)
-        session.flush()
-        session.add_all(ExperimentError(experiment_id=row.id, **vars(e)) for e in errors)
+        studies.store_experiment(session, plan.study_id, _key(experiment), target.scheme, target.atomization, values, errors)
 
 
 def run_experiment(plan: StudyPlan, experiment: Experiment) -> str:
@@ -234,7 +203,7 @@ def run_experiment(plan: StudyPlan, experiment: Experiment) -> str:
             )
         groups = {i: plan.molecules[i].group for i in split.test}
         with session_scope(plan.engine) as session:
-            metrics = session.get(Model, model_id).metrics["test"]
+            metrics = model_row(session, model_id).metrics["test"]
             source = LabelSource(plan.settings_hash, target.scheme, target.atomization)
             errors = error_breakdown(stored_predictions(session, model_id, "test", source), groups)
         energy = metrics["energy"]
@@ -299,7 +268,5 @@ def run_study(
         status = (experiment_runner or run_experiment)(plan, experiment)
         setattr(result, status, getattr(result, status) + 1)
     with session_scope(engine) as session:
-        study = session.get(Study, study_id)
-        study.status = "done" if result.failed == 0 else "failed"
-        study.finished = datetime.now(UTC)
+        studies.finish_study(session, study_id, "done" if result.failed == 0 else "failed")
     return result

@@ -1,14 +1,17 @@
-"""Hyper-parameter tuning of atomloop models with Optuna (studies stored in the store's database)."""
+"""Hyper-parameter tuning of atomloop models with Optuna: one *search* per round, architecture and
+target, kept as an Optuna study in the store's database (``study_name`` is the old name of
+``search_name``)."""
 
 from atomloop.lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "suggest": ".space",
     "optuna_storage": ".storage",
-    "TuneResult": ".study",
-    "latest_best_parameters": ".study",
-    "study_name": ".study",
-    "tune": ".study",
+    "TuneResult": ".search",
+    "latest_best_parameters": ".search",
+    "search_name": ".search",
+    "study_name": ".search",
+    "tune": ".search",
 })
 
-__all__ = ["TuneResult", "latest_best_parameters", "optuna_storage", "study_name", "suggest", "tune"]
+__all__ = ["TuneResult", "latest_best_parameters", "optuna_storage", "search_name", "study_name", "suggest", "tune"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 import warnings
 
 import optuna
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from atomloop.db.engine import create_schema
 from atomloop.db.url import database_url
 
 SCHEMA = "optuna"
@@ -30,12 +30,7 @@ def optuna_url(url: str | None = None) -> str:
 def optuna_storage(url: str | None = None) -> optuna.storages.RDBStorage:
     """RDB storage of Optuna studies in the store's database (schema created on first use)."""
     url = url or database_url()
-    engine = create_engine(url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
-    finally:
-        engine.dispose()
+    create_schema(url, SCHEMA)
     with warnings.catch_warnings():
         # heartbeats are marked experimental in Optuna 5.0; they are what makes kills recoverable
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

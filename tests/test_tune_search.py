@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from atomloop.db import session_scope
 from atomloop.store.tables import Model, Round
-from atomloop.tune import latest_best_parameters, optuna_storage, study_name, tune
+from atomloop.tune import latest_best_parameters, optuna_storage, search_name, study_name, tune
 
 
 @pytest.fixture
@@ -29,19 +29,19 @@ def test_study_of_three_trials_registers_its_best_model_and_warm_starts_the_next
         arch="schnet", target="total", trials=3, train_ids=train_ids, test_ids=test_ids, round_id=first,
         epochs=8, device="cpu", pruner_startup_trials=1, pruner_warmup_epochs=2, engine=engine,
     )
-    assert result.study_name == study_name(first, "schnet", "total") == f"r{first}-schnet-total"
+    assert result.search_name == search_name(first, "schnet", "total") == study_name(first, "schnet", "total") == f"r{first}-schnet-total"
     assert result.completed + result.pruned == 3 and result.completed >= 1
     assert result.warm_started_from is None
 
     storage = optuna_storage(database_url)
-    study = optuna.load_study(study_name=result.study_name, storage=storage)
+    study = optuna.load_study(study_name=result.search_name, storage=storage)
     assert len(study.trials) == 3
     assert study.best_trial.params == result.best_params
     assert study.user_attrs["model_id"] == result.model_id
     with session_scope(engine) as session:
         row = session.get(Model, result.model_id)
         assert row.round_id == first
-        assert row.metrics["tuning"]["study"] == result.study_name
+        assert row.metrics["tuning"]["search"] == result.search_name
         assert row.hyperparameters["model"]["num_features"] == result.best_params["num_features"]
         assert row.hyperparameters["training"]["learning_rate"] == result.best_params["learning_rate"]
         # the registered model is the best trial's training (found by its checkpoint), not a new one
@@ -54,14 +54,14 @@ def test_study_of_three_trials_registers_its_best_model_and_warm_starts_the_next
     # resuming the finished study runs no new trial
     again = tune(arch="schnet", target="total", trials=3, train_ids=train_ids, test_ids=test_ids,
                  round_id=first, epochs=8, device="cpu", engine=engine)
-    assert len(optuna.load_study(study_name=result.study_name, storage=storage).trials) == 3
+    assert len(optuna.load_study(study_name=result.search_name, storage=storage).trials) == 3
     assert again.best_params == result.best_params
 
     # the next round starts from the previous round's best parameters
     warm = tune(arch="schnet", target="total", trials=1, train_ids=train_ids, round_id=second, epochs=3,
                 device="cpu", engine=engine)
-    assert warm.warm_started_from == result.study_name
-    next_study = optuna.load_study(study_name=warm.study_name, storage=storage)
+    assert warm.warm_started_from == result.search_name
+    next_study = optuna.load_study(study_name=warm.search_name, storage=storage)
     assert next_study.trials[0].params == result.best_params
     hyperparameters, training = latest_best_parameters(arch="schnet", target="total", before_round_id=second)
     assert {**hyperparameters, **training} == result.best_params

@@ -1,15 +1,14 @@
 """Calculation rows as a work queue: create, claim (FOR UPDATE SKIP LOCKED), heartbeat, reclaim.
 
 A row is ``queued`` until a worker claims it (``running``, with ``worker`` = "host:pid", a
-``heartbeat`` and ``attempts`` + 1). A running row whose worker process is gone (same host) or
-whose heartbeat is older than ``stale_after_s`` (any host) is put back to ``queued``.
+``heartbeat`` and ``attempts`` + 1). A running row whose worker is gone (the caller's
+``worker_alive`` says so) or whose heartbeat is older than ``stale_after_s`` is put back to
+``queued``.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine, and_, exists, func, not_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -17,27 +16,6 @@ from sqlalchemy.orm import Session
 
 from atomloop.qm.settings import QMSettings
 from atomloop.store.tables import Calculation, CalculationStatus, Molecule
-
-
-def worker_name() -> str:
-    """This process as "host:pid"."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _process_alive(worker: str | None) -> bool:
-    """False only when ``worker`` ran on this host and its pid no longer exists."""
-    if not worker or ":" not in worker:
-        return False
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname():
-        return True  # cannot tell; the heartbeat decides
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, ValueError):
-        return True
-    return True
 
 
 def pending_molecule_ids(
@@ -107,14 +85,17 @@ def queue_calculations(session: Session, settings: QMSettings, molecule_ids: Seq
     return ids
 
 
-def reclaim_abandoned(session: Session, calculation_ids: Sequence[int], stale_after_s: float) -> int:
-    """Put running rows of dead workers or with stale heartbeats back to queued; return how many."""
+def reclaim_abandoned(
+    session: Session, calculation_ids: Sequence[int], stale_after_s: float, worker_alive: Callable[[str | None], bool]
+) -> int:
+    """Put running rows of dead workers (``worker_alive(worker)`` is False) or with heartbeats
+    older than ``stale_after_s`` seconds back to queued; return how many."""
     running = session.execute(
         select(Calculation.id, Calculation.worker, Calculation.heartbeat < func.now() - text(f"interval '{float(stale_after_s)} seconds'"))
         .where(Calculation.id.in_(list(calculation_ids)), Calculation.status == CalculationStatus.running)
         .with_for_update(skip_locked=True)
     ).all()
-    abandoned = [row.id for row in running if row[2] or not _process_alive(row.worker)]
+    abandoned = [row.id for row in running if row[2] or not worker_alive(row.worker)]
     if abandoned:
         session.execute(
             update(Calculation).where(Calculation.id.in_(abandoned)).values(status=CalculationStatus.queued, worker=None)
@@ -153,14 +134,6 @@ def beat(engine: Engine, calculation_id: int, worker: str) -> None:
             .where(Calculation.id == calculation_id, Calculation.worker == worker, Calculation.status == CalculationStatus.running)
             .values(heartbeat=func.now())
         )
-
-
-def lock_if_held(session: Session, calculation_id: int, worker: str) -> Calculation | None:
-    """The row, locked for update, if ``worker`` still holds it (else someone reclaimed it)."""
-    calculation = session.get(Calculation, calculation_id, with_for_update=True)
-    if calculation is None or calculation.worker != worker or calculation.status != CalculationStatus.running:
-        return None
-    return calculation
 
 
 def status_counts(session: Session, calculation_ids: Sequence[int]) -> dict[str, int]:

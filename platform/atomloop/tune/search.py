@@ -1,11 +1,12 @@
-"""``tune``: an Optuna study of one architecture and target, its best model registered.
+"""``tune``: a hyper-parameter *search* of one architecture and target, its best model registered.
 
-Studies are named ``r{round}-{arch}-{target}`` (round 0 when there is none). A new study
-warm-starts by enqueueing the best parameters of the latest earlier round's study of the same
-architecture and target. Each trial trains on the same data split (see
+A search is kept as an Optuna study (atomloop says "search" so that "study" names only the
+transferability study of :mod:`atomloop.study`). Searches are named ``r{round}-{arch}-{target}``
+(round 0 when there is none). A new search warm-starts by enqueueing the best parameters of the
+latest earlier round's search of the same architecture and target. Each trial trains on the same data split (see
 :func:`atomloop.loop.models.prepare_data`) and reports its molecular-energy validation MAE (kcal/mol) every
 epoch; the median pruner stops trials worse than the median of earlier trials at the same epoch.
-The objective, named ``OBJECTIVE_NAME`` in the study, is the best validation MAE in kcal/mol,
+The objective, named ``OBJECTIVE_NAME`` in the Optuna study, is the best validation MAE in kcal/mol,
 the quantity training selects its epoch by, the same for every target. The best trial's training is then registered with
 :func:`~atomloop.loop.models.train_and_register`, which finds that trial's finished
 checkpoint (same fingerprint) instead of training again.
@@ -27,7 +28,7 @@ from atomloop.errors import AtomloopError
 from atomloop.loop.models import prepare_data, train_and_register
 from atomloop.models.fitting import fit
 from atomloop.models.training import SELECTION_METRIC, TrainingConfig
-from atomloop.store.tables import Model
+from atomloop.store.models import add_metrics
 from atomloop.tune.space import split_parameters, suggest
 from atomloop.tune.storage import optuna_storage
 
@@ -38,9 +39,10 @@ _FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
 @dataclass(frozen=True)
 class TuneResult:
-    """Outcome of :func:`tune`: the study, its best trial and the registered model."""
+    """Outcome of :func:`tune`: the search (its Optuna study's name), its best trial and the
+    registered model."""
 
-    study_name: str
+    search_name: str
     model_id: int
     best_params: dict[str, Any]
     best_value: float
@@ -48,10 +50,18 @@ class TuneResult:
     pruned: int
     warm_started_from: str | None
 
+    @property
+    def study_name(self) -> str:
+        """The name before 0.2 (:attr:`search_name`)."""
+        return self.search_name
 
-def study_name(round_id: int | None, arch: str, target: str) -> str:
+
+def search_name(round_id: int | None, arch: str, target: str) -> str:
     """``r{round}-{arch}-{target}``."""
     return f"r{round_id or 0}-{arch}-{target}"
+
+
+study_name = search_name  # the name before 0.2
 
 
 def _earlier_best(storage: optuna.storages.BaseStorage, round_id: int | None, arch: str, target: str) -> tuple[str, dict] | None:
@@ -107,7 +117,7 @@ def tune(
         test_ids=test_ids, ood_ids=ood_ids, seed=seed, engine=engine,
     )
     storage = optuna_storage(engine.url.render_as_string(hide_password=False))
-    name = study_name(round_id, arch, target)
+    name = search_name(round_id, arch, target)
     study = optuna.create_study(
         storage=storage, study_name=name, direction="minimize", load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=seed),
@@ -141,7 +151,7 @@ def tune(
         study.optimize(objective, n_trials=trials - finished, timeout=timeout, show_progress_bar=True)
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not completed:
-        raise AtomloopError(f"study {name}: no trial completed; nothing to register")
+        raise AtomloopError(f"tuning search {name}: no trial completed; nothing to register")
     best = study.best_trial
     hyperparameters, training = split_parameters(best.params)
     model_id = train_and_register(
@@ -150,14 +160,13 @@ def tune(
         round_id=round_id, hyperparameters=hyperparameters,
         training={**training, "epochs": epochs, "seed": seed}, device=device, progress=False, engine=engine,
     )
-    tuning = {"study": name, "trial": best.number, "value": best.value, "trials": len(study.trials),
+    tuning = {"search": name, "trial": best.number, "value": best.value, "trials": len(study.trials),
               "warm_started_from": warm[0] if warm else None}
     with session_scope(engine) as session:
-        row = session.get(Model, model_id)
-        row.metrics = {**row.metrics, "tuning": tuning}
+        add_metrics(session, model_id, tuning=tuning)
     study.set_user_attr("model_id", model_id)
     return TuneResult(
-        study_name=name, model_id=model_id, best_params=dict(best.params), best_value=float(best.value),
+        search_name=name, model_id=model_id, best_params=dict(best.params), best_value=float(best.value),
         completed=len(completed), pruned=sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
         warm_started_from=warm[0] if warm else None,
     )
