@@ -167,7 +167,7 @@ def test_tuned_every_second_round_later_rounds_reuse_the_best_parameters(engine,
     flow(config=LoopConfig(**{**TINY, **tuned}))
     with Session(engine) as session:
         tuned, reused = session.scalars(select(Model).order_by(Model.id)).all()
-    assert tuned.metrics["tuning"]["search"] == f"r{tuned.round_id}-schnet-atomic"
+    assert tuned.metrics["tuning"]["search"] == f"tuned.r0.{tuned.settings_hash[:12]}-{tuned.scheme}.schnet.atomic"
     assert "tuning" not in reused.metrics
     import optuna
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import optuna
 import pytest
-from models_testdata import labelled, store_labelled
+from models_testdata import SETTINGS_HASH, labelled, store_labelled
 from sqlalchemy import text
 
 from atomloop.db import session_scope
 from atomloop.store.tables import Model, Round
-from atomloop.tune import latest_best_parameters, optuna_storage, search_name, study_name, tune
+from atomloop.store.labels import LabelSource
+from atomloop.tune import SearchScope, latest_best_parameters, optuna_storage, search_name, tune
 
 
 @pytest.fixture
@@ -29,7 +30,8 @@ def test_study_of_three_trials_registers_its_best_model_and_warm_starts_the_next
         arch="schnet", target="total", trials=3, train_ids=train_ids, test_ids=test_ids, round_id=first,
         epochs=8, device="cpu", pruner_startup_trials=1, pruner_warmup_epochs=2, engine=engine,
     )
-    assert result.search_name == search_name(first, "schnet", "total") == study_name(first, "schnet", "total") == f"r{first}-schnet-total"
+    scope = SearchScope("adhoc", LabelSource(SETTINGS_HASH), "schnet", "total")
+    assert result.search_name == result.study_name == search_name(scope, 1) == f"adhoc.r1.{SETTINGS_HASH[:12]}.schnet.total"
     assert result.completed + result.pruned == 3 and result.completed >= 1
     assert result.warm_started_from is None
 
@@ -63,7 +65,10 @@ def test_study_of_three_trials_registers_its_best_model_and_warm_starts_the_next
     assert warm.warm_started_from == result.search_name
     next_study = optuna.load_study(study_name=warm.search_name, storage=storage)
     assert next_study.trials[0].params == result.best_params
-    hyperparameters, training = latest_best_parameters(arch="schnet", target="total", before_round_id=second)
+    hyperparameters, training = latest_best_parameters(scope, before_round=2)
     assert {**hyperparameters, **training} == result.best_params
     assert set(training) == {"learning_rate", "batch_size"}
-    assert latest_best_parameters(arch="nequip", target="total", before_round_id=second) == ({}, {})
+    assert latest_best_parameters(SearchScope("adhoc", LabelSource(SETTINGS_HASH), "nequip", "total"), before_round=2) == ({}, {})
+    # another label set or another scope never warm-starts from these searches
+    assert latest_best_parameters(SearchScope("adhoc", LabelSource("f" * 64), "schnet", "total"), before_round=2) == ({}, {})
+    assert latest_best_parameters(SearchScope("other-run", LabelSource(SETTINGS_HASH), "schnet", "total"), before_round=2) == ({}, {})

@@ -136,7 +136,7 @@ def evaluate(
 def tune(
     arch: str = typer.Option(..., "--arch", help=_ARCH_HELP),
     target: str = typer.Option("total", "--target", help=_TARGET_HELP),
-    trials: int = typer.Option(..., "--trials", help="Finished trials the search should hold (resumes a search of the same round, architecture and target)."),
+    trials: int = typer.Option(..., "--trials", help="Finished trials the search should hold (resumes the search of the same name, round, labels, architecture and target)."),
     timeout: float | None = typer.Option(None, "--timeout", help="Stop starting trials after this many seconds."),
     scheme: str | None = typer.Option(None, "--scheme", help="Partition scheme (atomic target)."),
     settings_hash: str | None = typer.Option(None, "--settings-hash", help="Labels: calculations at this settings hash."),
@@ -144,6 +144,8 @@ def tune(
     basis: str | None = typer.Option(None, "--basis", help="Labels: calculations in this basis (if unambiguous)."),
     round_index: int | None = typer.Option(None, "--round", help=_ROUND_HELP),
     run: str | None = typer.Option(None, "--run", help=_RUN_HELP),
+    name: str | None = typer.Option(None, "--name", help="Name of the searches (default: the run of --run, else 'adhoc'); "
+                                    "a search warm-starts from the latest earlier round of the same name, labels, architecture and target."),
     epochs: int = typer.Option(100, "--epochs", help="Maximum epochs per trial."),
     test_tag: str | None = typer.Option(None, "--test-tag", help="Molecules with this tag form the test set."),
     ood_tag: str | None = typer.Option(None, "--ood-tag", help="Molecules with this tag form the OOD test set."),
@@ -155,7 +157,7 @@ def tune(
     result = run_tuning(
         arch=arch, target=target, trials=trials, timeout=timeout, scheme=scheme, settings_hash=settings_hash,
         method=method, basis=basis, test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag),
-        round_id=_round_id(run, round_index), epochs=epochs, device=device,
+        round_id=_round_id(run, round_index), name=name, epochs=epochs, device=device,
     )
     typer.echo(
         f"tuning search {result.search_name}: {result.completed} complete, {result.pruned} pruned"

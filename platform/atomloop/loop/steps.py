@@ -21,7 +21,7 @@ from atomloop.loop.config import LoopConfig
 from atomloop.qm import QMSettings
 from atomloop.select.stopping import stopping_decision
 from atomloop.store import runs
-from atomloop.store.labels import labelled_subset
+from atomloop.store.labels import LabelSource, labelled_subset
 from atomloop.store.models import unpredicted_ids
 from atomloop.store.runs import ROUND_STEPS, RoundProgress, selected_ids, split_ids
 
@@ -137,7 +137,7 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
 
             existing[arch] = tune(trials=config.tune_trials, epochs=config.epochs, seed=config.seed, **common).model_id
             continue
-        hyperparameters, training = _latest_tuned_parameters(config, arch, round_id)
+        hyperparameters, training = _latest_tuned_parameters(config, arch, settings_hash, index)
         existing[arch] = train_and_register(
             hyperparameters=hyperparameters,
             training={**training, "epochs": config.epochs, "seed": config.seed, "atomic_weight": config.atomic_weight},
@@ -147,13 +147,15 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
     return existing
 
 
-def _latest_tuned_parameters(config: LoopConfig, arch: str, round_id: int) -> tuple[dict, dict]:
-    """Model and training parameters of the latest earlier Optuna study (empty when none)."""
+def _latest_tuned_parameters(config: LoopConfig, arch: str, settings_hash: str, index: int) -> tuple[dict, dict]:
+    """Model and training parameters of the run's latest search before round ``index`` for
+    these labels, architecture and target (empty when none)."""
     if not config.tune_every:
         return {}, {}
-    from atomloop.tune import latest_best_parameters
+    from atomloop.tune import SearchScope, latest_best_parameters
 
-    return latest_best_parameters(arch=arch, target=config.target, before_round_id=round_id)
+    scope = SearchScope(config.run_name, LabelSource(settings_hash, config.training_scheme), arch, config.target)
+    return latest_best_parameters(scope, before_round=index)
 
 
 def evaluate_step(engine: Engine, config: LoopConfig, run_id: int, index: int, model_ids: dict[str, int]) -> None:

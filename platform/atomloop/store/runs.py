@@ -167,3 +167,11 @@ def round_record(session: Session, round_id: int) -> RoundRecord:
         auc_interval=(validation.auc_low, validation.auc_high) if validation else None,
         model_metrics=[(architecture, metrics or {}) for architecture, metrics in models],
     )
+
+
+def round_position(session: Session, round_id: int) -> tuple[str | None, int]:
+    """The run name (None for rounds without a run) and index of round ``round_id``."""
+    row = session.execute(
+        select(Run.name, Round.index).select_from(Round).outerjoin(Run, Run.id == Round.run_id).where(Round.id == round_id)
+    ).one()
+    return row.name, row.index

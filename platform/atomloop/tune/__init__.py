@@ -1,6 +1,5 @@
 """Hyper-parameter tuning of atomloop models with Optuna: one *search* per round, architecture and
-target, kept as an Optuna study in the store's database (``study_name`` is the old name of
-``search_name``)."""
+target and label set, kept as an Optuna study in the store's database."""
 
 from atomloop.lazy import lazy_exports
 
@@ -9,9 +8,9 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "optuna_storage": ".storage",
     "TuneResult": ".search",
     "latest_best_parameters": ".search",
+    "SearchScope": ".search",
     "search_name": ".search",
-    "study_name": ".search",
     "tune": ".search",
 })
 
-__all__ = ["TuneResult", "latest_best_parameters", "optuna_storage", "search_name", "study_name", "suggest", "tune"]
+__all__ = ["SearchScope", "TuneResult", "latest_best_parameters", "optuna_storage", "search_name", "suggest", "tune"]

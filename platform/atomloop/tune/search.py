@@ -14,7 +14,6 @@ checkpoint (same fingerprint) instead of training again.
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +27,9 @@ from atomloop.errors import AtomloopError
 from atomloop.loop.models import prepare_data, train_and_register
 from atomloop.models.fitting import fit
 from atomloop.models.training import SELECTION_METRIC, TrainingConfig
+from atomloop.store.labels import LabelSource
 from atomloop.store.models import add_metrics
+from atomloop.store.runs import round_position
 from atomloop.tune.space import split_parameters, suggest
 from atomloop.tune.storage import optuna_storage
 
@@ -56,21 +57,49 @@ class TuneResult:
         return self.search_name
 
 
-def search_name(round_id: int | None, arch: str, target: str) -> str:
-    """``r{round}-{arch}-{target}``."""
-    return f"r{round_id or 0}-{arch}-{target}"
+ADHOC_SCOPE = "adhoc"
 
 
-study_name = search_name  # the name before 0.2
+@dataclass(frozen=True)
+class SearchScope:
+    """What one family of searches tunes: a run's name (or a name the user gives; ``adhoc``
+    without either), a label set, an architecture and a target. Searches of one scope differ
+    only in their round; two label sets never share a search, and warm starts stay in scope."""
+
+    scope: str
+    source: LabelSource
+    arch: str
+    target: str
+
+    @property
+    def labels(self) -> str:
+        """``<settings hash, 12 characters>[-<scheme>][-atomization]``."""
+        return "-".join([self.source.settings_hash[:12], *([self.source.scheme] if self.source.scheme else []),
+                         *(["atomization"] if self.source.atomization else [])])
+
+    def name(self, round_index: int) -> str:
+        """``{scope}.r{round}.{labels}.{arch}.{target}``: the Optuna study's name."""
+        return f"{self.scope}.r{round_index}.{self.labels}.{self.arch}.{self.target}"
+
+    def round_of(self, name: str) -> int | None:
+        """The round of a search name of this scope (None for other scopes)."""
+        prefix, suffix = f"{self.scope}.r", f".{self.labels}.{self.arch}.{self.target}"
+        middle = name[len(prefix):len(name) - len(suffix)]
+        return int(middle) if name.startswith(prefix) and name.endswith(suffix) and middle.isdigit() else None
 
 
-def _earlier_best(storage: optuna.storages.BaseStorage, round_id: int | None, arch: str, target: str) -> tuple[str, dict] | None:
-    pattern = re.compile(rf"^r(\d+)-{re.escape(arch)}-{re.escape(target)}$")
+def search_name(scope: SearchScope, round_index: int) -> str:
+    """The Optuna study name of ``scope``'s search in round ``round_index``."""
+    return scope.name(round_index)
+
+
+def _earlier_best(storage: optuna.storages.BaseStorage, scope: SearchScope, before_round: int) -> tuple[str, dict] | None:
+    """(name, best parameters) of the scope's latest search before round ``before_round``."""
     earlier = []
     for summary in optuna.get_all_study_summaries(storage, include_best_trial=True):
-        match = pattern.match(summary.study_name)
-        if match and int(match.group(1)) < (round_id or 0) and summary.best_trial is not None:
-            earlier.append((int(match.group(1)), summary.study_name, summary.best_trial.params))
+        index = scope.round_of(summary.study_name)
+        if index is not None and index < before_round and summary.best_trial is not None:
+            earlier.append((index, summary.study_name, summary.best_trial.params))
     if not earlier:
         return None
     _, name, params = max(earlier, key=lambda item: item[0])
@@ -78,12 +107,21 @@ def _earlier_best(storage: optuna.storages.BaseStorage, round_id: int | None, ar
 
 
 def latest_best_parameters(
-    *, arch: str, target: str, before_round_id: int | None, url: str | None = None
+    scope: SearchScope, *, before_round: int, url: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(model hyper-parameters, training settings) of the best trial of the latest study of
-    ``arch``/``target`` from a round before ``before_round_id``; empty dicts when none."""
-    found = _earlier_best(optuna_storage(url), before_round_id, arch, target)
+    """(model hyper-parameters, training settings) of the best trial of ``scope``'s latest
+    search before round ``before_round``; empty dicts when none."""
+    found = _earlier_best(optuna_storage(url), scope, before_round)
     return split_parameters(found[1]) if found else ({}, {})
+
+
+def _scope_and_round(engine: Engine, round_id: int | None, name: str | None) -> tuple[str, int]:
+    """The scope name (``name``, else the round's run, else ``adhoc``) and round index (0 without a round)."""
+    if round_id is None:
+        return name or ADHOC_SCOPE, 0
+    with session_scope(engine) as session:
+        run_name, index = round_position(session, round_id)
+    return name or run_name or ADHOC_SCOPE, index
 
 
 def tune(
@@ -101,6 +139,7 @@ def tune(
     test_ids: Sequence[int] | None = None,
     ood_ids: Sequence[int] | None = None,
     round_id: int | None = None,
+    name: str | None = None,
     epochs: int = 100,
     device: str = "auto",
     seed: int = 0,
@@ -108,8 +147,11 @@ def tune(
     pruner_warmup_epochs: int = 5,
     engine: Engine | None = None,
 ) -> TuneResult:
-    """Run (or resume) the study until it holds ``trials`` finished (complete or pruned)
-    trials or ``timeout`` seconds pass, then register the best trial's model."""
+    """Run (or resume) the search until it holds ``trials`` finished (complete or pruned)
+    trials or ``timeout`` seconds pass, then register the best trial's model.
+
+    The search is named by :class:`SearchScope` (``name``, else the run of ``round_id``) and
+    the round's index; a new search warm-starts from the scope's latest earlier one."""
     engine = engine or get_engine()
     data = prepare_data(
         target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
@@ -117,7 +159,9 @@ def tune(
         test_ids=test_ids, ood_ids=ood_ids, seed=seed, engine=engine,
     )
     storage = optuna_storage(engine.url.render_as_string(hide_password=False))
-    name = search_name(round_id, arch, target)
+    scope_name, round_index = _scope_and_round(engine, round_id, name)
+    scope = SearchScope(scope_name, data.source, arch, target)
+    name = scope.name(round_index)
     study = optuna.create_study(
         storage=storage, study_name=name, direction="minimize", load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=seed),
@@ -128,7 +172,7 @@ def tune(
         study.set_metric_names([OBJECTIVE_NAME])
     warm = None
     if not study.trials:
-        warm = _earlier_best(storage, round_id, arch, target)
+        warm = _earlier_best(storage, scope, round_index)
         if warm is not None:
             study.enqueue_trial(warm[1], skip_if_exists=True)
 
