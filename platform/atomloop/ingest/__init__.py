@@ -1,4 +1,9 @@
-"""Getting molecules into the store: validate, deduplicate, bulk insert, one transaction per source."""
+"""Getting molecules into the store: validate, deduplicate, bulk insert, one transaction per source.
+
+With ``labels`` (an :class:`~atomloop.store.external.ExternalLevel`) the energies the structures
+carry (ASE's conventions, eV; see :mod:`atomloop.ingest.labels`) are stored in the same
+transaction as finished calculations at that level, in Hartree, and never recomputed.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +15,26 @@ from sqlalchemy import Engine
 from tqdm import tqdm
 
 from atomloop.db.engine import get_engine
+from atomloop.ingest.labels import external_label
 from atomloop.ingest.sources import read_source
 from atomloop.store.bulk import WriteReport, write_molecules
+from atomloop.store.external import EXTERNAL_SCHEME, ExternalLevel, LabelledRecord
 from atomloop.store.molecules import MoleculeRecord, records_from_atoms
 
-__all__ = ["WriteReport", "ingest_atoms", "ingest_source", "read_source"]
+__all__ = ["ExternalLevel", "WriteReport", "ingest_atoms", "ingest_source", "read_source"]
 
 
-def _records(located: Iterable[tuple[Atoms, str]], batch: int = 1000) -> Iterator[MoleculeRecord]:
+def _records(
+    located: Iterable[tuple[Atoms, str]], labels: ExternalLevel | None, batch: int = 1000
+) -> Iterator[MoleculeRecord | LabelledRecord]:
     iterator = iter(located)
     while structures := list(islice(iterator, batch)):
-        yield from records_from_atoms(structures)
+        records = records_from_atoms(structures)
+        if labels is None:
+            yield from records
+            continue
+        for record, (atoms, where) in zip(records, structures, strict=True):
+            yield LabelledRecord(record, external_label(atoms, where), where)
 
 
 def ingest_atoms(
@@ -30,8 +44,11 @@ def ingest_atoms(
     tags: Sequence[str] = (),
     engine: Engine | None = None,
     progress: bool = False,
+    labels: ExternalLevel | None = None,
+    scheme: str = EXTERNAL_SCHEME,
 ) -> WriteReport:
-    """Store ``atoms`` (positions in Å; ``info['charge']``, ``info['multiplicity']`` optional).
+    """Store ``atoms`` (positions in Å; ``info['charge']``, ``info['multiplicity']`` optional),
+    with ``labels``: also their energies as labels at that level (per-atom ones as ``scheme``).
 
     Structures already in the store (same geometry up to rotation, translation and atom
     order) are not added again but get ``tags``. One transaction: on any bad structure
@@ -40,7 +57,8 @@ def ingest_atoms(
     located = ((a, f"{source}[{i}]") for i, a in enumerate(atoms))
     if progress:
         located = tqdm(located, desc=f"ingest {source}", unit="mol")
-    return write_molecules(engine or get_engine(), _records(located), source=source, tags=tags)
+    return write_molecules(engine or get_engine(), _records(located, labels), source=source, tags=tags,
+                           level=labels, scheme=scheme)
 
 
 def ingest_source(
@@ -50,10 +68,14 @@ def ingest_source(
     conformers: int = 1,
     engine: Engine | None = None,
     progress: bool = False,
+    labels: ExternalLevel | None = None,
+    scheme: str = EXTERNAL_SCHEME,
 ) -> WriteReport:
     """Store every structure of source ``spec`` (see :mod:`atomloop.ingest.sources`) in one
-    transaction; errors name the file and line, and leave the store unchanged."""
+    transaction, with ``labels`` also their energies (see :func:`ingest_atoms`); errors name
+    the file and line, and leave the store unchanged."""
     located: Iterable[tuple[Atoms, str]] = read_source(spec, conformers=conformers)
     if progress:
         located = tqdm(located, desc=f"ingest {spec}", unit="mol")
-    return write_molecules(engine or get_engine(), _records(located), source=spec, tags=tags)
+    return write_molecules(engine or get_engine(), _records(located, labels), source=spec, tags=tags,
+                           level=labels, scheme=scheme)

@@ -4,7 +4,9 @@ One call of :func:`write_molecules` is one transaction: either every structure o
 stream is in the store afterwards or none is. Structures stream through in chunks, so
 memory stays flat for any number of molecules. Concurrent writers are serialised by a
 transaction-level advisory lock, so two processes ingesting overlapping sets never
-deadlock, never duplicate and never lose a structure.
+deadlock, never duplicate and never lose a structure. Structures given with external labels
+(:class:`~atomloop.store.external.LabelledRecord`) get their calculations in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from itertools import islice
 
 from sqlalchemy import Engine
 
+from atomloop.store.external import EXTERNAL_SCHEME, ExternalLevel, LabelledRecord, write_external_labels
 from atomloop.store.molecules import MoleculeRecord
 
 CHUNK_SIZE = 2000
@@ -60,6 +63,7 @@ class WriteReport:
 
     added: int = 0
     present: int = 0
+    labels_added: int = 0
     molecule_ids: list[int] = field(default_factory=list)
 
     @property
@@ -91,13 +95,20 @@ def _copy_line(ordinal: int, record: MoleculeRecord) -> str:
     return "\t".join(fields) + "\n"
 
 
-def _chunks(records: Iterable[MoleculeRecord], size: int) -> Iterator[Sequence[MoleculeRecord]]:
+Item = MoleculeRecord | LabelledRecord
+
+
+def _record(item: Item) -> MoleculeRecord:
+    return item.record if isinstance(item, LabelledRecord) else item
+
+
+def _chunks(records: Iterable[Item], size: int) -> Iterator[Sequence[Item]]:
     iterator = iter(records)
     while chunk := list(islice(iterator, size)):
         yield chunk
 
 
-def _prefetched(chunks: Iterator[Sequence[MoleculeRecord]]) -> Iterator[Sequence[MoleculeRecord]]:
+def _prefetched(chunks: Iterator[Sequence[Item]]) -> Iterator[Sequence[Item]]:
     """Compute the next chunk in a thread while the caller writes the current one (the
     database works in its own process, so the two overlap); errors surface in the caller."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-records") as pool:
@@ -109,16 +120,20 @@ def _prefetched(chunks: Iterator[Sequence[MoleculeRecord]]) -> Iterator[Sequence
 
 def write_molecules(
     engine: Engine,
-    records: Iterable[MoleculeRecord],
+    records: Iterable[Item],
     *,
     source: str,
     tags: Sequence[str] = (),
     chunk_size: int = CHUNK_SIZE,
+    level: ExternalLevel | None = None,
+    scheme: str = EXTERNAL_SCHEME,
 ) -> WriteReport:
     """Insert ``records`` not yet stored (by ``structure_hash``) in one transaction.
 
-    Structures already present get ``tags`` (and each record's own tags) added. Errors raised while the stream is
-    consumed (bad input) roll the whole transaction back.
+    Structures already present get ``tags`` (and each record's own tags) added. A
+    :class:`LabelledRecord` also stores its label as a done calculation at ``level`` (per-atom
+    energies under ``scheme``). Errors raised while the stream is consumed (bad input) roll
+    the whole transaction back.
     """
     report = WriteReport()
     tag_list = sorted(set(tags))
@@ -131,12 +146,18 @@ def write_molecules(
             for chunk in _prefetched(_chunks(records, chunk_size)):
                 cursor.execute("TRUNCATE ingest_staging")
                 with cursor.copy(_COPY) as copy:
-                    copy.write("".join(_copy_line(ordinal, record) for ordinal, record in enumerate(chunk, offset)))
+                    copy.write("".join(_copy_line(ordinal, _record(item)) for ordinal, item in enumerate(chunk, offset)))
                 cursor.execute(_INSERT_NEW, {"source": source, "tags": tag_list})
                 added = cursor.rowcount
                 cursor.execute(_TAG_EXISTING, {"tags": tag_list})
                 cursor.execute(_IDS)
-                report.molecule_ids.extend(row[1] for row in cursor.fetchall())
+                ids = [row[1] for row in cursor.fetchall()]
+                report.molecule_ids.extend(ids)
+                labelled = [(i, item) for i, item in zip(ids, chunk, strict=True) if isinstance(item, LabelledRecord)]
+                if labelled:
+                    if level is None:
+                        raise ValueError("labelled records need the level of their labels")
+                    report.labels_added += write_external_labels(cursor, level, labelled, scheme)
                 report.added += added
                 report.present += len(chunk) - added
                 offset += len(chunk)
