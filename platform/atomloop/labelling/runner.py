@@ -117,13 +117,15 @@ def label_molecules(
     retry_failed: bool = False,
     stale_after_s: float = STALE_AFTER_S,
     progress: bool = True,
+    dask_address: str | None = None,
 ) -> LabelReport:
     """Label the molecules without a finished calculation at ``settings`` (idempotent).
 
     Candidates: ``molecule_ids`` (else all), filtered by ``tag``, at most ``limit``. One SCF per
     molecule, every scheme of ``settings`` partitioned and stored in one transaction; molecules
     already labelled at this level that lack a scheme get it from the kept orbitals, no new SCF. Runs in
-    ``workers`` processes of ``threads`` threads (``workers=1``: in this process). Calculations
+    ``workers`` processes of ``threads`` threads (``workers=1``: in this process), or with
+    ``dask_address`` as tasks on that Dask scheduler's workers (:mod:`atomloop.labelling.dask`). Calculations
     interrupted earlier (dead worker or heartbeat older than ``stale_after_s``) are redone;
     failed ones only with ``retry_failed``. Energies in Hartree.
     """
@@ -141,7 +143,12 @@ def label_molecules(
     report.requested, report.calculation_ids = len(ids), ids
     label = f"label {settings.method}/{settings.basis}"
     with tqdm(total=len(ids), desc=label, unit="mol", disable=not progress or not ids) as bar:
-        if workers <= 1:
+        if dask_address is not None and ids:
+            from atomloop.labelling.dask import label_on_dask
+
+            label_on_dask(engine, settings, ids, dask_address, limits=limits, threads=threads,
+                          stale_after_s=stale_after_s, on_finished=bar.update)
+        elif workers <= 1:
             from pyscf import lib
 
             previous = lib.num_threads()
