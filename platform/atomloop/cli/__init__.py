@@ -5,10 +5,15 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 import typer
+from typer.exceptions import TyperException
 
 from atomloop.db.url import mask_password
+
+EXIT_ERROR = 1  # an AtomloopError: bad input, an unreachable store, a failed step
+EXIT_USAGE = 2  # a usage error: an unknown option, an option value out of range
 
 app = typer.Typer(
     name="atomloop",
@@ -24,13 +29,34 @@ _COMMAND_MODULES = ("db", "ingest", "export", "label", "select", "train", "loop"
 for _module in _COMMAND_MODULES:
     importlib.import_module(f"atomloop.cli.{_module}").register(app)
 
+
+def _fail(message: str, status: int) -> NoReturn:
+    """Print ``error: message`` as one red line on stderr and exit with ``status``."""
+    typer.secho(f"error: {' '.join(mask_password(message).split())}", fg=typer.colors.RED, err=True)
+    sys.exit(status)
+
+
+def _usage_message(error: TyperException) -> str:
+    """Click's message for a usage error, with a pointer to the command's help."""
+    context = getattr(error, "ctx", None)
+    command = context.command_path if context is not None else "atomloop"
+    return f"{error.format_message()} (see '{command} --help')"
+
+
 def main() -> None:
-    """Console entry point: known errors become one clear line and exit status 1."""
+    """Console entry point: a usage error is one line and exit status 2; any other known error
+    (:class:`~atomloop.errors.AtomloopError`) one line and exit status 1."""
     from atomloop.errors import AtomloopError
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry: machines may be offline
     try:
-        app()
+        status = app(prog_name="atomloop", standalone_mode=False)  # click's errors reach us, not its usage text
+    except TyperException as error:  # click's usage errors (exit status 2) and file errors
+        if not error.format_message():  # no arguments: the help is already printed
+            sys.exit(error.exit_code)
+        _fail(_usage_message(error), error.exit_code)
+    except typer.Abort:
+        _fail("aborted", EXIT_ERROR)
     except AtomloopError as error:
-        typer.secho(f"error: {mask_password(str(error))}", fg=typer.colors.RED, err=True)
-        sys.exit(1)
+        _fail(str(error), EXIT_ERROR)
+    sys.exit(status if isinstance(status, int) else 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from atomloop.config import get_settings
@@ -30,6 +32,18 @@ def stop() -> None:
     typer.echo("embedded PostgreSQL stopped" if was_running else "embedded PostgreSQL was not running")
 
 
+def _stale_pid_note(data_dir: Path) -> str:
+    """For a server ``pg_ctl status`` finds not running: why ``postmaster.pid`` remains, if it
+    does (a clean stop removes it; a crash or a kill leaves it), else nothing."""
+    pid_file = data_dir / "postmaster.pid"
+    try:
+        if not pid_file.exists():
+            return ""
+    except OSError as error:
+        return f"; cannot look into {data_dir}: {error.strerror}"
+    return f"; {pid_file} remains: the server crashed or was killed ('atomloop db start' recovers)"
+
+
 @db_app.command()
 def status() -> None:
     """Say where the store is and whether it runs."""
@@ -37,11 +51,13 @@ def status() -> None:
     if settings.database_url:
         typer.echo(f"external store: {mask_password(settings.database_url)}")
         return
-    state = embedded_server().status()
+    server = embedded_server()
+    state = server.status()
     typer.echo(
         f"embedded PostgreSQL at {state.cluster_dir} (binaries {state.bindir}): "
         f"{'running' if state.running else 'stopped'}"
         + (f" on 127.0.0.1:{state.port}" if state.port else "")
+        + ("" if state.running else _stale_pid_note(server.data_dir))
     )
 
 
@@ -68,21 +84,27 @@ def ase_web_app(url: str):
 
 
 @db_app.command()
-def browse(port: int = typer.Option(5000, help="Port on 127.0.0.1.")) -> None:
+def browse(port: int = typer.Option(5000, min=1, max=65535, help="Port on 127.0.0.1.")) -> None:
     """Serve ASE's web browser of the molecules on http://127.0.0.1:PORT.
 
     The same pages as ``ase db URL -w``, which listens on every interface with Flask's
     debugger on; this one listens on the loopback address only, without the debugger.
     """
+    from atomloop.db.engine import get_engine
+
+    url = database_url()
+    get_engine(url)  # fail fast, with a clear message, when the store is unreachable
     typer.echo(f"ASE database browser on http://127.0.0.1:{port} (Ctrl-C stops it)")
-    ase_web_app(database_url()).run(host="127.0.0.1", port=port, debug=False)
+    ase_web_app(url).run(host="127.0.0.1", port=port, debug=False)
 
 
 @db_app.command()
 def upgrade(revision: str = typer.Argument("head", help="Alembic revision")) -> None:
     """Migrate the store's schema up (``alembic upgrade``)."""
     from atomloop.db import migrate
+    from atomloop.db.engine import get_engine
 
+    get_engine()  # fail fast, with a clear message, when the store is unreachable
     migrate.upgrade(revision=revision)
     typer.echo(f"store at revision {migrate.current_revision()}")
 
@@ -91,7 +113,9 @@ def upgrade(revision: str = typer.Argument("head", help="Alembic revision")) -> 
 def downgrade(revision: str = typer.Argument(..., help="Alembic revision, 'base' drops everything")) -> None:
     """Migrate the store's schema down (``alembic downgrade``)."""
     from atomloop.db import migrate
+    from atomloop.db.engine import get_engine
 
+    get_engine()  # fail fast, with a clear message, when the store is unreachable
     migrate.downgrade(revision=revision)
     typer.echo(f"store at revision {migrate.current_revision()}")
 

@@ -28,6 +28,9 @@ def export(
     kind = FORMATS.get(to.suffix.lower())
     if kind is None:
         raise InputError(f"{to}: unknown extension {to.suffix!r}; use one of {', '.join(FORMATS)}")
+    from atomloop.db.engine import get_engine
+
+    get_engine()  # fail fast, with a clear message, when the store is unreachable
     if kind == "ASE database":
         from atomloop.export import export_ase_database
 

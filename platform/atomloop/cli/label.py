@@ -14,16 +14,16 @@ def label(
     scheme: list[str] = typer.Option(
         ["mo-pm-iao", "ao-eda"], "--scheme", "-s", help=f"Partition scheme (repeatable): {', '.join(VALID_SCHEMES)}."
     ),
-    limit: int | None = typer.Option(None, help="Label at most this many molecules."),
+    limit: int | None = typer.Option(None, min=1, help="Label at most this many molecules."),
     where: str | None = typer.Option(None, "--where", help="Only molecules with this tag."),
-    workers: int = typer.Option(1, help="Worker processes."),
-    threads: int = typer.Option(1, help="PySCF/BLAS threads per worker."),
-    grid_level: int = typer.Option(3, help="DFT grid level (0-9)."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    threads: int = typer.Option(1, min=1, help="PySCF/BLAS threads per worker."),
+    grid_level: int = typer.Option(3, min=0, max=9, help="DFT grid level (0-9)."),
     density_fit: bool = typer.Option(False, "--density-fit", help="Density-fitted J/K."),
     atomization: bool = typer.Option(False, "--atomization", help="Also store E_A minus free-atom energies."),
     conv_tol: float = typer.Option(1e-10, help="SCF energy convergence (Hartree)."),
-    max_atoms: int = typer.Option(ResourceLimits.max_atoms, help="Refuse larger molecules."),
-    max_basis_functions: int = typer.Option(ResourceLimits.max_basis_functions, help="Refuse larger bases."),
+    max_atoms: int = typer.Option(ResourceLimits.max_atoms, min=1, help="Refuse larger molecules."),
+    max_basis_functions: int = typer.Option(ResourceLimits.max_basis_functions, min=1, help="Refuse larger bases."),
     max_memory_mb: float = typer.Option(ResourceLimits.max_memory_mb, help="Refuse above this estimated memory."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed or refused calculations again."),
 ) -> None:

@@ -45,14 +45,14 @@ def format_report(report: SelectionReport, top: int) -> str:
 
 def select(
     strategy: str = typer.Option("adversarial", help=f"One of: {', '.join(STRATEGIES)}."),
-    k: int = typer.Option(20, help="How many molecules to select."),
-    round_index: int | None = typer.Option(None, "--round", help="Round index (default: the next one)."),
+    k: int = typer.Option(20, min=1, help="How many molecules to select."),
+    round_index: int | None = typer.Option(None, "--round", min=0, help="Round index (default: the next one)."),
     level: str = typer.Option("molecule", help=f"Adversarial validation level: {', '.join(LEVELS)}."),
     pool_tag: str | None = typer.Option(None, help="Only pool molecules with this tag."),
     seed: int = typer.Option(0, help="Seed of folds, classifier, bootstrap and random picks."),
     run_id: int | None = typer.Option(None, help="Attach the round to this run (default: none)."),
     classifier: str = typer.Option("hgb", help=f"One of: {', '.join(CLASSIFIERS)}."),
-    top: int = typer.Option(20, help="Rows of the table to print."),
+    top: int = typer.Option(20, min=0, help="Rows of the table to print."),
 ) -> None:
     """Select molecules to label next; rerunning a round prints its stored selection."""
     from atomloop.loop.selection import select_round

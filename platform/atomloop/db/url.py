@@ -6,13 +6,36 @@ import re
 from functools import lru_cache
 
 from atomloop.config import get_settings
+from atomloop.errors import InputError
 
-_PASSWORD_IN_URL = re.compile(r"(?P<scheme>[a-z0-9+]+://[^:/@\s]+):(?P<password>[^@\s]+)@", re.IGNORECASE)
+# ``scheme://user:PASSWORD@host``: the password runs to the last ``@`` of the URL, so an
+# un-encoded ``@`` inside it cannot leave its tail in clear.
+_PASSWORD_IN_URL = re.compile(r"(?P<user>[a-z][a-z0-9+.-]*://[^:/\s]*):\S*@", re.IGNORECASE)
+# ``password=...`` as a URL query parameter (``?password=``, ``&password=``) or a libpq
+# ``key=value`` connection string, quoted or not; a ``:`` right before a space is the message's
+# own (``cannot reach URL: reason``) and stays.
+_PASSWORD_PARAMETER = re.compile(
+    r"(?P<key>\bpassword\s*=\s*)(?:'[^']*'|\"[^\"]*\"|[^&\s]+?(?=:?(?:[&\s]|$)))", re.IGNORECASE
+)
 
 
 def mask_password(text: str) -> str:
-    """Replace the password of every URL inside ``text`` with ``***``."""
-    return _PASSWORD_IN_URL.sub(lambda m: f"{m.group('scheme')}:***@", text)
+    """Replace every password inside ``text`` with ``***``: the ``user:password@`` of a URL and
+    any ``password=value`` (URL query parameter or libpq connection string)."""
+    text = _PASSWORD_IN_URL.sub(lambda m: f"{m.group('user')}:***@", text)
+    return _PASSWORD_PARAMETER.sub(lambda m: f"{m.group('key')}***", text)
+
+
+def _checked_url(url: str) -> str:
+    """``url`` unless its user or password holds an un-encoded ``@``, which drivers would
+    split differently (libpq at the first ``@``, SQLAlchemy at the last)."""
+    authority = url.partition("://")[2].split("/", 1)[0]
+    if authority.count("@") > 1:
+        raise InputError(
+            f"ATOMLOOP_DATABASE_URL {mask_password(url)}: the user or password contains an un-encoded '@'; "
+            "write it as %40"
+        )
+    return url
 
 
 def embedded_server():
@@ -29,7 +52,7 @@ def database_url(*, start: bool = True) -> str:
     An external database is migrated explicitly, by ``atomloop db upgrade``."""
     settings = get_settings()
     if settings.database_url:
-        return settings.database_url
+        return _checked_url(settings.database_url)
     server = embedded_server()
     if not start:
         return server.url()

@@ -5,18 +5,29 @@ A source is named by a string: ``ase:g2`` / ``ase:s22`` (collections shipped wit
 their functional-group class as a tag),
 ``*.xyz`` / ``*.extxyz`` (ase.io), ``*.db`` / ``*.json`` (an ASE database),
 ``*.smi`` / ``*.smiles`` (one SMILES per line, built into 3-D with RDKit).
+
+Every structure is checked before it reaches the store (:func:`atomloop.store.molecules.records_from_atoms`:
+coordinates finite and within ``MAX_COORDINATE`` Å of the origin, no two atoms closer than
+``MIN_DISTANCE`` Å, ``charge`` and ``multiplicity`` whole numbers). A file is only ever read,
+never written (an SQLite ASE database is opened read-only), and a file without a single
+molecule is an error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ase import Atoms
 
 from atomloop.errors import InputError
 from atomloop.ingest.smiles import read_smiles_file
 from atomloop.ingest.xyz import read_xyz_frames
+
+if TYPE_CHECKING:
+    from ase.db.row import AtomsRow
 
 COLLECTIONS = ("g2", "s22")
 _XYZ = {".xyz", ".extxyz"}
@@ -43,39 +54,86 @@ def _shipped_smiles(name: str) -> Path:
     return path
 
 
-def _read_ase_db(path: Path) -> Iterator[tuple[Atoms, str]]:
+def _ase_rows(path: Path) -> list[AtomsRow]:
+    """Every row of the ASE database ``path``, read without changing the file: ASE's SQLite
+    backend would turn any file it opens (an empty one too) into an ASE database."""
     import ase.db
 
+    if path.suffix.lower() == ".json":
+        return list(ase.db.connect(str(path), type="json", use_lock_file=False).select())
+    import sqlite3
+
+    from ase.db.sqlite import SQLite3Database
+
+    read_only = f"{path.absolute().as_uri()}?mode=ro"
+    with closing(sqlite3.connect(read_only, uri=True)) as connection:
+        if not connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'systems'").fetchone():
+            raise InputError("an SQLite file without ASE's tables")
+    database = SQLite3Database(str(path.absolute()), create_indices=False, use_lock_file=False)
+    database._connect = lambda: sqlite3.connect(read_only, uri=True)  # ASE's own connections may write
+    return list(database.select())
+
+
+def _read_ase_db(path: Path) -> Iterator[tuple[Atoms, str]]:
     try:
-        database = ase.db.connect(str(path), create_indices=False)
-        rows = list(database.select())
-    except Exception as error:
+        rows = _ase_rows(path)
+    except Exception as error:  # sqlite3, json and ASE raise many types for a file that is not a database
         raise InputError(f"{path}: not a readable ASE database: {error}") from None
     for row in rows:
-        atoms = row.toatoms()
+        location = f"{path}:id={row.id}"
+        try:
+            atoms = row.toatoms()
+        except Exception as error:
+            raise InputError(f"{location}: malformed row: {error}") from None
         atoms.info.update({k: v for k, v in row.key_value_pairs.items() if k in ("charge", "multiplicity", "name")})
-        yield atoms, f"{path}:id={row.id}"
+        yield atoms, location
+
+
+def checked_structures(located: Iterable[tuple[Atoms, str]], source: str) -> Iterator[tuple[Atoms, str]]:
+    """``located``, where a source without any structure is an error (each structure is checked
+    where every structure is, in :func:`atomloop.store.molecules.records_from_atoms`)."""
+    count = 0
+    for item in located:
+        count += 1
+        yield item
+    if count == 0:
+        raise InputError(f"no molecules in {source}")
+
+
+def _checked_file(spec: str) -> Path:
+    """``spec`` as the path of an existing, non-empty file of a known type."""
+    path = Path(spec)
+    if not path.exists():
+        raise InputError(f"{spec}: no such file")
+    if path.is_dir():
+        raise InputError(f"{spec}: a directory; give the molecule files inside it")
+    if path.suffix.lower() not in _XYZ | _ASE_DB | _SMILES:
+        raise InputError(
+            f"{spec}: unknown source type {path.suffix!r}; use ase:g2, ase:s22, .xyz/.extxyz, .db/.json or .smi"
+        )
+    if path.stat().st_size == 0:
+        raise InputError(f"no molecules in {spec}: the file is empty")
+    return path
 
 
 def read_source(spec: str, *, conformers: int = 1) -> Iterator[tuple[Atoms, str]]:
-    """Yield ``(atoms, location)`` for every structure of source ``spec``."""
+    """Yield ``(atoms, location)`` for every structure of source ``spec``, each checked (see
+    the module docstring); ``InputError`` names the file and line (or row) of a bad one."""
+    yield from checked_structures(_structures(spec, conformers=conformers), spec)
+
+
+def _structures(spec: str, *, conformers: int) -> Iterator[tuple[Atoms, str]]:
     if spec.startswith("ase:"):
         yield from _read_collection(spec[4:])
         return
     if spec.startswith("atomloop:"):
         yield from read_smiles_file(_shipped_smiles(spec[9:]), conformers=conformers)
         return
-    path = Path(spec)
-    if not path.exists():
-        raise InputError(f"{spec}: no such file")
+    path = _checked_file(spec)
     suffix = path.suffix.lower()
     if suffix in _XYZ:
         yield from read_xyz_frames(path)
     elif suffix in _ASE_DB:
         yield from _read_ase_db(path)
-    elif suffix in _SMILES:
-        yield from read_smiles_file(path, conformers=conformers)
     else:
-        raise InputError(
-            f"{spec}: unknown source type {suffix!r}; use ase:g2, ase:s22, .xyz/.extxyz, .db/.json or .smi"
-        )
+        yield from read_smiles_file(path, conformers=conformers)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import closing
+from itertools import islice
 from pathlib import Path
 
 import ase.io
@@ -11,6 +13,29 @@ from ase import Atoms
 from ase.data import atomic_numbers
 
 from atomloop.errors import InputError
+
+
+_SNIFFED_BYTES = 8000  # a NUL byte among the first this many makes a file binary (as git decides)
+
+
+def text_lines(path: Path) -> Iterator[str]:
+    """The lines of the UTF-8 text file ``path``, each ending in ``\\n`` (but perhaps the last).
+
+    Raises ``InputError`` for a binary file, or naming the first line that is not UTF-8.
+    """
+    with open(path, "rb") as handle:
+        if b"\0" in handle.read(_SNIFFED_BYTES):
+            raise InputError(f"{path}: binary data, not a text file")
+        handle.seek(0)
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise InputError(
+                    f"{path}:{number}: not UTF-8 text (byte {raw[error.start]:#04x}); "
+                    "convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8"
+                ) from None
+            yield line[:-2] + "\n" if line.endswith("\r\n") else line
 
 
 def _check_symbols(lines: list[str], first_line: int, path: Path) -> None:
@@ -28,10 +53,10 @@ def read_xyz_frames(path: Path) -> Iterator[tuple[Atoms, str]]:
 
     Raises ``InputError`` naming the file and line of a malformed frame.
     """
-    with open(path) as handle:
+    with closing(text_lines(path)) as lines:
         line_number = 0
         while True:
-            header = handle.readline()
+            header = next(lines, "")
             line_number += 1
             if not header:
                 return
@@ -44,9 +69,9 @@ def read_xyz_frames(path: Path) -> Iterator[tuple[Atoms, str]]:
                 raise InputError(f"{path}:{start}: expected the number of atoms, got {header.strip()!r}") from None
             if natoms <= 0:
                 raise InputError(f"{path}:{start}: a frame needs at least one atom, got {natoms}")
-            body = [handle.readline() for _ in range(natoms + 1)]
+            body = list(islice(lines, natoms + 1))
             line_number += natoms + 1
-            if not body[-1]:
+            if len(body) < natoms + 1:
                 raise InputError(f"{path}:{start}: frame declares {natoms} atoms but the file ends early")
             _check_symbols(body[1:], start + 2, path)
             try:

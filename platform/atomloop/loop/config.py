@@ -37,7 +37,8 @@ class LoopConfig(BaseModel):
         None, validation_alias=AliasChoices("pool_tag", "pool"),
         description="Tag of the pool molecules (None: every molecule).",
     )
-    initial: int = Field(20, ge=2, description="Initial training-set size.")
+    initial: int = Field(20, ge=2, description="Initial training-set size (at least 2: adversarial validation needs "
+                                               "2 distinct molecules on each side).")
     test_size: int = Field(10, ge=1, description="In-distribution test molecules.")
     ood_size: int = Field(10, ge=0, description="Out-of-distribution test molecules (the largest).")
     k: int = Field(10, ge=1, description="Molecules selected per round.")

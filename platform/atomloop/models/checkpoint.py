@@ -20,6 +20,10 @@ class ChecksumError(AtomloopError):
     """A model file does not match its recorded sha256."""
 
 
+class CheckpointError(AtomloopError):
+    """A file where a model or training checkpoint should be is not one (garbage, truncated, foreign)."""
+
+
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file's bytes."""
     digest = hashlib.sha256()
@@ -56,7 +60,16 @@ def load_payload(path: Path, *, expected_sha256: str | None = None) -> dict[str,
     for expected in (recorded, expected_sha256):
         if expected is not None and expected != actual:
             raise ChecksumError(f"{path}: sha256 {actual[:12]}… does not match the recorded {expected[:12]}…")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types (UnpicklingError, RuntimeError, EOFError) for a foreign file
+        raise CheckpointError(
+            f"{path}: not an atomloop model file (torch cannot load it: {type(error).__name__}); "
+            "remove it and train again"
+        ) from None
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"{path}: not an atomloop model file: holds a {type(payload).__name__}, not a mapping")
+    return payload
 
 
 def save_model(model: AtomEnergyModel, path: Path) -> str:
@@ -67,12 +80,19 @@ def save_model(model: AtomEnergyModel, path: Path) -> str:
 
 def model_from_payload(payload: dict[str, Any]) -> AtomEnergyModel:
     """Rebuild a model from a ``{"spec", "state_dict"}`` payload."""
-    spec = payload["spec"]
-    model = build(spec["arch"], spec["type_names"], **spec["hyperparameters"])
-    model.load_state_dict(payload["state_dict"])
+    try:
+        spec = payload["spec"]
+        model = build(spec["arch"], spec["type_names"], **spec["hyperparameters"])
+        model.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:  # a payload of another shape
+        raise CheckpointError(f"not an atomloop model: {type(error).__name__}: {error}") from None
     return model.eval()
 
 
 def load_model(path: Path, *, expected_sha256: str | None = None) -> AtomEnergyModel:
     """A model saved by :func:`save_model`, checksum verified, in eval mode on the CPU."""
-    return model_from_payload(load_payload(path, expected_sha256=expected_sha256))
+    payload = load_payload(path, expected_sha256=expected_sha256)
+    try:
+        return model_from_payload(payload)
+    except CheckpointError as error:
+        raise CheckpointError(f"{path}: {error}") from None

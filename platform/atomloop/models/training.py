@@ -304,7 +304,7 @@ def train(
     resumed_from = 0
     if checkpoint_path is not None and checkpoint_path.exists():
         saved = load_payload(checkpoint_path)
-        if saved["fingerprint"] != fingerprint:
+        if saved.get("fingerprint") != fingerprint:
             raise AtomloopError(
                 f"{checkpoint_path} belongs to another training (different model, data or settings); "
                 "remove it or use another checkpoint directory"

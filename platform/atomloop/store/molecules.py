@@ -36,6 +36,31 @@ class MoleculeRecord:
     tags: tuple[str, ...] = ()
 
 
+MIN_DISTANCE = 0.1  # Å: two atoms closer than this are one atom written twice (the shortest bond, H2, is 0.74 Å)
+MAX_COORDINATE = 1.0e4  # Å: farther from the origin is no molecule (and squares of distances overflow)
+
+
+def _check_positions(atoms: Atoms, positions: np.ndarray) -> None:
+    """Finite coordinates within ``MAX_COORDINATE`` Å, no two atoms within ``MIN_DISTANCE`` Å."""
+    from scipy.spatial import cKDTree
+
+    bad = np.flatnonzero(~(np.abs(positions) <= MAX_COORDINATE).all(axis=1))
+    if bad.size:
+        index = int(bad[0])
+        raise InputError(
+            f"atom {index + 1} ({atoms[index].symbol}) is at {positions[index].tolist()} Å; "
+            f"coordinates must be finite and within ±{MAX_COORDINATE:g} Å"
+        )
+    pairs = cKDTree(positions).query_pairs(MIN_DISTANCE, output_type="ndarray")
+    if len(pairs):
+        distances = np.linalg.norm(positions[pairs[:, 0]] - positions[pairs[:, 1]], axis=1)
+        i, j = sorted(int(k) for k in pairs[np.argmin(distances)])
+        raise InputError(
+            f"atoms {i + 1} ({atoms[i].symbol}) and {j + 1} ({atoms[j].symbol}) are {float(distances.min()):.3g} Å "
+            f"apart; atoms closer than {MIN_DISTANCE} Å are one atom written twice"
+        )
+
+
 @dataclass(frozen=True)
 class _Validated:
     atoms: Atoms
@@ -52,8 +77,7 @@ def _validate(atoms: Atoms) -> _Validated:
     if atoms.pbc.any():
         raise InputError("periodic structures are not molecules (pbc is set)")
     positions = np.asarray(atoms.positions, dtype=np.float64)
-    if not np.isfinite(positions).all():
-        raise InputError("positions contain NaN or infinity")
+    _check_positions(atoms, positions)
     charge, multiplicity = charge_and_multiplicity(atoms)
     return _Validated(atoms, numbers, positions, (hill_formula(numbers), charge, multiplicity))
 
