@@ -3,6 +3,9 @@ at a stated level (Hartree), read by training like PySCF's, never recomputed."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import ase.io
 import numpy as np
 import pytest
@@ -16,7 +19,7 @@ from atomloop.errors import InputError
 from atomloop.ingest import ExternalLevel, ingest_atoms, ingest_source
 from atomloop.ingest.qm9 import QM9_LEVEL, read_qm9
 from atomloop.store.labels import LabelSource, labelled_atoms, resolve_settings_hash
-from atomloop.store.tables import Calculation, CalculationStatus, Molecule
+from atomloop.store.tables import Calculation, CalculationStatus, Model, Molecule
 
 LEVEL = ExternalLevel(program="orca", method="B3LYP", basis="def2-SVP")
 
@@ -87,3 +90,36 @@ def test_qm9_small_molecules_with_u0_as_labels(engine):
         methane = labelled_atoms(session, LabelSource(QM9_LEVEL.settings_hash), [report.molecule_ids[0]])
     assert methane[report.molecule_ids[0]].info["energy"] == pytest.approx(-40.47893, abs=1e-9)  # QM9's U0 of CH4
     assert len(list(read_qm9(limit=5))) == 5
+
+
+def _atomloop(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "atomloop", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_command_line_ingests_qm9_offline_with_labels_then_trains_on_them(engine):
+    shown = _atomloop("ingest", "qm9", "--max-heavy-atoms", "3", "--labels", "--tag", "qm9")
+    assert shown.returncode == 0, shown.stderr
+    first, total = shown.stdout.strip().splitlines()
+    assert first.startswith("qm9: ") and first.endswith(" labels at b3lyp/6-31G(2df,p) (gaussian09)")
+    count = int(total.split()[1])
+    assert count == len(list(read_qm9(max_heavy_atoms=3)))
+    trained = _atomloop("train", "--arch", "schnet", "--target", "total", "--method", "b3lyp",
+                        "--basis", "6-31G(2df,p)", "--epochs", "2", "--device", "cpu")
+    assert trained.returncode == 0, trained.stderr
+    assert "schnet/total" in trained.stdout
+    with session_scope(engine) as session:
+        model = session.scalars(select(Model)).one()
+    assert model.settings_hash == QM9_LEVEL.settings_hash and len(model.training_molecule_ids) <= count
+
+
+def test_command_line_labels_need_their_level(database_url, tmp_path):
+    path = tmp_path / "labelled.extxyz"
+    _labelled_water_and_methane(path)
+    missing = _atomloop("ingest", str(path), "--labels", "--label-method", "b3lyp")
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert missing.stderr.strip().splitlines() == [
+        "error: --labels needs the level of the file's energies: --label-program, --label-method and --label-basis"]
+    stated = _atomloop("ingest", str(path), "--labels", "--label-program", "orca", "--label-method", "B3LYP",
+                       "--label-basis", "def2-SVP")
+    assert stated.returncode == 0, stated.stderr
+    assert stated.stdout.splitlines()[0].endswith("2 added, 0 already present; 2 labels at b3lyp/def2-SVP (orca)")

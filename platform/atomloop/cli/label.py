@@ -16,7 +16,9 @@ def label(
     ),
     limit: int | None = typer.Option(None, min=1, help="Label at most this many molecules."),
     where: str | None = typer.Option(None, "--where", help="Only molecules with this tag."),
-    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    workers: int = typer.Option(1, min=1, help="Worker processes (with --task-runner process)."),
+    task_runner: str = typer.Option("process", "--task-runner", help="process: worker processes here; dask: tasks on the "
+                                    "Dask scheduler at ATOMLOOP_DASK_ADDRESS (workers started apart, see deploy/README.md)."),
     threads: int = typer.Option(1, min=1, help="PySCF/BLAS threads per worker."),
     grid_level: int = typer.Option(3, min=0, max=9, help="DFT grid level (0-9)."),
     density_fit: bool = typer.Option(False, "--density-fit", help="Density-fitted J/K."),
@@ -28,6 +30,9 @@ def label(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed or refused calculations again."),
 ) -> None:
     """Label molecules without a finished calculation at these settings (resumable, idempotent)."""
+    import os
+
+    from atomloop.errors import InputError
     from atomloop.labelling.runner import label_molecules
     from atomloop.qm.settings import QMSettings
 
@@ -36,8 +41,14 @@ def label(
         atomization=atomization, conv_tol=conv_tol,
     )
     limits = ResourceLimits(max_atoms=max_atoms, max_basis_functions=max_basis_functions, max_memory_mb=max_memory_mb)
+    if task_runner not in ("process", "dask"):
+        raise InputError(f"--task-runner: unknown {task_runner!r}; choose process or dask")
+    address = os.environ.get("ATOMLOOP_DASK_ADDRESS") if task_runner == "dask" else None
+    if task_runner == "dask" and not address:
+        raise InputError("--task-runner dask needs the scheduler's address in ATOMLOOP_DASK_ADDRESS (tcp://host:8786)")
     report = label_molecules(
-        settings, tag=where, limit=limit, workers=workers, threads=threads, limits=limits, retry_failed=retry_failed
+        settings, tag=where, limit=limit, workers=workers, threads=threads, limits=limits, retry_failed=retry_failed,
+        dask_address=address,
     )
     typer.echo(report.summary())
 

@@ -66,15 +66,19 @@ def ingest_source(
     *,
     tags: Sequence[str] = (),
     conformers: int = 1,
+    max_heavy_atoms: int | None = None,
+    limit: int | None = None,
     engine: Engine | None = None,
     progress: bool = False,
     labels: ExternalLevel | None = None,
     scheme: str = EXTERNAL_SCHEME,
 ) -> WriteReport:
-    """Store every structure of source ``spec`` (see :mod:`atomloop.ingest.sources`) in one
-    transaction, with ``labels`` also their energies (see :func:`ingest_atoms`); errors name
-    the file and line, and leave the store unchanged."""
-    located: Iterable[tuple[Atoms, str]] = read_source(spec, conformers=conformers)
+    """Store every structure of source ``spec`` (see :mod:`atomloop.ingest.sources`; at most
+    ``max_heavy_atoms`` heavy atoms, the first ``limit``) in one transaction, with ``labels``
+    also their energies (see :func:`ingest_atoms`); errors name the file and line, and leave
+    the store unchanged."""
+    located: Iterable[tuple[Atoms, str]] = read_source(spec, conformers=conformers, max_heavy_atoms=max_heavy_atoms,
+                                                       limit=limit)
     if progress:
         located = tqdm(located, desc=f"ingest {spec}", unit="mol")
     return write_molecules(engine or get_engine(), _records(located, labels), source=spec, tags=tags,

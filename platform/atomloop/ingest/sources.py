@@ -4,7 +4,9 @@ A source is named by a string: ``ase:g2`` / ``ase:s22`` (collections shipped wit
 ``atomloop:organic`` (164 small organic molecules shipped with atomloop, as SMILES with
 their functional-group class as a tag),
 ``*.xyz`` / ``*.extxyz`` (ase.io), ``*.db`` / ``*.json`` (an ASE database),
-``*.smi`` / ``*.smiles`` (one SMILES per line, built into 3-D with RDKit).
+``*.smi`` / ``*.smiles`` (one SMILES per line, built into 3-D with RDKit), ``qm9`` (QM9 from the
+``qm9pack`` package, :mod:`atomloop.ingest.qm9`). ``max_heavy_atoms`` and ``limit`` keep the
+structures of at most that many heavy atoms, and the first ``limit`` of them.
 
 Every structure is checked before it reaches the store (:func:`atomloop.store.molecules.records_from_atoms`:
 coordinates finite and within ``MAX_COORDINATE`` Å of the origin, no two atoms closer than
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import closing
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -109,17 +112,29 @@ def _checked_file(spec: str) -> Path:
         raise InputError(f"{spec}: a directory; give the molecule files inside it")
     if path.suffix.lower() not in _XYZ | _ASE_DB | _SMILES:
         raise InputError(
-            f"{spec}: unknown source type {path.suffix!r}; use ase:g2, ase:s22, .xyz/.extxyz, .db/.json or .smi"
+            f"{spec}: unknown source type {path.suffix!r}; use ase:g2, ase:s22, atomloop:organic, qm9, "
+            ".xyz/.extxyz, .db/.json or .smi"
         )
     if path.stat().st_size == 0:
         raise InputError(f"no molecules in {spec}: the file is empty")
     return path
 
 
-def read_source(spec: str, *, conformers: int = 1) -> Iterator[tuple[Atoms, str]]:
-    """Yield ``(atoms, location)`` for every structure of source ``spec``, each checked (see
-    the module docstring); ``InputError`` names the file and line (or row) of a bad one."""
-    yield from checked_structures(_structures(spec, conformers=conformers), spec)
+def read_source(
+    spec: str, *, conformers: int = 1, max_heavy_atoms: int | None = None, limit: int | None = None
+) -> Iterator[tuple[Atoms, str]]:
+    """Yield ``(atoms, location)`` for every structure of source ``spec`` (of at most
+    ``max_heavy_atoms`` heavy atoms, the first ``limit``); ``InputError`` names the file and
+    line (or row) of a bad one."""
+    if spec == "qm9":
+        from atomloop.ingest.qm9 import read_qm9
+
+        yield from checked_structures(read_qm9(max_heavy_atoms=max_heavy_atoms, limit=limit), spec)
+        return
+    located = _structures(spec, conformers=conformers)
+    if max_heavy_atoms is not None:
+        located = ((atoms, where) for atoms, where in located if int((atoms.numbers > 1).sum()) <= max_heavy_atoms)
+    yield from checked_structures(islice(located, limit), spec)
 
 
 def _structures(spec: str, *, conformers: int) -> Iterator[tuple[Atoms, str]]:

@@ -14,7 +14,6 @@ from ase.data import atomic_numbers
 
 from atomloop.errors import InputError
 
-
 _SNIFFED_BYTES = 8000  # a NUL byte among the first this many makes a file binary (as git decides)
 
 
