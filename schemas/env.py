@@ -7,8 +7,8 @@ configured store (``ATOMLOOP_DATABASE_URL`` or the embedded cluster).
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from atomloop.db.connect import database_url
 from atomloop.db.migrate import target_metadata
-from atomloop.db.url import database_url
 
 config = context.config
 url = config.attributes.get("url") or database_url()

@@ -257,7 +257,7 @@ def test_mask_password(text, masked):
 
 
 def test_db_status_names_a_postmaster_pid_left_behind(atomloop_home, atomloop):
-    from atomloop.db.url import embedded_server
+    from atomloop.db.connect import embedded_server
 
     server = embedded_server()
     try:

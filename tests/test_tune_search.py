@@ -72,3 +72,15 @@ def test_study_of_three_trials_registers_its_best_model_and_warm_starts_the_next
     # another label set or another scope never warm-starts from these searches
     assert latest_best_parameters(SearchScope("adhoc", LabelSource("f" * 64), "schnet", "total"), before_round=2) == ({}, {})
     assert latest_best_parameters(SearchScope("other-run", LabelSource(SETTINGS_HASH), "schnet", "total"), before_round=2) == ({}, {})
+
+
+def test_optuna_url_opens_the_searches_storage(database_url):
+    import subprocess
+    import sys
+
+    shown = subprocess.run([sys.executable, "-m", "atomloop", "db", "optuna-url"], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    url = shown.stdout.strip()
+    assert url.endswith("options=-csearch_path%3Doptuna")
+    optuna_storage(database_url)  # creates the schema, as the first search does
+    assert optuna.get_all_study_summaries(storage=url) == []

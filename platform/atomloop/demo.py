@@ -15,8 +15,8 @@ import ase.collections
 
 from atomloop.config import get_settings
 from atomloop.db import migrate
+from atomloop.db.connect import database_url
 from atomloop.db.engine import get_engine, session_scope
-from atomloop.db.url import database_url
 from atomloop.ingest import ingest_atoms, ingest_source
 from atomloop.loop.config import LoopConfig
 
@@ -66,7 +66,7 @@ def run_demo(task_runner: str = "process", workers: int = 2) -> None:
         flow(config=DEMO_CONFIG)
     report = write_run_report(DEMO_CONFIG.run_name)
     print(f"\ndemo finished in {time.perf_counter() - started:.0f} s. Look at the results:")
-    print(f"  {report}   # HTML report: rounds, AUC and errors over rounds, selected molecules")
+    print(f"  {report}   # HTML report: rounds, AUC and errors over rounds, learning curves, selected molecules")
     print('  ase db "$(atomloop db ase-url)" -c +name,split,energy_hartree     # molecules, live')
     print("  psql \"$(atomloop db url | sed 's/+psycopg//')\" -c 'SELECT * FROM model_metrics_by_round'")
     print("  atomloop serve   # then open the Prefect UI at http://127.0.0.1:4200")

@@ -10,7 +10,8 @@ import ase.db
 import numpy as np
 from ase import units
 
-from atomloop.db.url import ase_url, database_url
+from atomloop.db.connect import database_url
+from atomloop.db.url import ase_url
 from atomloop.errors import InputError
 
 

@@ -18,7 +18,8 @@ from sqlalchemy.engine import make_url
 
 from atomloop.config import get_settings
 from atomloop.db import migrate
-from atomloop.db.url import database_url, embedded_server, mask_password
+from atomloop.db.connect import database_url, embedded_server
+from atomloop.db.url import mask_password
 from atomloop.errors import AtomloopError
 
 PREFECT_DATABASE = "prefect"

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from atomloop.config import get_settings
-from atomloop.db.url import ase_url, database_url, embedded_server, mask_password
+from atomloop.db.connect import database_url, embedded_server
+from atomloop.db.url import ase_url, mask_password
 
 db_app = typer.Typer(help="Manage the store: embedded server, migrations, URLs.", no_args_is_help=True)
 
@@ -71,6 +72,15 @@ def url() -> None:
 def ase_url_command() -> None:
     """Print the URL to give ASE's tools: ``ase db $(atomloop db ase-url)``."""
     typer.echo(ase_url(database_url()))
+
+
+@db_app.command("optuna-url")
+def optuna_url_command() -> None:
+    """Print the storage URL of the hyper-parameter searches (Optuna's own schema in the store):
+    ``optuna-dashboard "$(atomloop db optuna-url)"``."""
+    from atomloop.tune.storage import optuna_url
+
+    typer.echo(optuna_url(database_url()))
 
 
 def ase_web_app(url: str):

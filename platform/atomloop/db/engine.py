@@ -10,7 +10,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from atomloop.db.url import database_url, mask_password
+from atomloop.db.connect import database_url
+from atomloop.db.url import mask_password
 from atomloop.errors import AtomloopError
 
 

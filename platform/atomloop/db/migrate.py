@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.util import CommandError
 
-from atomloop.db.url import database_url
+from atomloop.db.connect import database_url
 from atomloop.errors import AtomloopError
 
 

@@ -1,9 +1,9 @@
-"""Database URLs: resolve the store's URL and mask passwords before anything prints it."""
+"""Database URLs as text: the configured one, passwords masked before anything prints a URL,
+the URL ASE's backend reads."""
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from atomloop.config import get_settings
 from atomloop.errors import InputError
@@ -38,34 +38,10 @@ def _checked_url(url: str) -> str:
     return url
 
 
-def embedded_server():
-    """The embedded cluster of the current ``ATOMLOOP_HOME``."""
-    from atomloop.db.embedded import EmbeddedPostgres
-
-    settings = get_settings()
-    return EmbeddedPostgres(settings.embedded_dir, port=settings.embedded_port)
-
-
-def database_url(*, start: bool = True) -> str:
-    """The store's SQLAlchemy URL: ``ATOMLOOP_DATABASE_URL``, else the embedded cluster's
-    (started when ``start`` is true, and migrated to the newest schema: it is atomloop's own).
-    An external database is migrated explicitly, by ``atomloop db upgrade``."""
-    settings = get_settings()
-    if settings.database_url:
-        return _checked_url(settings.database_url)
-    server = embedded_server()
-    if not start:
-        return server.url()
-    url = server.start()
-    _migrate_embedded(url)
-    return url
-
-
-@lru_cache(maxsize=8)
-def _migrate_embedded(url: str) -> None:
-    from atomloop.db import migrate
-
-    migrate.upgrade(url)
+def configured_url() -> str | None:
+    """``ATOMLOOP_DATABASE_URL`` (checked), or None when the store is the embedded cluster."""
+    url = get_settings().database_url
+    return _checked_url(url) if url else None
 
 
 def ase_url(url: str, *, schema: str = "ase") -> str:

@@ -13,8 +13,8 @@ import warnings
 import optuna
 from sqlalchemy.engine import make_url
 
+from atomloop.db.connect import database_url
 from atomloop.db.engine import create_schema
-from atomloop.db.url import database_url
 
 SCHEMA = "optuna"
 HEARTBEAT_SECONDS = 60
