@@ -296,3 +296,16 @@ def test_a_forged_checkpoint_is_one_clear_error(tmp_path):
     torch.save([1, 2], listed)
     with pytest.raises(AtomloopError, match="holds a list, not a mapping"):
         load_model(listed)
+
+
+def test_an_empty_home_variable_is_the_default_home_not_the_current_directory(monkeypatch):
+    from atomloop.config import _default_home, get_settings
+
+    monkeypatch.setenv("ATOMLOOP_HOME", "")
+    monkeypatch.setenv("ATOMLOOP_DATABASE_URL", "")
+    try:
+        settings = get_settings(reload=True)
+        assert settings.home == _default_home() and settings.database_url is None
+    finally:
+        monkeypatch.undo()
+        get_settings(reload=True)

@@ -4,6 +4,8 @@
 embedded PostgreSQL cluster under ``ATOMLOOP_HOME``.
 ``ATOMLOOP_HOME``: where the embedded database, artifacts (model checkpoints) and caches
 live. Two different homes are two independent installations.
+A variable set to the empty string counts as unset (``ATOMLOOP_HOME=`` is the default home,
+never the current directory).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ def _default_home() -> Path:
 class Settings(BaseSettings):
     """Process-wide configuration; every field maps to ``ATOMLOOP_<FIELD>``."""
 
-    model_config = SettingsConfigDict(env_prefix="ATOMLOOP_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ATOMLOOP_", extra="ignore", env_ignore_empty=True)
 
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the store; unset = embedded PostgreSQL."
