@@ -46,8 +46,6 @@ def extxyz_atoms(session, *, tag: str | None = None, settings_hash: str | None =
     ``arrays['atomic_energies_<scheme>_hartree']``. ``info`` also holds ``molecule_id``,
     ``settings_hash``, ``formula``, ``charge`` and ``multiplicity``.
     """
-    from ase.calculators.singlepoint import SinglePointCalculator
-
     from atomloop.models.names import ENERGY_INFO_KEY
     from atomloop.store.labels import (
         LabelSource,
@@ -70,16 +68,31 @@ def extxyz_atoms(session, *, tag: str | None = None, settings_hash: str | None =
     out = []
     for molecule_id, atoms in molecules.items():
         energy = float(atoms.info.pop(ENERGY_INFO_KEY))
-        atoms.info.update(energy_hartree=energy, settings_hash=level)
-        for name, values in per_atom_by_scheme.get(molecule_id, {}).items():
-            atoms.arrays[f"atomic_energies_{name}_hartree"] = values
-        per_atom = atoms.arrays.get(f"atomic_energies_{scheme}_hartree") if scheme else None
-        atoms.calc = SinglePointCalculator(
-            atoms, energy=energy * units.Hartree,
-            energies=None if per_atom is None else np.asarray(per_atom) * units.Hartree,
-        )
-        out.append(atoms)
+        atoms.info["settings_hash"] = level
+        out.append(labelled_frame(atoms, energy, per_atom_by_scheme.get(molecule_id, {}), scheme))
     return out
+
+
+def atomic_energies_key(scheme: str) -> str:
+    """The ``arrays`` key of a scheme's atomic energies in a training file (Hartree)."""
+    return f"atomic_energies_{scheme}_hartree"
+
+
+def labelled_frame(atoms, energy: float, atomic_by_scheme: dict[str, np.ndarray], scheme: str | None = None):
+    """``atoms`` (changed in place and returned) carrying its labels as a training file does:
+    ``info['energy_hartree']`` = ``energy`` (Hartree), ``arrays[atomic_energies_key(s)]`` per
+    scheme (Hartree, shape (natoms,)), and ASE's single-point calculator in eV with the total
+    and, with ``scheme``, that scheme's per-atom ``energies``."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    atoms.info["energy_hartree"] = energy
+    for name, values in atomic_by_scheme.items():
+        atoms.arrays[atomic_energies_key(name)] = np.asarray(values, dtype=float)
+    per_atom = atoms.arrays.get(atomic_energies_key(scheme)) if scheme else None
+    atoms.calc = SinglePointCalculator(
+        atoms, energy=energy * units.Hartree, energies=None if per_atom is None else per_atom * units.Hartree,
+    )
+    return atoms
 
 
 def export_extxyz(path: Path, *, url: str | None = None, **choice) -> int:

@@ -10,6 +10,7 @@ import csv
 import importlib.util
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from ase import Atoms
@@ -34,22 +35,39 @@ def data_files() -> list[Path]:
     return files
 
 
-def read_qm9(*, max_heavy_atoms: int | None = None, limit: int | None = None) -> Iterator[tuple[Atoms, str]]:
-    """QM9 molecules with at most ``max_heavy_atoms`` heavy atoms (all when None), the first
-    ``limit`` of them in QM9's order, as ``(atoms, "qm9:<index>")``; ``info`` holds ``name``
-    (``qm9:<index>``), ``smiles`` and ``energy`` (U0, eV)."""
+@dataclass(frozen=True)
+class QM9Row:
+    """One molecule of the data files, unparsed: QM9 ``index``, heavy-atom count and the CSV row."""
+
+    index: int
+    heavy_atoms: int
+    row: dict[str, str]
+
+    def atoms(self) -> Atoms:
+        """The molecule (positions Å); ``info``: ``name`` (``qm9:<index>``), ``smiles``, ``energy`` (U0, eV)."""
+        atoms = Atoms(symbols=ast.literal_eval(self.row["Elements"]), positions=ast.literal_eval(self.row["XYZ_Ang"]))
+        atoms.info.update(name=f"qm9:{self.index}", smiles=self.row["SMILES"],
+                          energy=float(self.row[U0_COLUMN]) * Hartree)
+        return atoms
+
+
+def qm9_rows() -> Iterator[QM9Row]:
+    """Every molecule of the data files in QM9's order, without parsing its geometry."""
     csv.field_size_limit(1 << 26)
-    produced = 0
     for path in data_files():
         with path.open(newline="") as handle:
             for row in csv.DictReader(handle):
-                if limit is not None and produced >= limit:
-                    return
                 counts = json.loads(row["Stoichiometry"])  # H, C, N, O, F
-                if max_heavy_atoms is not None and sum(counts[1:]) > max_heavy_atoms:
-                    continue
-                name = f"qm9:{int(row['Index'])}"
-                atoms = Atoms(symbols=ast.literal_eval(row["Elements"]), positions=ast.literal_eval(row["XYZ_Ang"]))
-                atoms.info.update(name=name, smiles=row["SMILES"], energy=float(row[U0_COLUMN]) * Hartree)
-                produced += 1
-                yield atoms, name
+                yield QM9Row(int(row["Index"]), sum(counts[1:]), row)
+
+
+def read_qm9(*, max_heavy_atoms: int | None = None, limit: int | None = None) -> Iterator[tuple[Atoms, str]]:
+    """QM9 molecules with at most ``max_heavy_atoms`` heavy atoms (all when None), the first
+    ``limit`` of them in QM9's order, as ``(atoms, "qm9:<index>")`` (see :meth:`QM9Row.atoms`)."""
+    produced = 0
+    for row in qm9_rows():
+        if limit is not None and produced >= limit:
+            return
+        if max_heavy_atoms is None or row.heavy_atoms <= max_heavy_atoms:
+            produced += 1
+            yield row.atoms(), f"qm9:{row.index}"
