@@ -123,3 +123,37 @@ def test_command_line_labels_need_their_level(database_url, tmp_path):
                        "--label-basis", "def2-SVP")
     assert stated.returncode == 0, stated.stderr
     assert stated.stdout.splitlines()[0].endswith("2 added, 0 already present; 2 labels at b3lyp/def2-SVP (orca)")
+
+
+def test_the_shipped_labelled_set_is_stored_at_pyscf_level_and_never_recomputed(engine):
+    from atomloop.labelling import label_molecules
+    from atomloop.store.external import PySCFLevel
+    from atomloop.study.qm9_labelled import LEVEL, chunk_path
+
+    frames = ase.io.read(chunk_path(0), index=":")
+    report = ingest_source("atomloop:qm9-labelled", labels=PySCFLevel(LEVEL), tags=["qm9-labelled"], engine=engine)
+    assert report.labels_added == report.added >= len(frames)
+    with session_scope(engine) as session:
+        for scheme in LEVEL.schemes:
+            labelled = labelled_atoms(session, LabelSource(LEVEL.settings_hash, scheme), report.molecule_ids[:len(frames)])
+            for molecule_id, frame in zip(report.molecule_ids, frames, strict=False):
+                np.testing.assert_allclose(labelled[molecule_id].arrays["atomic_energies"],
+                                           frame.arrays[f"atomic_energies_{scheme}_hartree"], atol=1e-8)
+                assert labelled[molecule_id].info["energy"] == pytest.approx(frame.info["energy_hartree"], abs=1e-10)
+    relabel = label_molecules(LEVEL, engine=engine, tag="qm9-labelled", progress=False)
+    assert (relabel.requested, relabel.derived) == (0, 0)  # the same level: nothing is computed again
+
+
+def test_an_exported_training_file_reingests_with_every_scheme(engine, tmp_path):
+    path = tmp_path / "labelled.extxyz"
+    frames = _labelled_water_and_methane(path)
+    for frame in frames:
+        frame.arrays["atomic_energies_mo-pm-iao_hartree"] = np.full(len(frame), -1.5)
+    ase.io.write(path, frames, format="extxyz")
+    report = ingest_source(str(path), labels=LEVEL, engine=engine)
+    with session_scope(engine) as session:
+        schemes = {scheme: labelled_atoms(session, LabelSource(LEVEL.settings_hash, scheme))
+                   for scheme in ("external", "mo-pm-iao")}
+    for molecule_id in report.molecule_ids:
+        assert np.all(schemes["mo-pm-iao"][molecule_id].arrays["atomic_energies"] == -1.5)
+        assert molecule_id in schemes["external"]

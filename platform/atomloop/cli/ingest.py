@@ -18,6 +18,11 @@ def _label_level(spec: str, labels: bool, program: str | None, method: str | Non
         from atomloop.ingest.qm9 import QM9_LEVEL
 
         return QM9_LEVEL
+    if spec == "atomloop:qm9-labelled" and not (program or method or basis):
+        from atomloop.store.external import PySCFLevel
+        from atomloop.study.qm9_labelled import LEVEL
+
+        return PySCFLevel(LEVEL)
     if not (program and method and basis):
         raise InputError("--labels needs the level of the file's energies: --label-program, --label-method and --label-basis")
     return ExternalLevel(program=program, method=method, basis=basis)
@@ -31,7 +36,7 @@ def ingest(
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N molecules of each source (after --max-heavy-atoms)."),
     labels: bool = typer.Option(False, "--labels", help="Store the energies the structures carry as finished calculations "
                                 "(ASE's conventions: eV, 'energy' in info or a calculator result, per-atom 'energies'; "
-                                "for qm9 its U0 at B3LYP/6-31G(2df,p)); never recomputed."),
+                                "for qm9 its U0 at B3LYP/6-31G(2df,p); for atomloop:qm9-labelled PySCF's HF/6-31G* labels); never recomputed."),
     label_program: str | None = typer.Option(None, "--label-program", help="With --labels: the program that computed them (e.g. orca)."),
     label_method: str | None = typer.Option(None, "--label-method", help="With --labels: their method (e.g. b3lyp)."),
     label_basis: str | None = typer.Option(None, "--label-basis", help="With --labels: their basis (e.g. def2-svp)."),

@@ -18,14 +18,14 @@ from atomloop.db.engine import get_engine
 from atomloop.ingest.labels import external_label
 from atomloop.ingest.sources import read_source
 from atomloop.store.bulk import WriteReport, write_molecules
-from atomloop.store.external import EXTERNAL_SCHEME, ExternalLevel, LabelledRecord
+from atomloop.store.external import EXTERNAL_SCHEME, ExternalLevel, LabelledRecord, PySCFLevel
 from atomloop.store.molecules import MoleculeRecord, records_from_atoms
 
 __all__ = ["ExternalLevel", "WriteReport", "ingest_atoms", "ingest_source", "read_source"]
 
 
 def _records(
-    located: Iterable[tuple[Atoms, str]], labels: ExternalLevel | None, batch: int = 1000
+    located: Iterable[tuple[Atoms, str]], labels: ExternalLevel | PySCFLevel | None, scheme: str, batch: int = 1000
 ) -> Iterator[MoleculeRecord | LabelledRecord]:
     iterator = iter(located)
     while structures := list(islice(iterator, batch)):
@@ -34,7 +34,7 @@ def _records(
             yield from records
             continue
         for record, (atoms, where) in zip(records, structures, strict=True):
-            yield LabelledRecord(record, external_label(atoms, where), where)
+            yield LabelledRecord(record, external_label(atoms, where, scheme), where)
 
 
 def ingest_atoms(
@@ -44,7 +44,7 @@ def ingest_atoms(
     tags: Sequence[str] = (),
     engine: Engine | None = None,
     progress: bool = False,
-    labels: ExternalLevel | None = None,
+    labels: ExternalLevel | PySCFLevel | None = None,
     scheme: str = EXTERNAL_SCHEME,
 ) -> WriteReport:
     """Store ``atoms`` (positions in Å; ``info['charge']``, ``info['multiplicity']`` optional),
@@ -57,8 +57,8 @@ def ingest_atoms(
     located = ((a, f"{source}[{i}]") for i, a in enumerate(atoms))
     if progress:
         located = tqdm(located, desc=f"ingest {source}", unit="mol")
-    return write_molecules(engine or get_engine(), _records(located, labels), source=source, tags=tags,
-                           level=labels, scheme=scheme)
+    return write_molecules(engine or get_engine(), _records(located, labels, scheme), source=source, tags=tags,
+                           level=labels)
 
 
 def ingest_source(
@@ -70,7 +70,7 @@ def ingest_source(
     limit: int | None = None,
     engine: Engine | None = None,
     progress: bool = False,
-    labels: ExternalLevel | None = None,
+    labels: ExternalLevel | PySCFLevel | None = None,
     scheme: str = EXTERNAL_SCHEME,
 ) -> WriteReport:
     """Store every structure of source ``spec`` (see :mod:`atomloop.ingest.sources`; at most
@@ -81,5 +81,5 @@ def ingest_source(
                                                        limit=limit)
     if progress:
         located = tqdm(located, desc=f"ingest {spec}", unit="mol")
-    return write_molecules(engine or get_engine(), _records(located, labels), source=spec, tags=tags,
-                           level=labels, scheme=scheme)
+    return write_molecules(engine or get_engine(), _records(located, labels, scheme), source=spec, tags=tags,
+                           level=labels)

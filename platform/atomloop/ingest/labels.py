@@ -1,6 +1,8 @@
 """External labels read from structures, in ASE's conventions: the total energy (eV) in
 ``info['energy']`` or as the attached calculator's ``energy`` result, per-atom energies (eV) in
-``arrays['energies']`` or as the calculator's ``energies`` result. Stored in Hartree."""
+``arrays['energies']`` or as the calculator's ``energies`` result; and in atomloop's training
+files (``atomloop export --to F.extxyz``), every scheme's atomic energies in Hartree in
+``arrays['atomic_energies_<scheme>_hartree']``. Stored in Hartree."""
 
 from __future__ import annotations
 
@@ -17,9 +19,15 @@ def _calculator_result(atoms: Atoms, name: str):
     return None if calculator is None else getattr(calculator, "results", {}).get(name)
 
 
-def external_label(atoms: Atoms, where: str) -> ExternalLabel:
-    """The label of ``atoms`` (eV in the file, Hartree returned); an :class:`InputError`
-    naming ``where`` when there is no total energy or a value is not finite."""
+def _schemes_in_hartree(atoms: Atoms) -> dict[str, np.ndarray]:
+    prefix, suffix = "atomic_energies_", "_hartree"
+    return {key[len(prefix):-len(suffix)]: np.asarray(values, dtype=float) for key, values in atoms.arrays.items()
+            if key.startswith(prefix) and key.endswith(suffix)}
+
+
+def external_label(atoms: Atoms, where: str, scheme: str) -> ExternalLabel:
+    """The label of ``atoms`` (Hartree), ASE's per-atom ``energies`` as ``scheme``; an
+    :class:`InputError` naming ``where`` when there is no total energy or a value is not finite."""
     energy = atoms.info.get("energy", _calculator_result(atoms, "energy"))
     if energy is None:
         raise InputError(f"{where}: no energy (ASE reads it from info 'energy' or a calculator result); "
@@ -33,6 +41,7 @@ def external_label(atoms: Atoms, where: str) -> ExternalLabel:
         per_atom = np.asarray(per_atom, dtype=float).reshape(-1)
         if per_atom.shape != (len(atoms),):
             raise InputError(f"{where}: {per_atom.size} per-atom energies for {len(atoms)} atoms")
-    if not np.isfinite(energy) or (per_atom is not None and not np.isfinite(per_atom).all()):
+    atomic = _schemes_in_hartree(atoms) | ({} if per_atom is None else {scheme: per_atom / Hartree})
+    if not np.isfinite(energy) or not all(np.isfinite(values).all() for values in atomic.values()):
         raise InputError(f"{where}: energies must be finite")
-    return ExternalLabel(energy / Hartree, None if per_atom is None else per_atom / Hartree)
+    return ExternalLabel(energy / Hartree, atomic)

@@ -2,8 +2,9 @@
 
 A source is named by a string: ``ase:g2`` / ``ase:s22`` (collections shipped with ASE),
 ``atomloop:organic`` (164 small organic molecules shipped with atomloop, as SMILES with
-their functional-group class as a tag),
-``*.xyz`` / ``*.extxyz`` (ase.io), ``*.db`` / ``*.json`` (an ASE database),
+their functional-group class as a tag), ``atomloop:qm9-labelled`` (the transferability study's
+QM9 molecules with their PySCF labels, :mod:`atomloop.study.qm9_labelled`),
+``*.xyz`` / ``*.extxyz`` (ase.io; also gzip-compressed, ``*.extxyz.gz``), ``*.db`` / ``*.json`` (an ASE database),
 ``*.smi`` / ``*.smiles`` (one SMILES per line, built into 3-D with RDKit), ``qm9`` (QM9 from the
 ``qm9pack`` package, :mod:`atomloop.ingest.qm9`). ``max_heavy_atoms`` and ``limit`` keep the
 structures of at most that many heavy atoms, and the first ``limit`` of them.
@@ -50,10 +51,22 @@ def _read_collection(name: str) -> Iterator[tuple[Atoms, str]]:
         yield atoms, f"ase:{name}:{molecule_name}"
 
 
+def _shipped_labelled_set() -> Iterator[tuple[Atoms, str]]:
+    folder = Path(__file__).resolve().parents[1] / "data" / "qm9_labelled"
+    for path in sorted(folder.glob("chunk-*.extxyz.gz")):
+        yield from read_xyz_frames(path)
+
+
+def _suffix(path: Path) -> str:
+    """The file type: the last suffix, or the one before ``.gz`` (``x.extxyz.gz`` is ``.extxyz``)."""
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    return suffixes[-2] if len(suffixes) > 1 and suffixes[-1] == ".gz" and suffixes[-2] in _XYZ else path.suffix.lower()
+
+
 def _shipped_smiles(name: str) -> Path:
     path = Path(__file__).resolve().parents[1] / "data" / f"{name}.smi"
     if not path.exists():
-        raise InputError(f"unknown atomloop collection {name!r}; available: atomloop:organic")
+        raise InputError(f"unknown atomloop collection {name!r}; available: atomloop:organic, atomloop:qm9-labelled")
     return path
 
 
@@ -110,7 +123,7 @@ def _checked_file(spec: str) -> Path:
         raise InputError(f"{spec}: no such file")
     if path.is_dir():
         raise InputError(f"{spec}: a directory; give the molecule files inside it")
-    if path.suffix.lower() not in _XYZ | _ASE_DB | _SMILES:
+    if _suffix(path) not in _XYZ | _ASE_DB | _SMILES:
         raise InputError(
             f"{spec}: unknown source type {path.suffix!r}; use ase:g2, ase:s22, atomloop:organic, qm9, "
             ".xyz/.extxyz, .db/.json or .smi"
@@ -141,11 +154,14 @@ def _structures(spec: str, *, conformers: int) -> Iterator[tuple[Atoms, str]]:
     if spec.startswith("ase:"):
         yield from _read_collection(spec[4:])
         return
+    if spec == "atomloop:qm9-labelled":
+        yield from _shipped_labelled_set()
+        return
     if spec.startswith("atomloop:"):
         yield from read_smiles_file(_shipped_smiles(spec[9:]), conformers=conformers)
         return
     path = _checked_file(spec)
-    suffix = path.suffix.lower()
+    suffix = _suffix(path)
     if suffix in _XYZ:
         yield from read_xyz_frames(path)
     elif suffix in _ASE_DB:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 from collections.abc import Iterator
 from contextlib import closing
@@ -18,11 +19,13 @@ _SNIFFED_BYTES = 8000  # a NUL byte among the first this many makes a file binar
 
 
 def text_lines(path: Path) -> Iterator[str]:
-    """The lines of the UTF-8 text file ``path``, each ending in ``\\n`` (but perhaps the last).
+    """The lines of the UTF-8 text file ``path`` (gzip-compressed when it ends in ``.gz``),
+    each ending in ``\\n`` (but perhaps the last).
 
     Raises ``InputError`` for a binary file, or naming the first line that is not UTF-8.
     """
-    with open(path, "rb") as handle:
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as handle:
         if b"\0" in handle.read(_SNIFFED_BYTES):
             raise InputError(f"{path}: binary data, not a text file")
         handle.seek(0)

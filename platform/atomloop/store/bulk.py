@@ -18,7 +18,7 @@ from itertools import islice
 
 from sqlalchemy import Engine
 
-from atomloop.store.external import EXTERNAL_SCHEME, ExternalLevel, LabelledRecord, write_external_labels
+from atomloop.store.external import ExternalLevel, LabelledRecord, PySCFLevel, write_external_labels
 from atomloop.store.molecules import MoleculeRecord
 
 CHUNK_SIZE = 2000
@@ -125,14 +125,12 @@ def write_molecules(
     source: str,
     tags: Sequence[str] = (),
     chunk_size: int = CHUNK_SIZE,
-    level: ExternalLevel | None = None,
-    scheme: str = EXTERNAL_SCHEME,
+    level: ExternalLevel | PySCFLevel | None = None,
 ) -> WriteReport:
     """Insert ``records`` not yet stored (by ``structure_hash``) in one transaction.
 
     Structures already present get ``tags`` (and each record's own tags) added. A
-    :class:`LabelledRecord` also stores its label as a done calculation at ``level`` (per-atom
-    energies under ``scheme``). Errors raised while the stream is consumed (bad input) roll
+    :class:`LabelledRecord` also stores its label as a done calculation at ``level``. Errors raised while the stream is consumed (bad input) roll
     the whole transaction back.
     """
     report = WriteReport()
@@ -157,7 +155,7 @@ def write_molecules(
                 if labelled:
                     if level is None:
                         raise ValueError("labelled records need the level of their labels")
-                    report.labels_added += write_external_labels(cursor, level, labelled, scheme)
+                    report.labels_added += write_external_labels(cursor, level, labelled)
                 report.added += added
                 report.present += len(chunk) - added
                 offset += len(chunk)

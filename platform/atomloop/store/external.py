@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from atomloop.errors import InputError
+from atomloop.qm.settings import QMSettings
 from atomloop.store.molecules import MoleculeRecord
 
 EXTERNAL_SCHEME = "external"  # the scheme name of per-atom energies given with external labels
@@ -49,12 +50,37 @@ class ExternalLevel:
 
 
 @dataclass(frozen=True)
+class PySCFLevel:
+    """Labels atomloop's own PySCF path computed elsewhere (the shipped labelled sets): stored
+    at exactly the level ``atomloop label`` at ``qm`` would compute, so they are never computed
+    again. Same attributes as :class:`ExternalLevel`."""
+
+    qm: QMSettings
+    program: str = "pyscf"
+
+    @property
+    def method(self) -> str:
+        return self.qm.method
+
+    @property
+    def basis(self) -> str:
+        return self.qm.basis
+
+    def settings(self) -> dict:
+        return self.qm.scf_settings()
+
+    @property
+    def settings_hash(self) -> str:
+        return self.qm.settings_hash
+
+
+@dataclass(frozen=True)
 class ExternalLabel:
-    """One molecule's external label: total ``energy`` (Hartree) and, when given, per-atom
-    ``atomic_energies`` (shape (n,), Hartree, in the molecule's atom order)."""
+    """One molecule's label: total ``energy`` (Hartree) and per-atom ``atomic_energies`` by
+    scheme (each of shape (n,), Hartree, in the molecule's atom order; empty when none given)."""
 
     energy: float
-    atomic_energies: np.ndarray | None = None
+    atomic_energies: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -78,16 +104,16 @@ RETURNING id, molecule_id
 
 _INSERT_ATOMIC = """
 INSERT INTO atomic_energies (calculation_id, scheme, atom_index, atomic_number, energy)
-SELECT calculation_id, %(scheme)s, atom_index, atomic_number, energy
-FROM unnest(%(calculation_ids)s::bigint[], %(atom_indices)s::integer[], %(numbers)s::smallint[],
-            %(energies)s::double precision[]) AS given (calculation_id, atom_index, atomic_number, energy)
+SELECT calculation_id, scheme, atom_index, atomic_number, energy
+FROM unnest(%(calculation_ids)s::bigint[], %(schemes)s::text[], %(atom_indices)s::integer[], %(numbers)s::smallint[],
+            %(energies)s::double precision[]) AS given (calculation_id, scheme, atom_index, atomic_number, energy)
 """
 
 _STORED_ATOMS = "SELECT id, numbers, positions FROM molecules WHERE id = ANY(%(ids)s::bigint[])"
 
 
 def write_external_labels(
-    cursor, level: ExternalLevel, labelled: Sequence[tuple[int, LabelledRecord]], scheme: str = EXTERNAL_SCHEME,
+    cursor, level: ExternalLevel | PySCFLevel, labelled: Sequence[tuple[int, LabelledRecord]]
 ) -> int:
     """Store the labels of ``labelled`` — (molecule id, the record it was stored from) — as done
     calculations at ``level`` with ``cursor`` (a psycopg cursor inside the caller's
@@ -101,7 +127,7 @@ def write_external_labels(
         first.setdefault(molecule_id, (item.record.numbers, item.record.positions, item.label, item.where))
     if not first:
         return 0
-    with_atomic = [i for i, (_, _, label, _) in first.items() if label.atomic_energies is not None]
+    with_atomic = [i for i, (_, _, label, _) in first.items() if label.atomic_energies]
     if with_atomic:
         cursor.execute(_STORED_ATOMS, {"ids": with_atomic})
         for molecule_id, numbers, positions in cursor.fetchall():
@@ -117,12 +143,13 @@ def write_external_labels(
     })
     added = {molecule_id: calculation_id for calculation_id, molecule_id in cursor.fetchall()}
     rows = [
-        (added[i], index, int(number), float(energy))
+        (added[i], scheme, index, int(number), float(energy))
         for i in with_atomic if i in added
-        for index, (number, energy) in enumerate(zip(first[i][0], first[i][2].atomic_energies, strict=True))
+        for scheme, energies in first[i][2].atomic_energies.items()
+        for index, (number, energy) in enumerate(zip(first[i][0], energies, strict=True))
     ]
     if rows:
-        calculation_ids, atom_indices, numbers, energies = (list(column) for column in zip(*rows, strict=True))
-        cursor.execute(_INSERT_ATOMIC, {"scheme": scheme, "calculation_ids": calculation_ids,
+        calculation_ids, schemes, atom_indices, numbers, energies = (list(column) for column in zip(*rows, strict=True))
+        cursor.execute(_INSERT_ATOMIC, {"calculation_ids": calculation_ids, "schemes": schemes,
                                         "atom_indices": atom_indices, "numbers": numbers, "energies": energies})
     return len(added)
