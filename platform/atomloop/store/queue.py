@@ -14,6 +14,7 @@ from sqlalchemy import Engine, and_, exists, func, not_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from atomloop.db.engine import session_scope
 from atomloop.qm.settings import QMSettings
 from atomloop.store.tables import Calculation, CalculationStatus, Molecule
 
@@ -107,7 +108,7 @@ def claim_next(engine: Engine, calculation_ids: Sequence[int], worker: str) -> t
     """Claim one queued row among ``calculation_ids``: (calculation id, molecule id), or None.
 
     Largest molecules first, so parallel workers finish together (longest-job-first)."""
-    with Session(engine) as session, session.begin():
+    with session_scope(engine) as session:
         row = session.execute(
             select(Calculation.id, Calculation.molecule_id)
             .join(Molecule, Molecule.id == Calculation.molecule_id)
@@ -128,8 +129,8 @@ def claim_next(engine: Engine, calculation_ids: Sequence[int], worker: str) -> t
 
 def beat(engine: Engine, calculation_id: int, worker: str) -> None:
     """Refresh the heartbeat of a row this worker holds."""
-    with engine.begin() as connection:
-        connection.execute(
+    with session_scope(engine) as session:
+        session.execute(
             update(Calculation)
             .where(Calculation.id == calculation_id, Calculation.worker == worker, Calculation.status == CalculationStatus.running)
             .values(heartbeat=func.now())

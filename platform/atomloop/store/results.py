@@ -14,6 +14,7 @@ from sqlalchemy import Engine, and_, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.orm import Session
 
+from atomloop.db.engine import session_scope
 from atomloop.qm.calculation import QMResult
 from atomloop.qm.orbitals import FORMAT, OccupiedOrbitals, checksum
 from atomloop.qm.settings import QMSettings
@@ -51,7 +52,7 @@ def _lock_if_held(session: Session, calculation_id: int, worker: str) -> Calcula
 
 def store_result(engine: Engine, calculation_id: int, worker: str, result: QMResult) -> bool:
     """Mark the calculation done with its energies; False if ``worker`` no longer holds it."""
-    with Session(engine) as session, session.begin():
+    with session_scope(engine) as session:
         calculation = _lock_if_held(session, calculation_id, worker)
         if calculation is None:
             return False
@@ -90,7 +91,7 @@ def store_orbitals(session: Session, calculation_id: int, result: QMResult) -> N
 
 def store_failure(engine: Engine, calculation_id: int, worker: str, reason: str, wall_time: float | None = None) -> bool:
     """Mark the calculation failed with ``reason``; False if ``worker`` no longer holds it."""
-    with Session(engine) as session, session.begin():
+    with session_scope(engine) as session:
         calculation = _lock_if_held(session, calculation_id, worker)
         if calculation is None:
             return False
