@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test]'
 	$(BIN)/pip install --quiet --no-deps qm9pack==1.0.3
+	$(BIN)/pip install --quiet --no-deps dask-jobqueue==0.9.0
 	touch $(STAMP)
 
 demo: venv

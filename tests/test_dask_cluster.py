@@ -7,11 +7,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from ase.build import molecule
@@ -20,49 +17,21 @@ from sqlalchemy import select
 from atomloop.db import session_scope
 from atomloop.ingest import ingest_atoms
 from atomloop.labelling import label_molecules
+from atomloop.labelling.cluster import dask_processes
 from atomloop.qm import QMSettings
 from atomloop.store.tables import Calculation, CalculationStatus
 
-DASK = Path(sys.executable).with_name("dask")
 MOLECULES = ("C2H6", "CH3OH", "CH3CHO", "C2H4", "HCOOH", "H3CNH2", "CH3CN", "C2H2", "H2CO", "CH3OCH3",
              "CH3CH2OH", "CH3COOH", "N2H4", "CH3CH2NH2", "CH3NO2", "CH2OCH2", "H2O2", "C3H8", "HCOOCH3", "CH3CONH2")
 SETTINGS = QMSettings(method="hf", basis="6-31g*", schemes=("ao-eda",))
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
 
 
 @pytest.fixture
 def dask_cluster(tmp_path):
     """``tcp://127.0.0.1:PORT`` of a scheduler with two single-threaded worker processes (each
     under a nanny that restarts it); every process is stopped afterwards."""
-    scheduler_file = tmp_path / "scheduler.json"
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    common = dict(env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    processes = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard",
-                                   "--scheduler-file", str(scheduler_file)], **common)]
-    try:
-        for _ in range(2):
-            processes.append(subprocess.Popen(
-                [str(DASK), "worker", "--scheduler-file", str(scheduler_file), "--nworkers", "1", "--nthreads", "1",
-                 "--no-dashboard", "--memory-limit", "0"], **common))
-        from distributed import Client
-
-        deadline = time.monotonic() + 90
-        while not scheduler_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        with Client(f"tcp://127.0.0.1:{port}", timeout="30s") as client:
-            client.wait_for_workers(2, timeout=90)
-        yield f"tcp://127.0.0.1:{port}"
-    finally:
-        for process in reversed(processes):
-            _stop(process)
+    with dask_processes(2, tmp_path) as address:
+        yield address
 
 
 def _running_worker(engine) -> tuple[int, int] | None:

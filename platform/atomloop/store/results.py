@@ -50,29 +50,37 @@ def _lock_if_held(session: Session, calculation_id: int, worker: str) -> Calcula
     return calculation
 
 
-def store_result(engine: Engine, calculation_id: int, worker: str, result: QMResult) -> bool:
-    """Mark the calculation done with its energies; False if ``worker`` no longer holds it."""
+def _finish(engine: Engine, calculation_id: int, worker: str, then=None, **columns) -> bool:
+    """Set ``columns`` and ``finished`` on a calculation ``worker`` holds, then run
+    ``then(session)`` in the same transaction; False if ``worker`` no longer holds it."""
     with session_scope(engine) as session:
         calculation = _lock_if_held(session, calculation_id, worker)
         if calculation is None:
             return False
-        calculation.status = CalculationStatus.done
-        calculation.reason = None
-        calculation.total_energy = result.energy
-        calculation.converged = result.converged
-        calculation.scf_info = {
-            **result.scf_info,
-            "timings": result.timings,
-            "free_atom_energies": {str(z): e for z, e in result.free_atom_energies.items()},
-        }
-        calculation.wall_time = result.wall_time
-        calculation.program_version = result.program_version
+        for name, value in columns.items():
+            setattr(calculation, name, value)
         calculation.finished = func.now()
+        if then is not None:
+            then(session)
+    return True
+
+
+def store_result(engine: Engine, calculation_id: int, worker: str, result: QMResult) -> bool:
+    """Mark the calculation done with its energies and kept orbitals; False if ``worker`` no
+    longer holds it."""
+    def write_energies(session: Session) -> None:
         rows = atomic_energy_rows(calculation_id, result)
         if rows:
             session.execute(insert(AtomicEnergy), rows)
         store_orbitals(session, calculation_id, result)
-    return True
+
+    return _finish(
+        engine, calculation_id, worker, write_energies, status=CalculationStatus.done, reason=None,
+        total_energy=result.energy, converged=result.converged, wall_time=result.wall_time,
+        program_version=result.program_version,
+        scf_info={**result.scf_info, "timings": result.timings,
+                  "free_atom_energies": {str(z): e for z, e in result.free_atom_energies.items()}},
+    )
 
 
 def store_orbitals(session: Session, calculation_id: int, result: QMResult) -> None:
@@ -91,15 +99,7 @@ def store_orbitals(session: Session, calculation_id: int, result: QMResult) -> N
 
 def store_failure(engine: Engine, calculation_id: int, worker: str, reason: str, wall_time: float | None = None) -> bool:
     """Mark the calculation failed with ``reason``; False if ``worker`` no longer holds it."""
-    with session_scope(engine) as session:
-        calculation = _lock_if_held(session, calculation_id, worker)
-        if calculation is None:
-            return False
-        calculation.status = CalculationStatus.failed
-        calculation.reason = reason
-        calculation.wall_time = wall_time
-        calculation.finished = func.now()
-    return True
+    return _finish(engine, calculation_id, worker, status=CalculationStatus.failed, reason=reason, wall_time=wall_time)
 
 
 def present_schemes(session: Session, calculation_ids: Sequence[int], settings: QMSettings) -> dict[int, set[str]]:
