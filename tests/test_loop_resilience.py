@@ -140,3 +140,30 @@ def test_docker_compose_declares_loopback_services_and_secrets_from_the_environm
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${ATOMLOOP_DB_PASSWORD")
     assert ":${ATOMLOOP_DB_PASSWORD}@postgres:5432/" in services["worker"]["environment"]["ATOMLOOP_DATABASE_URL"]
     assert services["worker"]["environment"]["PREFECT_API_URL"] == "http://prefect-server:4200/api"
+
+
+def test_a_round_whose_molecules_another_live_process_holds_is_not_marked_labelled(engine):
+    """A second run while another live process holds some of the round's claims stops with a
+    clear message instead of marking the round labelled and training on fewer labels."""
+    from functools import partial
+
+    from sqlalchemy import func, update
+
+    from atomloop.db import session_scope
+    from atomloop.labelling.runner import label_in_process
+    from atomloop.loop import steps
+    from atomloop.loop.state import prepare_run
+    from atomloop.store.queue import queue_calculations
+
+    ingest_atoms([molecule(n) for n in POOL], source="test", tags=["held"], engine=engine)
+    config = LoopConfig(pool="held", initial=3, test_size=2, ood_size=2, k=2, rounds=1, method="hf", basis="sto-3g",
+                        schemes=("ao-eda",), architectures=("schnet",), target="total", epochs=2, name="held")
+    run_id = prepare_run(engine, config)
+    initial = steps.select_step(engine, config, run_id, 0).molecule_ids
+    with session_scope(engine) as session:
+        (held,) = queue_calculations(session, steps.qm_settings(config), initial[:1])
+        session.execute(update(Calculation).where(Calculation.id == held).values(
+            status=CalculationStatus.running, worker="elsewhere:1", heartbeat=func.now(), attempts=1))
+    with pytest.raises(steps.LabellingUnfinishedError, match=r"round 0: 1 of \d+ molecules are still being labelled"):
+        steps.label_step(engine, config, run_id, 0, initial, partial(label_in_process, engine=engine))
+    assert not steps.round_state(engine, run_id, 0).done("labelled")

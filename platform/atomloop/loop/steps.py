@@ -17,6 +17,7 @@ from functools import lru_cache
 from sqlalchemy import Engine
 
 from atomloop.db.engine import session_scope
+from atomloop.errors import AtomloopError
 from atomloop.loop.config import LoopConfig
 from atomloop.qm import QMSettings
 from atomloop.select.stopping import stopping_decision
@@ -26,7 +27,11 @@ from atomloop.store.models import unpredicted_ids
 from atomloop.store.runs import ROUND_STEPS, RoundProgress, selected_ids, split_ids
 
 STEPS = ROUND_STEPS
-Labeller = Callable[[QMSettings, Sequence[int]], object]
+Labeller = Callable[[QMSettings, Sequence[int]], dict]  # returns counts: done, failed, refused, remaining
+
+
+class LabellingUnfinishedError(AtomloopError):
+    """Some of a round's molecules are still claimed by another live labelling process."""
 
 
 @lru_cache(maxsize=32)
@@ -93,7 +98,11 @@ def select_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> 
 def label_step(
     engine: Engine, config: LoopConfig, run_id: int, index: int, molecule_ids: Sequence[int], labeller: Labeller
 ) -> None:
-    """Label ``molecule_ids`` (round 0: also the test sets) through ``labeller``."""
+    """Label ``molecule_ids`` (round 0: also the test sets) through ``labeller``.
+
+    The step is done only when its work is: molecules still claimed by another live process
+    (a second run of the same loop, say) raise :class:`LabellingUnfinishedError` and leave the
+    round unmarked."""
     if round_state(engine, run_id, index).done("labelled"):
         return
     started = time.perf_counter()
@@ -101,7 +110,14 @@ def label_step(
     if index == 0:
         with session_scope(engine) as session:
             ids += split_ids(session, config.run_name, "test") + split_ids(session, config.run_name, "ood_test")
-    labeller(qm_settings(config), ids)
+    counts = labeller(qm_settings(config), ids)
+    unfinished = counts["remaining"]
+    if unfinished:
+        raise LabellingUnfinishedError(
+            f"round {index}: {unfinished} of {len(ids)} molecules are still being labelled by another process "
+            "(their calculations are claimed by a live worker); run again when it has finished "
+            "(the round is not marked labelled, so no model trains on a partial set)"
+        )
     _mark(engine, run_id, index, "labelled", time.perf_counter() - started)
 
 
