@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from atomloop.db.engine import get_engine, session_scope
 from atomloop.errors import AtomloopError
 from atomloop.labelling.limits import ResourceLimits, refusal_reason
+from atomloop.lifetime import die_with_parent
 from atomloop.qm.calculation import compute
 from atomloop.qm.settings import QMSettings
 from atomloop.store.molecules import load_atoms
@@ -119,21 +120,10 @@ def run_worker(
         heartbeat.stop()
 
 
-def _die_with_parent() -> None:
-    """Linux: ask the kernel to SIGKILL this process when its parent dies (best effort)."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def worker_process_main(url: str, settings: dict, calculation_ids: list[int], limits: ResourceLimits,
                         threads: int, parent_pid: int) -> None:
     """Entry point of a spawned worker process."""
-    _die_with_parent()
+    die_with_parent()
     if os.getppid() != parent_pid:
         return
     from pyscf import lib

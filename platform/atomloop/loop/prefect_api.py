@@ -11,6 +11,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from atomloop.errors import AtomloopError
+
 
 @contextmanager
 def shared_prefect_api() -> Iterator[str]:
@@ -22,8 +24,14 @@ def shared_prefect_api() -> Iterator[str]:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from atomloop.lifetime import stop_with_this_process
+
     server = SubprocessASGIServer()
-    server.start(timeout=120)
+    try:
+        server.start(timeout=120)
+    except RuntimeError as error:  # Prefect's message says what failed (it timed out, the port, ...)
+        raise AtomloopError(f"the temporary Prefect server did not start: {error}") from None
+    watchdog = stop_with_this_process(server.server_process.pid)  # a SIGKILLed command leaves no server behind
     os.environ["PREFECT_API_URL"] = server.api_url
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
@@ -34,3 +42,5 @@ def shared_prefect_api() -> Iterator[str]:
         APILogWorker.drain_all(timeout=10)  # send the last logs while the server still answers
         del os.environ["PREFECT_API_URL"]
         server.stop()
+        watchdog.terminate()
+        watchdog.wait(timeout=10)

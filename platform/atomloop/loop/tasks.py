@@ -55,8 +55,15 @@ summarize_task = task(steps.summarize_round, name="summarize", **TASK_OPTIONS)
 
 @task(name="label-chunk", **TASK_OPTIONS)
 def label_chunk(settings: dict, molecule_ids: list[int], threads: int = 1) -> dict[str, int]:
-    """Label a few molecules in this worker (one PySCF process); returns the counts."""
+    """Label a few molecules in this worker (one PySCF process); returns the counts. A worker
+    process whose parent (the loop) died exits instead of labelling on."""
+    import multiprocessing
+
     from atomloop.labelling import label_molecules
+    from atomloop.lifetime import exit_when_orphaned
+
+    if multiprocessing.parent_process() is not None:
+        exit_when_orphaned()
 
     return label_molecules(
         QMSettings.from_dict(settings), molecule_ids=molecule_ids, threads=threads, progress=False

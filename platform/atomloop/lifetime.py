@@ -1,0 +1,78 @@
+"""Processes that end with the command that started them, even when it is killed with SIGKILL.
+
+Two guarantees, Linux first (elsewhere they are best effort):
+
+* :func:`die_with_parent` asks the kernel to SIGKILL the calling process when the thread that
+  started it ends (``PR_SET_PDEATHSIG``); for processes a command starts from its main thread.
+* :func:`exit_when_orphaned` watches ``os.getppid()`` from a daemon thread and exits when the
+  parent is gone; for pool workers, whose starting thread may end before they do.
+* :func:`stop_with_this_process` binds a process this one did not start itself (a server a
+  library launched) to this one's life, through a tiny watchdog process of the first kind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+ORPHAN_CHECK_S = 2.0
+_watched_parents: set[int] = set()
+
+_WATCHDOG = """
+import os, signal, sys, time
+target, parent = int(sys.argv[1]), int(sys.argv[2])
+def stop(*_):
+    try:
+        os.kill(target, signal.SIGTERM)
+        for _ in range(50):
+            time.sleep(0.1)
+            os.kill(target, 0)
+        os.kill(target, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+if os.getppid() != parent:
+    stop()
+while True:
+    time.sleep(3600)
+"""
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Have the kernel send ``sig`` to this process when its parent (thread) ends."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def exit_when_orphaned(parent_pid: int | None = None, interval_s: float = ORPHAN_CHECK_S) -> None:
+    """Exit this process (status 1) within ``interval_s`` seconds of its parent's death (one
+    watching thread per process, however often this is called)."""
+    parent = os.getppid() if parent_pid is None else parent_pid
+    if parent in _watched_parents:
+        return
+    _watched_parents.add(parent)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(interval_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="atomloop-orphan-watch").start()
+
+
+def stop_with_this_process(pid: int) -> subprocess.Popen:
+    """Start a watchdog that stops process ``pid`` (SIGTERM, then SIGKILL after 5 s) when this
+    process ends, however it ends; call from the main thread. Returns the watchdog (terminate it
+    once ``pid`` is stopped the ordinary way)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(pid), str(os.getpid())],
+        preexec_fn=lambda: die_with_parent(signal.SIGTERM), stdin=subprocess.DEVNULL,
+    )
