@@ -309,3 +309,16 @@ def test_an_empty_home_variable_is_the_default_home_not_the_current_directory(mo
     finally:
         monkeypatch.undo()
         get_settings(reload=True)
+
+
+def test_serve_refuses_a_port_another_server_holds(database_url, atomloop):
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        status, _, stderr = atomloop("serve", "--port", str(port))
+    assert status == EXIT_ERROR
+    assert _one_error_line(stderr) == (f"error: port {port} on 127.0.0.1 is in use (another Prefect server or program); "
+                                       "stop it or choose another with --port")

@@ -7,6 +7,7 @@ server (both use Alembic; one database each keeps their migrations apart).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -47,9 +48,21 @@ def _wait_healthy(api_url: str, process: subprocess.Popen, timeout: float = 120)
     raise AtomloopError(f"the Prefect server did not answer at {api_url} within {timeout:.0f} s")
 
 
+def _require_free_port(port: int) -> None:
+    """Refuse a port something already listens on: a Prefect server of another installation
+    there would answer our health check, and our deployments would be served into its home."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise AtomloopError(f"port {port} on 127.0.0.1 is in use (another Prefect server or program); "
+                                "stop it or choose another with --port") from None
+
+
 @contextmanager
 def prefect_server(port: int = 4200) -> Iterator[str]:
     """Run ``prefect server start`` on 127.0.0.1:``port`` backed by PostgreSQL; yield its API URL."""
+    _require_free_port(port)
     env = os.environ.copy()
     env.update(
         PREFECT_HOME=str(get_settings().home / "prefect"),
