@@ -4,4 +4,10 @@ Units used throughout: positions in Ångström, energies in Hartree unless a nam
 otherwise (``*_kcal_mol``, ``*_mev_atom``).
 """
 
+from atomloop.lazy import lazy_exports
+
 __version__ = "0.1.0"
+
+__getattr__, __dir__ = lazy_exports(__name__, {"training_set": ".datasets"})
+
+__all__ = ["training_set"]

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from atomloop.errors import InputError
 from atomloop.store.selections import get_or_create_round, latest_validation
 from atomloop.store.tables import (
     ROUND_STEPS,
@@ -175,3 +176,17 @@ def round_position(session: Session, round_id: int) -> tuple[str | None, int]:
         select(Run.name, Round.index).select_from(Round).outerjoin(Run, Run.id == Round.run_id).where(Round.id == round_id)
     ).one()
     return row.name, row.index
+
+
+def run_named(session: Session, name: str) -> tuple[int, dict]:
+    """Id and stored parameters of run ``name``; an error naming the runs there are otherwise."""
+    row = session.execute(select(Run.id, Run.parameters).where(Run.name == name)).first()
+    if row is None:
+        known = session.scalars(select(Run.name).order_by(Run.id)).all()
+        raise InputError(f"no run named {name!r}; runs: {', '.join(known) or 'none'}")
+    return row.id, row.parameters
+
+
+def last_round_index(session: Session, run_id: int) -> int | None:
+    """The highest round index of a run (None before its first round)."""
+    return session.scalar(select(func.max(Round.index)).where(Round.run_id == run_id))
