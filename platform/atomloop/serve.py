@@ -7,6 +7,7 @@ server (both use Alembic; one database each keeps their migrations apart).
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from atomloop.db import migrate
 from atomloop.db.connect import database_url, embedded_server
 from atomloop.db.url import mask_password
 from atomloop.errors import AtomloopError
+from atomloop.loop.prefect_api import announced_server
 
 PREFECT_DATABASE = "prefect"
 
@@ -64,12 +66,14 @@ def prefect_server(port: int = 4200) -> Iterator[str]:
     """Run ``prefect server start`` on 127.0.0.1:``port`` backed by PostgreSQL; yield its API URL."""
     _require_free_port(port)
     env = os.environ.copy()
+    api_url = f"http://127.0.0.1:{port}/api"
     env.update(
         PREFECT_HOME=str(get_settings().home / "prefect"),
         PREFECT_API_DATABASE_CONNECTION_URL=prefect_database_url(),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_SERVER_API_PORT=str(port),
+        PREFECT_SERVER_UI_API_URL=api_url,  # the UI asks /ui-settings where its API is: this port, not 4200
     )
-    api_url = f"http://127.0.0.1:{port}/api"
     process = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env
     )
@@ -81,12 +85,18 @@ def prefect_server(port: int = 4200) -> Iterator[str]:
         process.wait(timeout=30)
 
 
+def _exit_on_sigterm(*_: object) -> None:
+    raise SystemExit(0)
+
+
 def serve(port: int = 4200) -> None:
-    """Start everything and serve the scheduled deployments until interrupted (Ctrl-C)."""
+    """Start everything and serve the scheduled deployments until interrupted (Ctrl-C or
+    SIGTERM; either stops the Prefect server and withdraws the announcement)."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     url = database_url()
     migrate.upgrade(url)
     print(f"store: {mask_password(url)}")
-    with prefect_server(port) as api_url:
+    with prefect_server(port) as api_url, announced_server(api_url):
         os.environ["PREFECT_API_URL"] = api_url
         print(f"Prefect UI: {api_url.removesuffix('/api')}")
         from prefect import serve as prefect_serve
