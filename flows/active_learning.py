@@ -9,25 +9,46 @@ the same run. Labelling fans out over the flow's task runner (local processes by
 
 from __future__ import annotations
 
+import re
+from functools import partial
+
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
 
 from atomloop.loop import LoopConfig, run_loop
 from atomloop.loop.steps import RoundSummary
 from atomloop.loop.tasks import make_task_runner, prefect_step_runner
 
 
-def _log_round(summary: RoundSummary) -> None:
+def round_markdown(run_name: str, summary: RoundSummary) -> str:
+    """A round as a markdown table: labels, AUC with its 95 % interval, test and OOD MAE (kcal/mol) per model."""
+    auc = "-" if summary.auc is None else f"{summary.auc:.3f} [{summary.auc_interval[0]:.2f}, {summary.auc_interval[1]:.2f}]"
+    lines = [f"### Run {run_name}, round {summary.index}", "",
+             f"{summary.n_train} labelled training molecules; adversarial AUC {auc}; {summary.seconds:.0f} s", "",
+             "| model | test MAE (kcal/mol) | OOD MAE (kcal/mol) |", "| --- | ---: | ---: |"]
+    for arch in sorted(summary.test_mae_kcal_mol):
+        ood = summary.ood_mae_kcal_mol.get(arch)
+        lines.append(f"| {arch} | {summary.test_mae_kcal_mol[arch]:.2f} | {'-' if ood is None else f'{ood:.2f}'} |")
+    lines += ["", f"Full report: `atomloop report --run {run_name} --out {run_name}.html`"]
+    return "\n".join(lines)
+
+
+def _publish_round(run_name: str, summary: RoundSummary) -> None:
+    """Log one line and publish the round's table as a Prefect artifact (key ``<run>-round-<n>``)."""
     auc = "-" if summary.auc is None else f"{summary.auc:.3f}"
     errors = ", ".join(f"{arch} {mae:.2f}" for arch, mae in sorted(summary.test_mae_kcal_mol.items()))
     get_run_logger().info(
         "round %d: %d labelled, AUC %s, test MAE (kcal/mol) %s", summary.index, summary.n_train, auc, errors or "-"
     )
+    key = re.sub(r"[^a-z0-9-]+", "-", f"{run_name}-round-{summary.index}".lower())
+    create_markdown_artifact(key=key, markdown=round_markdown(run_name, summary),
+                             description=f"active-learning run {run_name}, round {summary.index}")
 
 
 @flow(name="active-learning", log_prints=True, task_runner=make_task_runner("process", 2))
 def active_learning(config: LoopConfig = LoopConfig()) -> str:
     """Run or resume the active-learning run that ``config`` describes; returns the per-round table."""
-    result = run_loop(config, runner=prefect_step_runner(), on_round=_log_round)
+    result = run_loop(config, runner=prefect_step_runner(), on_round=partial(_publish_round, config.run_name))
     table = result.table()
     print(f"run {result.run_name} (id {result.run_id})\n{table}")
     return table
