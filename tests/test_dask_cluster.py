@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import threading
 import time
 
@@ -18,6 +17,7 @@ from atomloop.db import session_scope
 from atomloop.ingest import ingest_atoms
 from atomloop.labelling import label_molecules
 from atomloop.labelling.cluster import dask_processes
+from atomloop.labelling.worker import worker_pid
 from atomloop.qm import QMSettings
 from atomloop.store.tables import Calculation, CalculationStatus
 
@@ -40,7 +40,7 @@ def _running_worker(engine) -> tuple[int, int] | None:
         row = session.execute(
             select(Calculation.id, Calculation.worker).where(Calculation.status == CalculationStatus.running)
         ).first()
-    return None if row is None else (row.id, int(row.worker.rpartition(":")[2]))
+    return None if row is None else (row.id, worker_pid(row.worker))
 
 
 @pytest.mark.timeout(600)
@@ -68,4 +68,4 @@ def test_a_worker_killed_mid_calculation_loses_nothing_and_computes_nothing_twic
     attempts = {r.id: r.attempts for r in rows}
     assert attempts.pop(killed_calculation) == 2  # the killed one was claimed again and finished elsewhere
     assert set(attempts.values()) == {1}  # every other molecule was computed once
-    assert next(r for r in rows if r.id == killed_calculation).worker != f"{socket.gethostname()}:{pid}"
+    assert worker_pid(next(r for r in rows if r.id == killed_calculation).worker) != pid

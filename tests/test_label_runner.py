@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from atomloop.errors import InputError
 from atomloop.ingest import ingest_atoms
 from atomloop.labelling import ResourceLimits, label_molecules
+from atomloop.labelling.worker import worker_pid
 from atomloop.qm import QMSettings, compute
 from atomloop.store.molecules import molecule_to_atoms
 from atomloop.store.tables import AtomicEnergy, Calculation, CalculationStatus
@@ -205,7 +206,7 @@ def test_kill_minus_nine_then_rerun(engine, database_url, workers):
     interrupted = [i for i, c in before.items() if c.status == CalculationStatus.running]
     assert len(finished) >= 2 and 1 <= len(interrupted) <= workers
     assert all(_atomic_rows(engine, i) == 0 for i in interrupted)
-    worker_pids = [int(before[i].worker.rpartition(":")[2]) for i in interrupted]
+    worker_pids = [worker_pid(before[i].worker) for i in interrupted]
     deadline = time.monotonic() + 10
     while any(_pid_alive(pid) for pid in worker_pids) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -8,6 +8,7 @@ Runs inline (one worker) or as a spawned process; a heartbeat thread keeps the c
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import threading
 import time
@@ -29,23 +30,38 @@ from atomloop.store.results import store_failure, store_result
 HEARTBEAT_INTERVAL_S = 5.0
 
 
+_ACTIVE_WORKERS: set[str] = set()  # worker names of the run_worker calls running in this process
+
+
 def worker_name() -> str:
-    """This process as "host:pid"."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """A new worker in this process: "host:pid/token" (a process may run several, one after
+    another after a failure, or side by side in threads)."""
+    return f"{socket.gethostname()}:{os.getpid()}/{secrets.token_hex(4)}"
+
+
+def worker_pid(worker: str) -> int:
+    """The process id in a worker name ("host:pid" or "host:pid/token")."""
+    return int(worker.partition(":")[2].partition("/")[0])
 
 
 def worker_alive(worker: str | None) -> bool:
-    """False only when ``worker`` ("host:pid") ran on this host and its pid no longer exists."""
+    """False when ``worker`` ran on this host and its process is gone, or ran in this very
+    process and no longer runs (an attempt that failed, say, on a lost database connection)."""
     if not worker or ":" not in worker:
         return False
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname():
+    if worker.partition(":")[0] != socket.gethostname():
         return True  # cannot tell; the heartbeat decides
     try:
-        os.kill(int(pid), 0)
+        pid = worker_pid(worker)
+    except ValueError:
+        return True
+    if pid == os.getpid():
+        return worker in _ACTIVE_WORKERS
+    try:
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, ValueError):
+    except PermissionError:
         return True
     return True
 
@@ -108,6 +124,7 @@ def run_worker(
 ) -> None:
     """Label claimed calculations among ``calculation_ids`` until none is queued."""
     worker = worker_name()
+    _ACTIVE_WORKERS.add(worker)
     heartbeat = _Heartbeat(engine, worker, parent_pid)
     try:
         while (claim := claim_next(engine, calculation_ids, worker)) is not None:
@@ -118,6 +135,7 @@ def run_worker(
                 on_finished(status)
     finally:
         heartbeat.stop()
+        _ACTIVE_WORKERS.discard(worker)
 
 
 def worker_process_main(url: str, settings: dict, calculation_ids: list[int], limits: ResourceLimits,

@@ -10,6 +10,7 @@ served UI; else one temporary server, whose URL it exports so labelling workers 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import urllib.request
@@ -49,6 +50,24 @@ def served_api_url() -> str | None:
         return None
 
 
+class _KnownErrorsInOneLine(logging.Filter):
+    """Prefect logs a failed flow's exception with its traceback; atomloop's own errors (bad
+    input, a store that cannot be reached) are one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], AtomloopError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_known_errors() -> None:
+    """Install :class:`_KnownErrorsInOneLine` on Prefect's flow- and task-run loggers (once)."""
+    for name in ("prefect.flow_runs", "prefect.task_runs", "prefect.flow_engine", "prefect.task_engine"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _KnownErrorsInOneLine) for f in logger.filters):
+            logger.addFilter(_KnownErrorsInOneLine())
+
+
 @contextmanager
 def _using(api_url: str) -> Iterator[str]:
     """Point this process (settings) and the processes it starts (environment) at ``api_url``;
@@ -68,7 +87,8 @@ def _using(api_url: str) -> Iterator[str]:
 @contextmanager
 def shared_prefect_api() -> Iterator[str]:
     """Yield the Prefect API URL: ``PREFECT_API_URL`` if set, else the served one of this home
-    (said on stderr), else a temporary local server's."""
+    (said on stderr), else a temporary local server's. Atomloop's own errors are logged in one line."""
+    quiet_known_errors()
     if os.environ.get("PREFECT_API_URL"):
         yield os.environ["PREFECT_API_URL"]
         return

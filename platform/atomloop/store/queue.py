@@ -1,6 +1,6 @@
 """Calculation rows as a work queue: create, claim (FOR UPDATE SKIP LOCKED), heartbeat, reclaim.
 
-A row is ``queued`` until a worker claims it (``running``, with ``worker`` = "host:pid", a
+A row is ``queued`` until a worker claims it (``running``, with ``worker`` = "host:pid/token", a
 ``heartbeat`` and ``attempts`` + 1). A running row whose worker is gone (the caller's
 ``worker_alive`` says so) or whose heartbeat is older than ``stale_after_s`` is put back to
 ``queued``.
