@@ -4,16 +4,21 @@ Molecules are generated from ASE's G2 collection: rattled conformers (0.05 Å) o
 molecules and of random pairs placed 3.5-5 Å apart (up to 30 atoms). The training set draws
 monomers and pairs of molecules with at most 3 heavy atoms, the pool draws from all of G2, so
 there is a real shift to find. Prints molecules per second for the descriptors and for the
-full round (descriptors, 5-fold group cross-validation, bootstrap interval, diverse top-k),
-the peak memory (``ru_maxrss``), and, as a baseline measured in the same run, a
-straightforward per-pair Python loop computing the same molecule descriptors.
+full round (descriptors, repeated 5-fold group cross-validation, permutation test, bootstrap
+interval, diverse top-k) with its wall and CPU seconds and the load average (the machine may
+be shared), the AUC with interval, p-value and null quantiles, the peak memory
+(``ru_maxrss``), and, as a baseline measured in the same run, a straightforward per-pair
+Python loop computing the same molecule descriptors.
 
-Usage: ``python bench/selection.py [--n-pool 100000] [--n-train 5000] [--level molecule]``.
+Usage: ``python bench/selection.py [--n-pool 100000] [--n-train 5000] [--level molecule]
+[--classifier auto|logistic|hgb] [--repeats R] [--permutations B]``; the small round the
+issue times is ``--n-pool 160 --n-train 160``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
 
@@ -23,6 +28,7 @@ from ase.collections import g2
 
 from atomloop.select import PoolView, adversarial_validation, get_strategy, molecule_descriptors
 from atomloop.select.descriptors import DescriptorSettings, _cutoff, _radial_basis
+from atomloop.select.names import CLASSIFIERS
 
 MAX_ATOMS = 30
 
@@ -92,6 +98,9 @@ def main() -> None:
     parser.add_argument("--n-pool", type=int, default=100_000)
     parser.add_argument("--n-train", type=int, default=5_000)
     parser.add_argument("--level", choices=("molecule", "atom"), default="molecule")
+    parser.add_argument("--classifier", choices=CLASSIFIERS, default="auto")
+    parser.add_argument("--repeats", type=int, default=None, help="default: the library's (3 logistic, 1 hgb)")
+    parser.add_argument("--permutations", type=int, default=None, help="default: the library's (100 logistic, 0 hgb)")
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -124,21 +133,30 @@ def main() -> None:
     )
     del descriptors, reference
 
-    started = time.perf_counter()
-    result = adversarial_validation(train, pool, level=args.level, seed=args.seed, progress=True)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    result = adversarial_validation(
+        train, pool, level=args.level, seed=args.seed, classifier=args.classifier, repeats=args.repeats,
+        permutations=args.permutations, progress=True,
+    )
     validation_seconds = time.perf_counter() - started
     picked = get_strategy("adversarial").select(
         PoolView(descriptors=result.pool_descriptors, natoms=natoms, ood_scores=result.scores), args.k
     )
     round_seconds = time.perf_counter() - started
+    settings = result.settings
     print(
-        f"full round ({args.level} level): {round_seconds:.1f} s = {len(pool) / round_seconds:,.0f} pool molecules/s "
-        f"(adversarial validation {validation_seconds:.1f} s, selection {round_seconds - validation_seconds:.2f} s)"
+        f"full round ({args.level} level, {settings['classifier']}, {settings['repeats']} repeats, "
+        f"{settings['permutations']} permutations): {round_seconds:.1f} s wall, "
+        f"{time.process_time() - cpu_started:.1f} s CPU = {len(pool) / round_seconds:,.0f} pool molecules/s "
+        f"(adversarial validation {validation_seconds:.1f} s, selection {round_seconds - validation_seconds:.2f} s; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
     low, high = result.auc_interval
+    null = "" if result.null_auc is None else " null AUC 2.5/50/97.5% {:.3f}/{:.3f}/{:.3f}".format(*result.null_auc)
+    p_value = "" if result.p_value is None else f", p = {result.p_value:.4f}"
     top_sizes = natoms[picked.indices]
     print(
-        f"AUC {result.auc:.3f} (95% interval {low:.3f}-{high:.3f}), stop={result.stop}; "
+        f"AUC {result.auc:.3f} (95% interval {low:.3f}-{high:.3f}{p_value}){null}; {result.decision.verdict}; "
         f"top-{args.k} mean size {top_sizes.mean():.1f} atoms vs pool mean {natoms.mean():.1f}"
     )
     print(f"peak memory (ru_maxrss): {peak_memory_gb():.2f} GB")

@@ -55,7 +55,7 @@ def _count(session, table) -> int:
 
 def test_select_round_writes_every_row_once_and_reruns_idempotently(store):
     engine, train_ids, pool_ids = store
-    report = select_round(strategy="adversarial", k=5, round_index=0, seed=0, engine=engine)
+    report = select_round(strategy="adversarial", k=5, round_index=0, seed=0, classifier="auto", engine=engine)
     assert (report.n_train, report.n_pool, report.level, report.strategy) == (77, 85, "molecule", "adversarial")
     assert report.auc > 0.8 and not report.stop and not report.reused
     assert [s.rank for s in report.selected] == [1, 2, 3, 4, 5]
@@ -66,7 +66,8 @@ def test_select_round_writes_every_row_once_and_reruns_idempotently(store):
         assert _count(session, Round) == 1 and _count(session, AdversarialValidation) == 1
         assert _count(session, OODScore) == 85 and _count(session, Selection) == 5
         validation = session.scalars(select(AdversarialValidation)).one()
-        assert validation.settings["classifier"] == "hgb" and validation.settings["strategy"] == "adversarial"
+        assert validation.settings["classifier"] == "logistic" and validation.settings["classifier_requested"] == "auto"
+        assert validation.settings["permutations"] == 100 and validation.settings["strategy"] == "adversarial"
         assert validation.settings["descriptors"]["molecule_cutoff"] == 6.0
         scores = dict(session.execute(select(OODScore.molecule_id, OODScore.score)).all())
         assert set(scores) == set(pool_ids)

@@ -25,7 +25,7 @@ def select_round(
     pool_tag: str | None = None,
     seed: int = 0,
     level: str = "molecule",
-    classifier: str = "hgb",
+    classifier: str = "auto",
     engine: Engine | None = None,
     progress: bool = False,
 ) -> SelectionReport:

@@ -1,9 +1,10 @@
 """Selection: adversarial validation of training set vs pool, strategies, store rounds.
 
-``adversarial_validation`` tests two lists of ASE ``Atoms`` and scores every pool molecule
-(and atom); strategies pick a batch by name; ``select_round`` does a whole round against the
-store. ``stopping_decision`` (also ``.decision`` of a result) reads a validation one-sided:
-stop when no shift is detected and the AUC interval lies below 0.5 + margin.
+``adversarial_validation`` tests two lists of ASE ``Atoms`` (repeated group cross-validation,
+a group-level permutation test) and scores every pool molecule (and atom); strategies pick a
+batch by name; ``select_round`` does a whole round against the store. ``stopping_decision``
+(also ``.decision`` of a result) reads a validation one-sided: a shift when the permutation
+p-value is at most 0.05; stop when there is none and the AUC interval lies below 0.5 + margin.
 """
 
 from atomloop.lazy import lazy_exports
@@ -13,6 +14,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "adversarial_validation": ".adversarial",
     "group_keys": ".adversarial",
     "bootstrap_auc_interval": ".auc",
+    "permutation_p_value": ".auc",
     "roc_auc": ".auc",
     "DescriptorSettings": ".descriptors",
     "atom_descriptors": ".descriptors",
@@ -53,6 +55,7 @@ __all__ = [
     "group_keys",
     "molecule_descriptors",
     "next_round_index",
+    "permutation_p_value",
     "pick",
     "register_strategy",
     "roc_auc",

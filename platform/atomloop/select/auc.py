@@ -1,4 +1,4 @@
-"""ROC AUC and its cluster-bootstrap confidence interval, vectorized over replicates.
+"""ROC AUC, its cluster-bootstrap confidence interval and its permutation p-value.
 
 The AUC is the Mann-Whitney statistic: the probability that a random positive (pool, label 1)
 scores above a random negative (training, label 0), ties counting one half. With sample
@@ -7,7 +7,13 @@ scores, where ``P_b`` and ``N_b`` are the weights of positives and negatives in 
 
 The bootstrap resamples *clusters* (conformers of one molecule, or the atoms of one
 molecule) with replacement separately within each class, so correlated items move together
-and each replicate keeps both classes.
+and each replicate keeps both classes. Scores of several cross-validation repeats (shape
+(R, n)) are resampled together: a replicate's AUC is the mean over the repeats of the AUC of
+the same resample, the interval of the repeat-mean AUC.
+
+The permutation p-value (one-sided, H1: AUC > 0.5) counts the null AUCs at least as large as
+the observed one, ``p = (1 + #{null >= observed}) / (B + 1)``: the observed labelling counts
+as one of the equally likely labellings, so ``p >= 1 / (B + 1)`` and the test is exact.
 """
 
 from __future__ import annotations
@@ -41,6 +47,17 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(blocks.auc(np.ones((1, len(scores))))[0])
 
 
+def label_units(labels: np.ndarray, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One unit per (class, cluster) pair: the unit of each item, shape (n,), and the class of
+    each unit, shape (U,). Units are what the bootstrap resamples and the permutation test relabels."""
+    labels = np.asarray(labels).astype(int)
+    _, unit_of_item = np.unique(np.stack([labels, np.asarray(clusters)]), axis=1, return_inverse=True)
+    unit_of_item = unit_of_item.ravel()
+    unit_class = np.zeros(int(unit_of_item.max()) + 1, dtype=int)
+    unit_class[unit_of_item] = labels
+    return unit_of_item, unit_class
+
+
 def bootstrap_auc_interval(
     scores: np.ndarray,
     labels: np.ndarray,
@@ -52,21 +69,18 @@ def bootstrap_auc_interval(
 ) -> tuple[float, float]:
     """Percentile interval of the AUC over ``n_bootstrap`` stratified cluster resamples.
 
-    ``clusters`` (shape (n,), integers) names each item's cluster; a cluster is resampled
-    within each class it appears in.
+    ``scores``: shape (n,), or (R, n) for R cross-validation repeats (the interval of the mean
+    AUC over repeats). ``clusters`` (shape (n,), integers) names each item's cluster; a
+    cluster is resampled within each class it appears in.
     """
-    scores = np.asarray(scores, dtype=float)
+    repeats = np.atleast_2d(np.asarray(scores, dtype=float))
     labels = np.asarray(labels).astype(int)
-    blocks = _SortedBlocks(scores, labels)
+    blocks = [_SortedBlocks(row, labels) for row in repeats]
     rng = np.random.default_rng(seed)
-    # One resampling unit per (class, cluster): unit ids 0..U-1, and the units of each class.
-    _, unit_of_item = np.unique(np.stack([labels, np.asarray(clusters)]), axis=1, return_inverse=True)
-    unit_of_item = unit_of_item.ravel()
-    n_units = int(unit_of_item.max()) + 1
-    unit_class = np.zeros(n_units, dtype=int)
-    unit_class[unit_of_item] = labels
+    unit_of_item, unit_class = label_units(labels, clusters)
+    n_units = unit_class.size
     units_by_class = [np.flatnonzero(unit_class == c) for c in (0, 1)]
-    batch = max(1, _FLOATS_PER_BATCH // max(len(scores), n_units))
+    batch = max(1, _FLOATS_PER_BATCH // max(labels.size, n_units))
     aucs = []
     for start in range(0, n_bootstrap, batch):
         size = min(batch, n_bootstrap - start)
@@ -75,7 +89,14 @@ def bootstrap_auc_interval(
             [rows + units[rng.integers(0, units.size, size=(size, units.size))] for units in units_by_class], axis=1
         )
         counts = np.bincount(drawn.ravel(), minlength=size * n_units).reshape(size, n_units).astype(float)
-        aucs.append(blocks.auc(counts[:, unit_of_item]))
+        weights = counts[:, unit_of_item]
+        aucs.append(np.mean([repeat.auc(weights) for repeat in blocks], axis=0))
     tail = 50.0 * (1.0 - confidence)
     low, high = np.percentile(np.concatenate(aucs), [tail, 100.0 - tail])
     return float(low), float(high)
+
+
+def permutation_p_value(observed: float, null: np.ndarray) -> float:
+    """One-sided p-value of ``observed`` against ``null`` AUCs (shape (B,), B >= 1), at least 1 / (B + 1)."""
+    null = np.asarray(null, dtype=float)
+    return float((1 + np.count_nonzero(null >= observed)) / (null.size + 1))

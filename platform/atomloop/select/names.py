@@ -1,4 +1,6 @@
 """Names the selection accepts, importable without scikit-learn (for the CLI and the loop's config)."""
 
 LEVELS: tuple[str, ...] = ("molecule", "atom")  # adversarial validation on molecules or on atoms
-CLASSIFIERS: tuple[str, ...] = ("hgb", "logistic")  # histogram gradient boosting, logistic regression
+# "auto" (logistic up to 1 000 molecules on the smaller side, else hgb), logistic regression on
+# principal axes, histogram gradient boosting; see atomloop.select.classifiers
+CLASSIFIERS: tuple[str, ...] = ("auto", "logistic", "hgb")

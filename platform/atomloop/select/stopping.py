@@ -1,23 +1,30 @@
 """The one rule that reads an adversarial validation as a stopping signal.
 
 The question is one-sided: does the pool hold molecules unlike the training set (AUC > 0.5)?
-An AUC *below* 0.5 is no evidence of a shift: after adversarial selection the training set is
-spread more evenly than a random sample and cross-validation anti-learns (the demo's last round
-read 0.327 [0.24, 0.42]). So:
+An AUC *below* chance is no evidence of a shift: after adversarial selection the training set
+is spread more evenly than a random sample and cross-validation anti-learns (the demo's last
+round read 0.327 [0.24, 0.42]). So, with ``alpha = 0.05`` (:data:`ALPHA`) and
+``delta = 0.05`` (:data:`STOP_MARGIN`, the ``margin`` argument):
 
-* **shift detected** when the 95 % interval lies above 0.5 (lower bound > 0.5, a one-sided test
-  at about 2.5 %), or when a pool molecule holds an element the training set lacks (always out
-  of distribution, whatever the classifier says);
-* **stop** when no shift is detected *and* the upper bound lies below ``0.5 + margin`` (default
-  0.05): the test is confident that any shift left is small;
+* **shift detected** when a pool molecule holds an element the training set lacks (always out
+  of distribution, whatever the classifier says); else, when a permutation p-value is given,
+  when ``p <= alpha``; without one, when the 95 % interval lies above 0.5 (lower bound > 0.5,
+  a one-sided test at about 2.5 %);
+* **stop** when no shift is detected *and* the interval's upper bound lies below
+  ``0.5 + delta``: the test is confident that any shift left is small;
 * otherwise inconclusive: go on.
+
+An AUC below chance reads "no evidence of shift (selection-induced anti-learning)": below the
+permutation null's 2.5 % quantile when one is given (``null_low``), else an interval below 0.5.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-STOP_MARGIN = 0.05  # AUC units above 0.5 that still count as "the same distribution"
+ALPHA = 0.05  # significance level of the permutation test
+STOP_MARGIN = 0.05  # delta: AUC units above 0.5 that still count as "the same distribution"
+ANTI_LEARNING = "no evidence of shift (selection-induced anti-learning)"
 
 
 @dataclass(frozen=True)
@@ -30,18 +37,35 @@ class StopDecision:
 
 
 def stopping_decision(
-    auc: float, interval: tuple[float, float], *, unseen_element_molecules: int = 0, margin: float = STOP_MARGIN
+    auc: float,
+    interval: tuple[float, float],
+    *,
+    unseen_element_molecules: int = 0,
+    margin: float = STOP_MARGIN,
+    p_value: float | None = None,
+    null_low: float | None = None,
+    alpha: float = ALPHA,
 ) -> StopDecision:
-    """Read an AUC with its 95 % interval (and the count of pool molecules with elements absent
-    from training) as a stopping decision; see the module docstring."""
+    """Read an AUC with its 95 % interval as a stopping decision; see the module docstring.
+
+    ``unseen_element_molecules``: count of pool molecules with elements absent from training.
+    ``p_value``: one-sided permutation p-value (None: the interval decides). ``null_low``: the
+    permutation null's 2.5 % quantile of the AUC (None: anti-learning means an interval below 0.5).
+    """
     low, high = interval
-    shown = f"AUC {auc:.3f} [{low:.2f}, {high:.2f}]"
+    shown = f"AUC {auc:.3f} [{low:.2f}, {high:.2f}]" + ("" if p_value is None else f", p = {p_value:.3f}")
     if unseen_element_molecules:
         return StopDecision(False, True, f"shift: {unseen_element_molecules} pool molecules hold elements "
                                          f"absent from the training set ({shown})")
-    if low > 0.5:
+    if p_value is None and low > 0.5:
         return StopDecision(False, True, f"shift: {shown} lies above 0.5")
+    if p_value is not None and p_value <= alpha:
+        return StopDecision(False, True, f"shift: {shown} <= {alpha:g}")
+    evidence = "no evidence of shift"
+    if null_low is not None and auc < null_low:
+        evidence = f"{ANTI_LEARNING}, below the null's 2.5 % quantile {null_low:.2f}"
+    elif null_low is None and high < 0.5:
+        evidence = ANTI_LEARNING
     if high < 0.5 + margin:
-        note = " (selection-induced anti-learning)" if high < 0.5 else ""
-        return StopDecision(True, False, f"STOP - no evidence of shift{note}: {shown} lies below {0.5 + margin:.2f}")
-    return StopDecision(False, False, f"inconclusive: {shown} reaches above {0.5 + margin:.2f}; go on")
+        return StopDecision(True, False, f"STOP - {evidence}: {shown} lies below {0.5 + margin:.2f}")
+    return StopDecision(False, False, f"inconclusive - {evidence}: {shown} reaches above {0.5 + margin:.2f}; go on")

@@ -74,8 +74,8 @@ def choose_training_set(
     natoms = np.array([len(a) for a in candidate_atoms])
     if strategy == "adversarial":
         result = adversarial_validation(
-            [atoms_by_id[i] for i in base], candidate_atoms, seed=seed, n_bootstrap=AUC_BOOTSTRAP
-        )
+            [atoms_by_id[i] for i in base], candidate_atoms, seed=seed, n_bootstrap=AUC_BOOTSTRAP, permutations=0,
+        )  # only the scores are used: no permutation test
         view = PoolView(descriptors=result.pool_descriptors, natoms=natoms, ood_scores=result.scores)
     elif strategy == "committee":
         if committee is None:
