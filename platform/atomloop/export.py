@@ -4,6 +4,8 @@ nequip's and MACE's ASE data loaders)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import ase.db
@@ -15,24 +17,56 @@ from atomloop.db.url import ase_url
 from atomloop.errors import InputError
 
 
+def _id_ranges(ids: list[int]) -> list[tuple[int, int]]:
+    """Ascending ``ids`` as runs of consecutive values ``(first, last)``."""
+    ranges: list[tuple[int, int]] = []
+    for i in ids:
+        if ranges and i == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], i)
+        else:
+            ranges.append((i, i))
+    return ranges
+
+
+@contextmanager
+def _written_whole(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path``, renamed to it only when the block succeeds: a killed
+    or failed export leaves no file that blocks the retry (``path`` existing is refused)."""
+    if path.exists():
+        raise InputError(f"{path} exists; choose a new file name")
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        yield partial
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def export_ase_database(path: Path, *, tag: str | None = None, url: str | None = None) -> int:
     """Write the molecules (optionally those tagged ``tag``) to the ASE database ``path``.
 
     Rows are read through the store's ASE views, so the file holds exactly what
     ``ase db $(atomloop db ase-url)`` shows: positions (Å), energy (eV) when labelled and the
-    key-value pairs. Returns the number of rows written; refuses to overwrite a file.
+    key-value pairs. The tag is matched in the store (any tag, commas included), and only the
+    matching rows are read. Returns the number of rows written; refuses to overwrite a file.
     """
-    path = Path(path)
-    if path.exists():
-        raise InputError(f"{path} exists; choose a new file name")
-    source = ase.db.connect(ase_url(url or database_url()))
+    from atomloop.db.engine import get_engine, session_scope
+    from atomloop.store.molecules import tagged_ids
+
+    url = url or database_url()
+    queries: list[str | None] = [None]
+    if tag is not None:
+        with session_scope(get_engine(url)) as session:
+            queries = [f"id>={first},id<={last}" for first, last in _id_ranges(tagged_ids(session, tag))]
+    source = ase.db.connect(ase_url(url))
     count = 0
-    with ase.db.connect(str(path), type="db") as target:
-        for row in source.select():
-            if tag is not None and tag not in row.key_value_pairs.get("tag_list", "").split(","):
-                continue
-            target.write(row.toatoms(), key_value_pairs=row.key_value_pairs)
-            count += 1
+    with _written_whole(Path(path)) as partial:
+        with ase.db.connect(str(partial), type="db") as target:
+            for query in queries:
+                for row in source.select(query):
+                    target.write(row.toatoms(), key_value_pairs=row.key_value_pairs)
+                    count += 1
     return count
 
 
@@ -102,10 +136,8 @@ def export_extxyz(path: Path, *, url: str | None = None, **choice) -> int:
 
     from atomloop.db.engine import get_engine, session_scope
 
-    path = Path(path)
-    if path.exists():
-        raise InputError(f"{path} exists; choose a new file name")
     with session_scope(get_engine(url)) as session:
         frames = extxyz_atoms(session, **choice)
-    write(path, frames, format="extxyz")
+    with _written_whole(Path(path)) as partial:
+        write(partial, frames, format="extxyz")
     return len(frames)
