@@ -21,8 +21,9 @@ from atomloop.loop.tasks import make_task_runner, prefect_step_runner
 
 
 def round_markdown(run_name: str, summary: RoundSummary) -> str:
-    """A round as a markdown table: labels, AUC with its 95 % interval, test and OOD MAE (kcal/mol) per model."""
-    auc = "-" if summary.auc is None else f"{summary.auc:.3f} [{summary.auc_interval[0]:.2f}, {summary.auc_interval[1]:.2f}]"
+    """A round as a markdown table: labels, AUC with its 95 % interval and p-value, test and OOD MAE (kcal/mol) per model."""
+    auc = "-" if summary.auc is None else f"{summary.auc:.3f} [{summary.auc_interval[0]:.2f}, {summary.auc_interval[1]:.2f}]" + (
+        "" if summary.p_value is None else f", permutation p = {summary.p_value:.3f}")
     lines = [f"### Run {run_name}, round {summary.index}", "",
              f"{summary.n_train} labelled training molecules; adversarial AUC {auc}; {summary.seconds:.0f} s", "",
              "| model | test MAE (kcal/mol) | OOD MAE (kcal/mol) |", "| --- | ---: | ---: |"]

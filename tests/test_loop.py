@@ -82,8 +82,9 @@ def test_two_round_loop_records_every_step(engine, tiny_pool, prefect_api):
         assert [(m.architecture, m.round_id) for m in models] == [
             (arch, r.id) for r in rounds for arch in ("schnet", "nequip")
         ]
-        # 3, 5, 7 labelled training molecules; one composition group is held out for validation
-        assert [len(m.training_molecule_ids) for m in models] == [2, 2, 4, 4, 6, 6]
+        # 3, 5, 7 labelled training molecules, all trained on: below 150 the epochs come from k folds
+        assert [len(m.training_molecule_ids) for m in models] == [3, 3, 5, 5, 7, 7]
+        assert {m.metrics["training"]["validation"]["rule"] for m in models} == {"auto"}
         assert all(m.target == "atomic" and m.scheme == "mo-pm-iao" for m in models)
         assert all(m.metrics["test"]["energy"]["mae_kcal_mol"] > 0 for m in models)
         # OOD predictions exist for the labelled OOD molecules only (UF6 has no label)

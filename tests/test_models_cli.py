@@ -39,7 +39,7 @@ def test_train_evaluate_and_tune_commands(engine):
     tuned = runner.invoke(app, ["tune", "--arch", "nequip", "--target", "total", "--trials", "2", "--epochs", "2",
                                 "--device", "cpu"])
     assert tuned.exit_code == 0, tuned.output
-    assert "study r0-nequip-total: " in tuned.output
+    assert re.search(r"tuning search adhoc\.r0\.[0-9a-f]{12}\.nequip\.total: \d complete, \d pruned", tuned.output), tuned.output
 
     refused = runner.invoke(app, ["train", "--arch", "schnet", "--target", "atomic"])
     assert isinstance(refused.exception, InputError) and "needs a partition scheme" in str(refused.exception)

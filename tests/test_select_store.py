@@ -75,8 +75,13 @@ def test_select_round_writes_every_row_once_and_reruns_idempotently(store):
         assert scores[report.selected[0].molecule_id] == pytest.approx(max(scores.values()))
         assert session.get(Round, report.round_id).step == "selected"
 
+        # the permutation test is stored and read back: a clear shift, p at its floor 1/(B + 1)
+        assert validation.p_value == report.p_value == pytest.approx(1 / 101)
+        assert validation.null_auc_low < validation.null_auc_median < validation.null_auc_high < report.auc
+        assert report.decision.shift_detected and len(validation.settings["repeat_aucs"]) == 3
+
     again = select_round(strategy="adversarial", k=5, round_index=0, seed=0, engine=engine)
-    assert again.reused and again.selected == report.selected and again.auc == report.auc
+    assert again.reused and again.selected == report.selected and again.auc == report.auc and again.p_value == report.p_value
     with session_scope(engine) as session:
         assert _count(session, AdversarialValidation) == 1 and _count(session, OODScore) == 85
         assert _count(session, Selection) == 5

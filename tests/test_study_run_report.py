@@ -29,7 +29,8 @@ def test_run_report_shows_the_stores_rounds_errors_and_selections(engine, tmp_pa
     assert result.exit_code == 0, result.output
     document = out.read_text()
     tables = report_tables(document)
-    assert document.count("data:image/png;base64,") == 2  # AUC and errors over rounds
+    assert document.count("data:image/png;base64,") == 3  # AUC and errors over rounds, learning curves per model
+    assert 'alt="learning curves per model"' in document
     with Session(engine) as session:
         rounds = session.scalars(select(Round).order_by(Round.index)).all()
         assert [row["round"] for row in tables["rounds"]] == ["0", "1"]
@@ -44,6 +45,8 @@ def test_run_report_shows_the_stores_rounds_errors_and_selections(engine, tmp_pa
             metrics = models[int(row["model_id"])].metrics
             assert same_number(row["test_mae_kcal_mol"], metrics["test"]["energy"]["mae_kcal_mol"])
             assert same_number(row["ood_mae_kcal_mol"], metrics["ood_test"]["energy"]["mae_kcal_mol"])
+            assert row["validation"] == metrics["training"]["validation"]["kind"]
+            assert int(row["best_epoch"]) == metrics["training"]["best_epoch"]
         formulas = dict(session.execute(select(Molecule.id, Molecule.formula)).all())
         assert len(tables["selections"]) == 5
         assert all(row["formula"] == formulas[int(row["molecule_id"])] for row in tables["selections"])

@@ -8,8 +8,8 @@ from models_testdata import SETTINGS_HASH, labelled, store_labelled
 from sqlalchemy import text
 
 from atomloop.db import session_scope
-from atomloop.store.tables import Model, Round
 from atomloop.store.labels import LabelSource
+from atomloop.store.tables import Model, Round
 from atomloop.tune import SearchScope, latest_best_parameters, optuna_storage, search_name, tune
 
 

@@ -70,6 +70,10 @@ def _summary(metrics: dict[str, Any]) -> str:
             )
         for element, atomic in metrics.get(split, {}).get("atomic", {}).items():
             lines.append(f"  {'':9s} {element:2s} atomic MAE {atomic['mae_kcal_mol']:.3f} kcal/mol (n={atomic['n']})")
+        unseen = metrics.get(split, {}).get("unseen_elements")
+        if unseen:
+            lines.append(f"  {'':9s} {metrics[split]['unseen_element_molecules']} molecules hold elements absent from "
+                         f"the training set ({', '.join(unseen)}): their errors are meaningless")
     return "\n".join(lines)
 
 
@@ -90,6 +94,11 @@ def train(
         None, "--atomic-weight", help="Weight of the atomic-energy term against the total's, each normalised by its "
         "label spread (atomic target) [1.0].",
     ),
+    validation: str | None = typer.Option(
+        None, "--validation", help="auto (hold out max(10%, 50) molecules where 100 remain for training, else a k-fold "
+        "estimate of the epochs), holdout or k-fold [auto].",
+    ),
+    folds: int | None = typer.Option(None, "--folds", help="Folds of a k-fold validation [5]."),
     hp: list[str] = typer.Option([], "--hp", help="Model hyper-parameter KEY=VALUE (repeatable), e.g. --hp num_layers=3."),
     test_tag: str | None = typer.Option(None, "--test-tag", help="Molecules with this tag form the test set."),
     ood_tag: str | None = typer.Option(None, "--ood-tag", help="Molecules with this tag form the out-of-distribution test set."),
@@ -103,7 +112,9 @@ def train(
         atomization=atomization, test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag),
         round_id=_round_id(run, round_index),
         hyperparameters=_parse_hyperparameters(hp),
-        training=_given(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, atomic_weight=atomic_weight), device=device,
+        training=_given(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, atomic_weight=atomic_weight,
+                        validation=validation, folds=folds),
+        device=device,
     )
     _report(model_id)
 

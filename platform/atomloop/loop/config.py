@@ -13,7 +13,7 @@ import json
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from atomloop.models.names import ARCHITECTURES
+from atomloop.models.names import ARCHITECTURES, VALIDATION_RULES
 from atomloop.qm.errors import UnknownSchemeError
 from atomloop.qm.schemes import parse_scheme
 from atomloop.select.names import LEVELS
@@ -21,8 +21,8 @@ from atomloop.select.stopping import STOP_MARGIN
 
 STRATEGIES = ("adversarial", "random", "committee", "hybrid")
 TARGETS = ("total", "atomic")
-LATER_FIELDS = ("atomic_weight",)  # added after 0.1.0: in the run identity only when not the default
-CHOICES = {"strategy": STRATEGIES, "level": LEVELS, "target": TARGETS}  # fields that take one of a few names
+LATER_FIELDS = ("atomic_weight", "validation")  # added after 0.1.0: in the run identity only when not the default
+CHOICES = {"strategy": STRATEGIES, "level": LEVELS, "target": TARGETS, "validation": VALIDATION_RULES}  # one of a few names
 
 
 class LoopConfig(BaseModel):
@@ -59,6 +59,10 @@ class LoopConfig(BaseModel):
     atomic_weight: float = Field(
         1.0, gt=0, description="Atomic target: weight of the atomic-energy loss term against the total's (each "
         "normalised by its label spread).",
+    )
+    validation: str = Field(
+        "auto", description="Validation of each training set: auto (hold out max(10%, 50) molecules where 100 "
+        "remain, else 5-fold), holdout or k-fold.",
     )
     tune_every: int = Field(0, ge=0, description="Tune with Optuna every n-th round (0: never).")
     tune_trials: int = Field(4, ge=1, description="Optuna trials per tuning.")

@@ -44,21 +44,32 @@ class LoopResult:
     stop_reason: str | None = None
 
     def table(self) -> str:
-        """The per-round table: labels, AUC (95 % interval), test and OOD MAE (kcal/mol)."""
+        """The per-round table: labels, AUC (95 % interval) and its one-sided permutation
+        p-value, test and OOD MAE (kcal/mol), an MAE
+        of molecules with elements the model never trained on starred."""
         archs = sorted({a for r in self.rounds for a in r.test_mae_kcal_mol})
-        header = f"{'round':>5} {'labels':>6} {'AUC [95% CI]':>20} " + " ".join(
+        header = f"{'round':>5} {'labels':>6} {'AUC [95% CI]':>20} {'p':>6} " + " ".join(
             f"{a + ' test':>12} {a + ' OOD':>11}" for a in archs
         ) + f" {'time/s':>7}"
         lines = [header]
         for r in self.rounds:
             auc = "-" if r.auc is None else f"{r.auc:.3f} [{r.auc_interval[0]:.2f},{r.auc_interval[1]:.2f}]"
             errors = " ".join(
-                f"{r.test_mae_kcal_mol.get(a, float('nan')):12.2f} {r.ood_mae_kcal_mol.get(a, float('nan')):11.2f}"
+                _cell(r.test_mae_kcal_mol.get(a, float("nan")), 12, (a, "test") in r.unseen) + " "
+                + _cell(r.ood_mae_kcal_mol.get(a, float("nan")), 11, (a, "ood_test") in r.unseen)
                 for a in archs
             )
-            lines.append(f"{r.index:>5} {r.n_train:>6} {auc:>20} {errors} {r.seconds:7.1f}")
+            p = "-" if r.p_value is None else f"{r.p_value:.3f}"
+            lines.append(f"{r.index:>5} {r.n_train:>6} {auc:>20} {p:>6} {errors} {r.seconds:7.1f}")
         lines.append("MAE in kcal/mol of molecular energies; " + (f"stopped: {self.stop_reason}" if self.stop_reason else "all rounds done"))
+        if any(r.unseen for r in self.rounds):
+            lines.append("* some of these molecules hold elements absent from the model's training set: that MAE is meaningless")
         return "\n".join(lines)
+
+
+def _cell(mae: float, width: int, unseen: bool) -> str:
+    """An MAE (kcal/mol) in ``width`` characters, starred where ``unseen`` elements spoil it."""
+    return f"{mae:{width - 1}.2f}*" if unseen else f"{mae:{width}.2f}"
 
 
 def run_loop(

@@ -1,8 +1,11 @@
 """Models over the store: read labels, fit (:mod:`atomloop.models.fitting`), register the
-``Model`` row and its ``Prediction`` rows; load registered models back and predict with them.
+``Model`` row, its ``TrainingEpoch`` rows (training curves) and its ``Prediction`` rows; load
+registered models back and predict with them.
 
 Labels are those of :mod:`atomloop.store.labels`. The final model is
-``<artifacts>/models/<arch>-<target>-<fingerprint>.pt`` with its sha256 in the ``Model`` row;
+``<artifacts>/models/<arch>-<target>-<fingerprint>.pt`` with its sha256 in the ``Model`` row,
+its curves also TensorBoard event files in ``<artifacts>/tensorboard/<arch>-<target>-<fingerprint>/``
+(``metrics -> 'training' ->> 'tensorboard_dir'``; :mod:`atomloop.models.curves`);
 re-running a killed :func:`train_and_register` resumes its training from the checkpoints.
 """
 
@@ -18,10 +21,12 @@ from atomloop.config import get_settings
 from atomloop.db.engine import get_engine, session_scope
 from atomloop.errors import AtomloopError, InputError
 from atomloop.models.checkpoint import load_model, save_model
-from atomloop.models.evaluate import metrics_of, predict
+from atomloop.models.curves import curves_of, write_event_files
+from atomloop.models.data import type_names_for
+from atomloop.models.evaluate import metrics_of, predict, unseen_elements
 from atomloop.models.fitting import TrainingData, fit, labelled, software_versions, split_training_data
 from atomloop.models.networks import AtomEnergyModel
-from atomloop.models.training import SELECTION_METRIC, EpochCallback, TrainingConfig, resolve_device
+from atomloop.models.training import DEFAULT_FOLDS, SELECTION_METRIC, EpochCallback, TrainingConfig, resolve_device
 from atomloop.store.labels import LabelSource, labelled_atoms, resolve_settings_hash
 from atomloop.store.models import (
     evaluation_inputs,
@@ -29,6 +34,7 @@ from atomloop.store.models import (
     molecules_to_predict,
     register_model,
     store_evaluation,
+    training_elements,
 )
 
 SPLIT_OF_SET = {"test": "test", "ood": "ood_test"}
@@ -47,10 +53,13 @@ def prepare_data(
     test_ids: Sequence[int] | None = None,
     ood_ids: Sequence[int] | None = None,
     seed: int = 0,
+    validation: str = "auto",
+    folds: int = DEFAULT_FOLDS,
     engine: Engine | None = None,
 ) -> TrainingData:
-    """Load the labelled molecules and split them (see :func:`train_and_register`);
-    deterministic for the same store contents and arguments."""
+    """Load the labelled molecules and split them (see :func:`train_and_register`; ``validation``
+    and ``folds`` as in :class:`~atomloop.models.training.TrainingConfig`); deterministic for the
+    same store contents and arguments."""
     if target == "atomic" and scheme is None:
         raise InputError("target 'atomic' needs a partition scheme (--scheme)")
     if atomization and scheme is None:
@@ -61,7 +70,8 @@ def prepare_data(
         )
         atoms_by_id = labelled_atoms(session, source)
     return split_training_data(
-        source, atoms_by_id, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids, seed=seed
+        source, atoms_by_id, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids, seed=seed,
+        validation=validation, folds=folds,
     )
 
 
@@ -89,22 +99,30 @@ def train_and_register(
     """Train a model on labelled molecules of the store and register it; returns its id.
 
     ``train_ids`` None: every labelled molecule not in the validation/test/OOD ids.
-    ``valid_ids`` None: about 10% of the training molecules (whole composition groups).
+    ``valid_ids`` None: validation by ``training["validation"]`` (default ``auto``: a hold-out of
+    max(10 %, 50) molecules where 100 remain for training, else a 5-fold estimate of the number of
+    epochs; :mod:`atomloop.models.fitting`); given ``valid_ids`` are used as they are.
     ``hyperparameters``: the architecture's (see :mod:`atomloop.models.networks`); ``training``:
     fields of :class:`~atomloop.models.training.TrainingConfig`. Test and OOD molecules get
-    ``Prediction`` rows (splits ``test`` and ``ood_test``) and metrics in the ``Model`` row.
+    ``Prediction`` rows (splits ``test`` and ``ood_test``) and metrics in the ``Model`` row,
+    marked where they hold elements the training molecules lack; every epoch of every training
+    gets a ``TrainingEpoch`` row, in the transaction that registers the model.
     """
     engine = engine or get_engine()
     config = TrainingConfig(target=target, device=device, progress=progress, **(training or {}))
     data = prepare_data(
         target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
         atomization=atomization, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids,
-        seed=config.seed, engine=engine,
+        seed=config.seed, validation=config.validation, folds=config.folds, engine=engine,
     )
     result, fingerprint = fit(arch, data, config, hyperparameters, epoch_callback=epoch_callback)
     model = result.model
-    model_path = get_settings().artifacts_dir / "models" / f"{arch}-{target}-{fingerprint}.pt"
+    artifacts = get_settings().artifacts_dir
+    model_path = artifacts / "models" / f"{arch}-{target}-{fingerprint}.pt"
     checksum = save_model(model, model_path)
+    curves = curves_of(result)
+    tensorboard_dir = write_event_files(artifacts / "tensorboard" / f"{arch}-{target}-{fingerprint}", curves)
+    elements = type_names_for(data.atoms("train"))
     evaluated = [name for name in ("train", "valid", "test", "ood") if getattr(data, f"{name}_ids")]
     predictions = {name: predict(model, data.atoms(name)) for name in evaluated}
     metrics: dict[str, Any] = {
@@ -112,14 +130,18 @@ def train_and_register(
             "epochs": len(result.history), "best_epoch": result.best_epoch,
             "best_valid_loss": result.best_valid_loss, "stopped_early": result.stopped_early,
             "selection_metric": SELECTION_METRIC, "best_valid_mae_kcal_mol": result.best_valid_mae_kcal_mol,
-            "loss_scales_hartree": result.loss_scales,
-            "first_epoch": result.history[0], "last_epoch": result.history[-1],
+            "loss_scales_hartree": result.loss_scales, "validation": data.validation_record(result),
+            "tensorboard_dir": str(tensorboard_dir),
         },
-        **{SPLIT_OF_SET.get(name, name): metrics_of(data.atoms(name), predictions[name]) for name in evaluated},
+        **{
+            SPLIT_OF_SET.get(name, name): metrics_of(data.atoms(name), predictions[name], elements)
+            for name in evaluated
+        },
     }
     return register_model(
         engine,
         {SPLIT_OF_SET[name]: (data.atoms(name), predictions[name]) for name in ("test", "ood") if name in predictions},
+        curves,
         architecture=arch, target=target, scheme=scheme, settings_hash=data.source.settings_hash,
         hyperparameters={
             "model": model.hyperparameters, "training": config.optimisation_settings(),
@@ -163,15 +185,19 @@ def evaluate_registered(
     device: str = "cpu",
 ) -> dict[str, Any]:
     """Evaluate a registered model on test and OOD molecules (default: those recorded at
-    training), write their ``Prediction`` rows and store the metrics in the ``Model`` row."""
+    training), write their ``Prediction`` rows and store the metrics in the ``Model`` row.
+    Molecules with elements the model's training molecules lack are warned about
+    (:class:`~atomloop.models.evaluate.UnseenElementWarning`) and marked in the metrics."""
     engine = engine or get_engine()
     model = load_registered_model(model_id, engine=engine)
     atoms_by_split, chosen, metrics = evaluation_inputs(engine, model_id, test_ids, ood_ids)
+    elements = training_elements(engine, model_id)
     written = {}
     for name, atoms_by_id in atoms_by_split.items():
         atoms_list = labelled(atoms_by_id, chosen[name], name)
+        unseen_elements(atoms_list, elements).warn(f"model {model_id}, {SPLIT_OF_SET[name]} molecules")
         predictions = predict(model, atoms_list, device=device)
         written[SPLIT_OF_SET[name]] = (atoms_list, predictions)
-        metrics[SPLIT_OF_SET[name]] = metrics_of(atoms_list, predictions)
+        metrics[SPLIT_OF_SET[name]] = metrics_of(atoms_list, predictions, elements)
     store_evaluation(engine, model_id, written, metrics)
     return metrics

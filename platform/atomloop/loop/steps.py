@@ -87,8 +87,11 @@ def select_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> 
         strategy=config.strategy, k=config.k, round_index=index, run_id=run_id, train_ids=train,
         pool_ids=pool, seed=config.seed + index, level=config.level, engine=engine,
     )
-    decision = stopping_decision(report.auc, report.auc_interval,
-                                 unseen_element_molecules=report.unseen_element_molecules, margin=config.auc_stop_margin)
+    decision = stopping_decision(
+        report.auc, report.auc_interval, unseen_element_molecules=report.unseen_element_molecules,
+        margin=config.auc_stop_margin, p_value=report.p_value,
+        null_low=None if report.null_auc is None else report.null_auc[0],
+    )
     stop = decision.verdict if config.stop_on_auc and decision.stop else None
     if not already:
         _mark(engine, run_id, index, "selected", time.perf_counter() - started)
@@ -151,12 +154,15 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
         if tune_now:
             from atomloop.tune import tune
 
-            existing[arch] = tune(trials=config.tune_trials, epochs=config.epochs, seed=config.seed, **common).model_id
+            existing[arch] = tune(
+                trials=config.tune_trials, epochs=config.epochs, seed=config.seed, validation=config.validation, **common
+            ).model_id
             continue
         hyperparameters, training = _latest_tuned_parameters(config, arch, settings_hash, index)
         existing[arch] = train_and_register(
             hyperparameters=hyperparameters,
-            training={**training, "epochs": config.epochs, "seed": config.seed, "atomic_weight": config.atomic_weight},
+            training={**training, "epochs": config.epochs, "seed": config.seed, "atomic_weight": config.atomic_weight,
+                      "validation": config.validation},
             progress=False, **common,
         )
     _mark(engine, run_id, index, "trained", time.perf_counter() - started)
@@ -194,15 +200,19 @@ def evaluate_step(engine: Engine, config: LoopConfig, run_id: int, index: int, m
 
 @dataclass
 class RoundSummary:
-    """One line of the per-round table: labels so far, AUC, test MAE (kcal/mol) per model."""
+    """One line of the per-round table: labels so far, AUC, test MAE (kcal/mol) per model;
+    ``unseen``: the (architecture, split) whose molecules hold elements absent from the model's
+    training set (their MAE is meaningless)."""
 
     index: int
     n_train: int
     auc: float | None
     auc_interval: tuple[float, float] | None
+    p_value: float | None = None
     test_mae_kcal_mol: dict[str, float] = field(default_factory=dict)
     ood_mae_kcal_mol: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    unseen: set[tuple[str, str]] = field(default_factory=set)
 
 
 def summarize_round(engine: Engine, config: LoopConfig, run_id: int, index: int) -> RoundSummary:
@@ -213,7 +223,7 @@ def summarize_round(engine: Engine, config: LoopConfig, run_id: int, index: int)
         train = labelled_subset(session, selected_ids(session, run_id, up_to_round=index), settings_hash)
         record = runs.round_record(session, progress.round_id)
     summary = RoundSummary(
-        index=index, n_train=len(train), auc=record.auc, auc_interval=record.auc_interval,
+        index=index, n_train=len(train), auc=record.auc, auc_interval=record.auc_interval, p_value=record.p_value,
         seconds=sum(progress.timings.get(step, 0.0) for step in STEPS),
     )
     for architecture, metrics in record.model_metrics:
@@ -221,6 +231,8 @@ def summarize_round(engine: Engine, config: LoopConfig, run_id: int, index: int)
             energy = metrics.get(split, {}).get("energy", {})
             if "mae_kcal_mol" in energy:
                 target[architecture] = energy["mae_kcal_mol"]
+            if metrics.get(split, {}).get("unseen_elements"):
+                summary.unseen.add((architecture, split))
     return summary
 
 

@@ -3,11 +3,17 @@
 Molecular energies: MAE and RMSE in kcal/mol, and of the per-atom error (Ê_m - E_m)/n_m in
 meV/atom. Atomic energies: MAE per element in kcal/mol and meV. Units from ``ase.units``
 (1 Hartree = 627.5095 kcal/mol = 27211.386 meV).
+
+A molecule holding an element its model never trained on is predicted from an untrained
+embedding and a reference energy of 0 (errors of order 1e5 kcal/mol): :func:`unseen_elements`
+finds them, :meth:`UnseenElements.warn` says so and :func:`metrics_of` marks the split's
+metrics (``unseen_elements``: symbols, ``unseen_element_molecules``: how many molecules).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +24,60 @@ from ase.data import chemical_symbols
 from tqdm.auto import tqdm
 
 from atomloop.models import keys
-from atomloop.models.data import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY, atoms_to_graphs, iterate_batches, to_device
+from atomloop.models.data import (
+    ATOMIC_ENERGIES_ARRAY_KEY,
+    ENERGY_INFO_KEY,
+    atoms_to_graphs,
+    iterate_batches,
+    to_device,
+    type_names_for,
+)
 from atomloop.models.networks import AtomEnergyModel
 
 HARTREE_TO_KCAL_PER_MOL = units.Hartree / (units.kcal / units.mol)
 HARTREE_TO_MEV = units.Hartree * 1000.0
+
+
+class UnseenElementWarning(UserWarning):
+    """Molecules hold elements absent from the training set: their predictions are meaningless."""
+
+
+@dataclass(frozen=True)
+class UnseenElements:
+    """The ``elements`` (symbols, by atomic number) of a set of ``total`` molecules that the
+    training set lacks, and how many of the molecules (``molecules``) hold any of them."""
+
+    elements: list[str]
+    molecules: int
+    total: int
+
+    def mark(self) -> dict[str, Any]:
+        """The entries marking a split's metrics (empty when every element was trained on)."""
+        if not self.elements:
+            return {}
+        return {"unseen_elements": self.elements, "unseen_element_molecules": self.molecules}
+
+    def warn(self, what: str) -> None:
+        """An :class:`UnseenElementWarning` naming the elements and the molecules of ``what``."""
+        if self.elements:
+            warnings.warn(
+                f"{what}: {self.molecules} of {self.total} molecules hold elements absent from the training set "
+                f"({', '.join(self.elements)}); their energies come from untrained embeddings and reference "
+                "energies of 0, so their errors are meaningless (often ~1e5 kcal/mol)",
+                UnseenElementWarning, stacklevel=2,
+            )
+
+
+def holds_any(atoms: Atoms, elements: Collection[str]) -> bool:
+    """Whether ``atoms`` holds any of ``elements`` (symbols)."""
+    return not set(atoms.get_chemical_symbols()).isdisjoint(elements)
+
+
+def unseen_elements(atoms_list: Sequence[Atoms], training_elements: Collection[str]) -> UnseenElements:
+    """Elements of ``atoms_list`` absent from ``training_elements`` (symbols)."""
+    known = set(training_elements)
+    elements = [symbol for symbol in type_names_for(atoms_list) if symbol not in known]
+    return UnseenElements(elements, sum(holds_any(atoms, elements) for atoms in atoms_list), len(atoms_list))
 
 
 @dataclass(frozen=True)
@@ -87,9 +142,15 @@ def atomic_metrics(predicted: np.ndarray, reference: np.ndarray, numbers: np.nda
     }
 
 
-def metrics_of(atoms_list: Sequence[Atoms], predictions: Sequence[MoleculePrediction]) -> dict[str, Any]:
+def metrics_of(
+    atoms_list: Sequence[Atoms],
+    predictions: Sequence[MoleculePrediction],
+    training_elements: Collection[str] | None = None,
+) -> dict[str, Any]:
     """``energy`` metrics for the labelled molecules, plus ``atomic`` per-element metrics when
-    every one carries atomic energies; empty when none is labelled."""
+    every one carries atomic energies; empty when none is labelled. Given the model's
+    ``training_elements`` (symbols), molecules with other elements are marked
+    (:meth:`UnseenElements.mark`)."""
     labelled = [(a, p) for a, p in zip(atoms_list, predictions) if ENERGY_INFO_KEY in a.info]
     if not labelled:
         return {}
@@ -106,6 +167,8 @@ def metrics_of(atoms_list: Sequence[Atoms], predictions: Sequence[MoleculePredic
             np.concatenate([a.arrays[ATOMIC_ENERGIES_ARRAY_KEY] for a, _ in labelled]),
             np.concatenate([a.numbers for a, _ in labelled]),
         )
+    if training_elements is not None:
+        out.update(unseen_elements([a for a, _ in labelled], training_elements).mark())
     return out
 
 

@@ -1,6 +1,13 @@
-"""Names importable without torch: the architectures, and where labels sit on ASE ``Atoms``."""
+"""Names importable without torch: the architectures, where labels sit on ASE ``Atoms``, and
+the shape of a model's training curves."""
+
+from collections.abc import Mapping, Sequence
 
 ARCHITECTURES: tuple[str, ...] = ("schnet", "nequip")
 
 ENERGY_INFO_KEY = "energy"  # atoms.info[...]: molecular energy label, Hartree
 ATOMIC_ENERGIES_ARRAY_KEY = "atomic_energies"  # atoms.arrays[...]: (natoms,) atomic energy labels, Hartree
+
+VALIDATION_RULES = ("auto", "holdout", "k-fold")  # how training sets are validated: atomloop.models.fitting
+MODEL_FOLD = 0  # fold number of the training that made a model; 1..k are its k-fold validation trainings
+Curves = Mapping[int, Sequence[Mapping[str, float]]]  # fold -> one history entry per epoch (TrainingResult.history)

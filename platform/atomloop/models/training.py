@@ -14,11 +14,16 @@ spread of its own labels (:class:`LossScales`, measured on the training set):
 Model selection uses the molecular-energy validation MAE (kcal/mol) for every target, so models
 of different targets are chosen on the same quantity: Adam, learning rate reduced on plateaus of
 that MAE, early stopping when it has not improved for ``early_stopping_patience`` epochs (the
-best epoch's weights are kept), batches of whole molecules, a fixed seed for initialisation and shuffling. After every
+best epoch's weights are kept; ``early_stopping=False`` trains every epoch and keeps the last
+weights), batches of whole molecules, a fixed seed for initialisation and shuffling. After every
 epoch a checkpoint (weights, optimiser, scheduler, shuffling state, history) is written
 atomically with its sha256 to ``checkpoint_dir``; calling :func:`train` again with the same
 model, data and settings resumes after the last saved epoch (a killed training loses at most
 one epoch), and returns at once when that training had finished.
+
+``validation`` and ``folds`` choose how :mod:`atomloop.models.fitting` splits off validation
+molecules (:data:`VALIDATION_RULES`); :func:`train` itself takes the split it is given, but the
+rule is part of every training fingerprint.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from atomloop.models.data import (
     type_names_for,
 )
 from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL
+from atomloop.models.names import VALIDATION_RULES
 from atomloop.models.networks import DEFAULT_HYPERPARAMETERS, AtomEnergyModel, build
 from atomloop.models.reference import (
     MIN_SCALE_HARTREE,
@@ -61,6 +67,7 @@ TARGETS = ("total", "atomic")
 SELECTION_METRIC = "valid_mae_kcal_mol"  # molecular-energy validation MAE, kcal/mol: early stopping, LR schedule, Optuna
 OBJECTIVE_VERSION = "balanced-loss-v1"  # in every training fingerprint: checkpoints of another loss are not resumed
 DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -75,9 +82,12 @@ class TrainingConfig:
     lr_patience: int = 10
     min_learning_rate: float = 1e-5
     early_stopping_patience: int = 40
+    early_stopping: bool = True  # False: every epoch, the last epoch's weights kept
     atomic_weight: float = 1.0
     total_weight: float = 1.0
     seed: int = 0
+    validation: str = "auto"  # VALIDATION_RULES: how atomloop.models.fitting validates a training set
+    folds: int = DEFAULT_FOLDS  # k of a k-fold validation
     device: str = "auto"
     progress: bool = True
 
@@ -86,8 +96,12 @@ class TrainingConfig:
             raise InputError(f"unknown target {self.target!r}; choose one of {', '.join(TARGETS)}")
         if self.device not in DEVICES:
             raise InputError(f"unknown device {self.device!r}; choose one of {', '.join(DEVICES)}")
+        if self.validation not in VALIDATION_RULES:
+            raise InputError(f"unknown validation {self.validation!r}; choose one of {', '.join(VALIDATION_RULES)}")
         if self.epochs < 1 or self.batch_size < 1:
             raise InputError("epochs and batch_size must be positive")
+        if self.folds < 2:
+            raise InputError(f"k-fold validation needs at least 2 folds, got {self.folds}")
 
     def optimisation_settings(self) -> dict[str, Any]:
         """The settings that change the result (device and progress display excluded)."""
@@ -103,6 +117,10 @@ class TrainingResult:
     ``train_atomic_mae``/``valid_atomic_mae`` (Hartree, ``atomic`` target only), ``valid_mae_kcal_mol``
     (the selection metric), ``learning_rate``. ``best_epoch`` minimises ``valid_mae_kcal_mol``;
     ``best_valid_loss`` is the validation loss of that epoch; ``loss_scales`` normalised the loss.
+    ``fold_histories``: by fold number (1-based), the histories of the k-fold trainings that chose
+    the number of epochs (:func:`atomloop.models.fitting.fit`; empty otherwise), whose mean
+    validation curve gives ``best_epoch`` and ``best_valid_*``; ``history`` then has no
+    ``valid_*`` entries.
     """
 
     model: AtomEnergyModel
@@ -115,6 +133,7 @@ class TrainingResult:
     stopped_early: bool = False
     checkpoint_path: Path | None = None
     config: TrainingConfig = field(default_factory=TrainingConfig)
+    fold_histories: dict[int, list[dict[str, float]]] = field(default_factory=dict)
 
 
 EpochCallback = Callable[[dict[str, float]], None]
@@ -277,8 +296,9 @@ def train(
     epoch_callback: EpochCallback | None = None,
 ) -> TrainingResult:
     """Train ``model`` in place (see the module docstring); ``valid_atoms`` None validates on
-    the training set. ``epoch_callback`` sees each epoch's history entry after its checkpoint
-    is written (Optuna pruning raises from it)."""
+    the training set. The returned model holds the best validation epoch's weights, or with
+    ``early_stopping=False`` the last epoch's. ``epoch_callback`` sees each epoch's history
+    entry after its checkpoint is written (Optuna pruning raises from it)."""
     config = config or TrainingConfig()
     _check_labels(train_atoms, config.target, "training")
     valid_atoms = list(valid_atoms) if valid_atoms else list(train_atoms)
@@ -344,7 +364,9 @@ def train(
                              best_epoch=epoch, bad_epochs=0, best_state=_clone_state(model))
             else:
                 state["bad_epochs"] += 1
-            state["finished"] = epoch == config.epochs or state["bad_epochs"] >= config.early_stopping_patience
+            state["finished"] = epoch == config.epochs or (
+                config.early_stopping and state["bad_epochs"] >= config.early_stopping_patience
+            )
             if checkpoint_path is not None:
                 save_payload(
                     {"fingerprint": fingerprint, "model": _clone_state(model), "optimizer": optimizer.state_dict(),
@@ -359,7 +381,8 @@ def train(
             if epoch_callback is not None:
                 epoch_callback(record)
 
-    model.load_state_dict(state["best_state"])
+    if config.early_stopping:
+        model.load_state_dict(state["best_state"])
     model.eval()
     history = state["history"]
     return TrainingResult(

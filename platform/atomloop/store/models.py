@@ -1,5 +1,6 @@
 """Models and predictions in the store: ``Model`` rows (what was trained on what, with which
-software, and how well) and ``Prediction`` rows (Hartree), written idempotently."""
+software, and how well), their ``TrainingEpoch`` rows (the training curves) and ``Prediction``
+rows (Hartree), written idempotently."""
 
 from __future__ import annotations
 
@@ -9,18 +10,20 @@ from typing import Any
 
 import numpy as np
 from ase import Atoms
-from sqlalchemy import Engine, select
+from ase.data import chemical_symbols
+from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from atomloop.db.engine import session_scope
 from atomloop.errors import AtomloopError, InputError
-from atomloop.models.names import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY
+from atomloop.models.names import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY, Curves
 from atomloop.store.labels import LabelSource, labelled_atoms
 from atomloop.store.molecules import molecule_to_atoms
-from atomloop.store.tables import Model, Molecule, Prediction
+from atomloop.store.tables import Model, Molecule, Prediction, TrainingEpoch
 
 PREDICTION_ROWS_PER_STATEMENT = 1000  # PostgreSQL allows 65535 bind parameters per statement
+EPOCH_COLUMNS = tuple(c.name for c in TrainingEpoch.__table__.columns if c.name not in ("model_id", "fold"))
 
 
 class ModelNotFoundError(AtomloopError):
@@ -68,18 +71,56 @@ def write_predictions(
     return len(rows)
 
 
+def write_training_epochs(session: Session, model_id: int, curves: Curves) -> int:
+    """Insert one ``TrainingEpoch`` per history entry of each fold of ``curves`` (fold -> entries
+    with the keys of :data:`EPOCH_COLUMNS`; absent ones are NULL). Returns the rows written."""
+    rows = []
+    for fold, history in curves.items():
+        for record in history:
+            unknown = set(record) - set(EPOCH_COLUMNS)
+            if unknown:
+                raise AtomloopError(f"training history entries {sorted(unknown)} have no training_epochs column")
+            rows.append({"model_id": model_id, "fold": fold, **{name: record.get(name) for name in EPOCH_COLUMNS}})
+    if rows:
+        session.execute(insert(TrainingEpoch), rows)
+    return len(rows)
+
+
 def register_model(
-    engine: Engine, predictions: dict[str, tuple[Sequence[Atoms], Sequence[Any]]], **columns: Any
+    engine: Engine,
+    predictions: dict[str, tuple[Sequence[Atoms], Sequence[Any]]],
+    curves: Curves | None = None,
+    **columns: Any,
 ) -> int:
-    """Insert a ``Model`` row (``columns``) and its ``Prediction`` rows (``predictions``: split ->
-    (atoms, predictions)) in one transaction; returns the model id."""
+    """Insert a ``Model`` row (``columns``), its ``Prediction`` rows (``predictions``: split ->
+    (atoms, predictions)) and its ``TrainingEpoch`` rows (``curves``: fold -> history) in one
+    transaction; returns the model id."""
     with session_scope(engine) as session:
         row = Model(**columns)
         session.add(row)
         session.flush()
         for split, (atoms_list, predicted) in predictions.items():
             write_predictions(session, row.id, atoms_list, predicted, split)
+        write_training_epochs(session, row.id, curves or {})
         return row.id
+
+
+def training_curves(session: Session, model_id: int) -> dict[int, list[dict[str, Any]]]:
+    """A model's ``TrainingEpoch`` rows by fold, in epoch order, each a dict of
+    :data:`EPOCH_COLUMNS` (units in the column comments)."""
+    curves: dict[int, list[dict[str, Any]]] = {}
+    query = select(TrainingEpoch).where(TrainingEpoch.model_id == model_id)
+    for row in session.scalars(query.order_by(TrainingEpoch.fold, TrainingEpoch.epoch)):
+        curves.setdefault(row.fold, []).append({name: getattr(row, name) for name in EPOCH_COLUMNS})
+    return curves
+
+
+def training_elements(engine: Engine, model_id: int) -> list[str]:
+    """Element symbols of a model's training molecules, by atomic number."""
+    with session_scope(engine) as session:
+        ids = model_row(session, model_id).training_molecule_ids
+        numbers = session.scalars(select(func.unnest(Molecule.numbers)).where(Molecule.id.in_(ids)).distinct())
+        return [chemical_symbols[z] for z in sorted(numbers)]
 
 
 def model_artifact(engine: Engine, model_id: int) -> tuple[str | None, str | None]:

@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from atomloop.errors import InputError
+from atomloop.store.models import training_curves
 from atomloop.store.selections import latest_validation
 from atomloop.store.tables import Model, Molecule, Round, Run, Selection, Study
 
@@ -32,12 +33,14 @@ class StudyRows:
 
 @dataclass(frozen=True)
 class RunRows:
-    """An active-learning run's row and its rounds, models and selections, one dict per row."""
+    """An active-learning run's row and its rounds, models and selections, one dict per row, and
+    each model's training curves (``curves``: model id -> fold -> ``training_epochs`` rows)."""
 
     run: Row
     rounds: list[Row]
     models: list[Row]
     selections: list[Row]
+    curves: dict[int, dict[int, list[Row]]] = field(default_factory=dict)
 
 
 def view_rows(session: Session, view: str, study: str) -> list[Row]:
@@ -60,13 +63,14 @@ def study_rows(session: Session, name: str) -> StudyRows:
 
 def run_rows(session: Session, name: str) -> RunRows:
     """Everything an active-learning run's report shows: per round the selection count, the
-    AUC with its interval, each model's test and OOD errors, and the selected molecules."""
+    AUC with its interval, each model's validation, test and OOD errors and training curves,
+    and the selected molecules."""
     run = session.scalars(select(Run).where(Run.name == name)).one_or_none()
     if run is None:
         known = session.scalars(select(Run.name).order_by(Run.id)).all()
         raise InputError(f"no run named {name!r}; runs: {', '.join(known) or 'none'}")
     rounds = session.scalars(select(Round).where(Round.run_id == run.id).order_by(Round.index)).all()
-    round_rows, model_rows, selection_rows, total = [], [], [], 0
+    round_rows, model_rows, selection_rows, curves, total = [], [], [], {}, 0
     for r in rounds:
         picks = session.execute(
             select(Selection, Molecule).join(Molecule, Molecule.id == Selection.molecule_id)
@@ -86,11 +90,14 @@ def run_rows(session: Session, name: str) -> RunRows:
         ]
         for model in session.scalars(select(Model).where(Model.round_id == r.id).order_by(Model.id)):
             test, ood = (model.metrics.get(split, {}).get("energy", {}) for split in ("test", "ood_test"))
+            training = model.metrics.get("training", {})
             model_rows.append({
                 "round": r.index, "model_id": model.id, "architecture": model.architecture, "target": model.target,
                 "scheme": model.scheme, "n_train": len(model.training_molecule_ids),
+                "validation": training.get("validation", {}).get("kind"), "best_epoch": training.get("best_epoch"),
                 "test_mae_kcal_mol": test.get("mae_kcal_mol"), "test_mae_mev_atom": test.get("mae_mev_atom"),
                 "ood_mae_kcal_mol": ood.get("mae_kcal_mol"), "ood_mae_mev_atom": ood.get("mae_mev_atom"),
             })
+            curves[model.id] = training_curves(session, model.id)
     run_row = {"name": run.name, "status": run.status, "stop_reason": run.stop_reason, "created": str(run.created)}
-    return RunRows(run_row, round_rows, model_rows, selection_rows)
+    return RunRows(run_row, round_rows, model_rows, selection_rows, curves)

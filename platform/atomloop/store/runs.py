@@ -151,12 +151,14 @@ def trained_models(session: Session, round_id: int) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class RoundRecord:
-    """What a finished round left: its validation's AUC with 95 % interval (None in round 0) and
-    each model's architecture with its metrics (``models.metrics``), in model order."""
+    """What a finished round left: its validation's AUC with 95 % interval and permutation
+    p-value (None in round 0, or without a permutation test) and each model's architecture with
+    its metrics (``models.metrics``), in model order."""
 
     auc: float | None
     auc_interval: tuple[float, float] | None
     model_metrics: list[tuple[str, dict]]
+    p_value: float | None = None
 
 
 def round_record(session: Session, round_id: int) -> RoundRecord:
@@ -167,6 +169,7 @@ def round_record(session: Session, round_id: int) -> RoundRecord:
         auc=validation.auc if validation else None,
         auc_interval=(validation.auc_low, validation.auc_high) if validation else None,
         model_metrics=[(architecture, metrics or {}) for architecture, metrics in models],
+        p_value=validation.p_value if validation else None,
     )
 
 

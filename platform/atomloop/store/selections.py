@@ -80,11 +80,16 @@ class SelectionReport:
     selected: list[SelectedMolecule]
     reused: bool
     unseen_element_molecules: int = 0
+    p_value: float | None = None
+    null_auc: tuple[float, float, float] | None = None  # 2.5 %, 50 %, 97.5 % quantiles
 
     @property
     def decision(self) -> StopDecision:
         """The stopping decision (:func:`atomloop.select.stopping.stopping_decision`)."""
-        return stopping_decision(self.auc, self.auc_interval, unseen_element_molecules=self.unseen_element_molecules)
+        return stopping_decision(
+            self.auc, self.auc_interval, unseen_element_molecules=self.unseen_element_molecules, p_value=self.p_value,
+            null_low=None if self.null_auc is None else self.null_auc[0],
+        )
 
     @property
     def stop(self) -> bool:
@@ -167,10 +172,13 @@ def write_selection(
             auc=result.auc,
             auc_low=result.auc_interval[0],
             auc_high=result.auc_interval[1],
+            p_value=result.p_value,
+            **dict(zip(("null_auc_low", "null_auc_median", "null_auc_high"), result.null_auc or (None,) * 3, strict=True)),
             n_train=result.n_train,
             n_pool=result.n_pool,
             settings={**result.settings, "strategy": strategy, "k": k, "pool_tag": pool_tag,
-                      "unseen_element_molecules": len(result.unseen_element_molecules)},
+                      "unseen_element_molecules": len(result.unseen_element_molecules),
+                      "repeat_aucs": [float(a) for a in result.repeat_aucs]},
         )
         session.add(validation)
         session.flush()
@@ -376,5 +384,8 @@ def read_report(session: Session, round_: Round, validation: AdversarialValidati
         n_pool=validation.n_pool,
         selected=selected,
         unseen_element_molecules=int((validation.settings or {}).get("unseen_element_molecules", 0)),
+        p_value=validation.p_value,
+        null_auc=None if validation.null_auc_low is None
+        else (validation.null_auc_low, validation.null_auc_median, validation.null_auc_high),
         reused=reused,
     )

@@ -1,6 +1,7 @@
 """Every table of the store as a typed SQLAlchemy ORM (PostgreSQL): molecules, labels
-(calculations, atomic energies), runs, rounds and selections, models and predictions, and the
-transferability studies (``studies``, ``experiments``, ``experiment_errors``, migration 0003).
+(calculations, atomic energies), runs, rounds and selections, models, their training curves
+(``training_epochs``, migration 0005) and predictions, and the transferability studies
+(``studies``, ``experiments``, ``experiment_errors``, migration 0003).
 
 Units: positions in Ångström, energies in Hartree, times in seconds; the study's errors in
 kcal/mol and meV/atom (molecular energies), kcal/mol and meV (atomic energies). Unique constraints make
@@ -213,6 +214,12 @@ class AdversarialValidation(Base):
     auc: Mapped[float] = mapped_column(Double, nullable=False)
     auc_low: Mapped[float] = mapped_column(Double, nullable=False)
     auc_high: Mapped[float] = mapped_column(Double, nullable=False)
+    p_value: Mapped[float | None] = mapped_column(
+        Double, comment="one-sided permutation p-value, (1 + #null >= auc) / (B + 1); NULL without a permutation test"
+    )
+    null_auc_low: Mapped[float | None] = mapped_column(Double, comment="2.5 % quantile of the permutation null's AUCs")
+    null_auc_median: Mapped[float | None] = mapped_column(Double, comment="median of the permutation null's AUCs")
+    null_auc_high: Mapped[float | None] = mapped_column(Double, comment="97.5 % quantile of the permutation null's AUCs")
     n_train: Mapped[int] = mapped_column(Integer, nullable=False)
     n_pool: Mapped[int] = mapped_column(Integer, nullable=False)
     settings: Mapped[dict] = mapped_column(JSONB, nullable=False, comment="classifier and descriptor settings")
@@ -278,6 +285,35 @@ class Prediction(Base):
     energy: Mapped[float] = mapped_column(Double, nullable=False, comment="Hartree")
     atomic_energies: Mapped[list[float] | None] = mapped_column(ARRAY(Double), comment="Hartree, one per atom")
     reference_energy: Mapped[float | None] = mapped_column(Double, comment="Hartree")
+
+
+class TrainingEpoch(Base):
+    """One epoch of one of a model's trainings (migration 0005): fold 0 is the training that made
+    the model, folds 1..k the k-fold validation trainings that chose its number of epochs. Losses
+    are the normalised training objective (dimensionless), mean over the epoch's molecules."""
+
+    __tablename__ = "training_epochs"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    fold: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, comment="0: the model's own training; 1..k: k-fold validation trainings"
+    )
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True, comment="1-based")
+    train_loss: Mapped[float] = mapped_column(Double, nullable=False, comment="training loss, dimensionless")
+    train_mae: Mapped[float] = mapped_column(
+        Double, nullable=False, comment="molecular energies, training molecules, Hartree (during the epoch's updates)"
+    )
+    train_mae_kcal_mol: Mapped[float] = mapped_column(Double, nullable=False, comment="train_mae in kcal/mol")
+    train_atomic_mae: Mapped[float | None] = mapped_column(Double, comment="atomic energies, Hartree (atomic targets)")
+    valid_loss: Mapped[float | None] = mapped_column(
+        Double, comment="validation loss, dimensionless; NULL where the training had no validation molecules"
+    )
+    valid_mae: Mapped[float | None] = mapped_column(Double, comment="molecular energies, validation molecules, Hartree")
+    valid_mae_kcal_mol: Mapped[float | None] = mapped_column(
+        Double, comment="valid_mae in kcal/mol: early stopping, learning-rate schedule and k-fold choose on it"
+    )
+    valid_atomic_mae: Mapped[float | None] = mapped_column(Double, comment="atomic energies, Hartree (atomic targets)")
+    learning_rate: Mapped[float] = mapped_column(Double, nullable=False, comment="Adam learning rate of the epoch")
 
 
 # --- transferability studies (migration 0003) ---

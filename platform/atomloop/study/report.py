@@ -11,13 +11,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from matplotlib.figure import Figure
 
+from atomloop.models.names import MODEL_FOLD
 from atomloop.study.html import figure, page, table
 from atomloop.study.plots import LINE_STYLES, log_y_axis, study_figures, write_plots
 
 if TYPE_CHECKING:
-    from atomloop.store.reports import RunRows, StudyRows
+    from atomloop.store.reports import Row, RunRows, StudyRows
 
 EXPERIMENT_COLUMNS = (
     "experiment_id", "split", "target", "architecture", "strategy", "training_size", "seed", "status",
@@ -34,7 +36,10 @@ GROUP_COLUMNS = (
     "n_molecules", "n_atoms", "mae_kcal_mol", "mae_mev_atom", "atomic_mae_kcal_mol", "atomic_mae_mev",
 )
 ROUND_COLUMNS = ("round", "status", "selected", "selected_total", "auc", "auc_low", "auc_high")
-MODEL_COLUMNS = ("round", "model_id", "architecture", "target", "scheme", "n_train", "test_mae_kcal_mol", "test_mae_mev_atom", "ood_mae_kcal_mol", "ood_mae_mev_atom")
+MODEL_COLUMNS = (
+    "round", "model_id", "architecture", "target", "scheme", "n_train", "validation", "best_epoch",
+    "test_mae_kcal_mol", "test_mae_mev_atom", "ood_mae_kcal_mol", "ood_mae_mev_atom",
+)
 SELECTION_COLUMNS = ("round", "rank", "molecule_id", "formula", "name", "strategy", "score")
 
 _SORT = ("split", "target", "architecture", "strategy", "training_size", "seed")
@@ -101,15 +106,51 @@ def errors_over_rounds(model_rows: list[dict]) -> Figure:
     return fig
 
 
+def validation_curve(folds: dict[int, list[Row]]) -> list[float]:
+    """Validation MAE of molecular energies (kcal/mol) per epoch: the model's own (a hold-out),
+    else the mean over its k-fold trainings (empty when it had neither)."""
+    own = [r["valid_mae_kcal_mol"] for r in folds.get(MODEL_FOLD, [])]
+    if own and None not in own:
+        return own
+    validation = [[r["valid_mae_kcal_mol"] for r in rows] for fold, rows in folds.items() if fold != MODEL_FOLD]
+    return np.mean(validation, axis=0).tolist() if validation else []
+
+
+def model_learning_curves(model_rows: list[dict], curves: dict[int, dict[int, list[Row]]]) -> Figure:
+    """A small panel per model (rounds down, architectures across): MAE of molecular energies
+    (kcal/mol) per epoch on the training molecules and on the validation molecules (the mean
+    over the folds for a k-fold validation), the model's chosen epoch dotted."""
+    rounds = sorted({r["round"] for r in model_rows})
+    architectures = sorted({r["architecture"] for r in model_rows})
+    fig = Figure(figsize=(3.2 * max(1, len(architectures)), 1.9 * max(1, len(rounds))), layout="constrained")
+    axes = fig.subplots(max(1, len(rounds)), max(1, len(architectures)), squeeze=False)
+    for row in model_rows:
+        ax = axes[rounds.index(row["round"])][architectures.index(row["architecture"])]
+        folds = curves.get(row["model_id"], {})
+        own = folds.get(MODEL_FOLD, [])
+        ax.plot([r["epoch"] for r in own], [r["train_mae_kcal_mol"] for r in own], color="C0", label="train")
+        validation = validation_curve(folds)
+        ax.plot(range(1, len(validation) + 1), validation, color="C1", label="valid (k-fold mean)" if row["validation"] == "k-fold" else "valid")
+        if row["best_epoch"]:
+            ax.axvline(row["best_epoch"], color="grey", linewidth=0.8, linestyle=":")
+        ax.set_title(f"round {row['round']} {row['architecture']} (model {row['model_id']})", fontsize="small")
+        ax.set(xlabel="epoch", ylabel="MAE (kcal/mol)")
+        if own or validation:
+            log_y_axis(ax)
+        ax.legend(fontsize="x-small")
+    return fig
+
+
 def run_report(rows: RunRows) -> str:
-    """The HTML report of an active-learning run: rounds, AUC and errors over rounds, the
-    molecules selected in each round with their formulas."""
+    """The HTML report of an active-learning run: rounds, AUC and errors over rounds, each
+    model's learning curves, the molecules selected in each round with their formulas."""
     round_rows, model_rows, selection_rows, name = rows.rounds, rows.models, rows.selections, rows.run["name"]
     sections = [
         ("Run", table("run", ("name", "status", "stop_reason", "created"), [rows.run])),
         ("Rounds", table("rounds", ROUND_COLUMNS, round_rows)),
         ("AUC over rounds", figure(auc_over_rounds(round_rows), "AUC over rounds")),
         ("Errors over rounds", figure(errors_over_rounds(model_rows), "errors over rounds") + table("models", MODEL_COLUMNS, model_rows)),
+        ("Learning curves", figure(model_learning_curves(model_rows, rows.curves), "learning curves per model")),
         ("Selected molecules", table("selections", SELECTION_COLUMNS, selection_rows)),
     ]
     return page(f"Active-learning run {name}", sections)

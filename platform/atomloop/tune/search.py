@@ -7,7 +7,10 @@ latest earlier round's search of the same architecture and target. Each trial tr
 :func:`atomloop.loop.models.prepare_data`) and reports its molecular-energy validation MAE (kcal/mol) every
 epoch; the median pruner stops trials worse than the median of earlier trials at the same epoch.
 The objective, named ``OBJECTIVE_NAME`` in the Optuna study, is the best validation MAE in kcal/mol,
-the quantity training selects its epoch by, the same for every target. The best trial's training is then registered with
+the quantity training selects its epoch by, the same for every target. Where the training set is
+validated by k folds (:mod:`atomloop.models.fitting`), a trial reports fold f's epoch e as step
+(f - 1) * epochs + e, so the pruner compares the same fold's epochs, and its objective is the
+minimum of the folds' mean curve. The best trial's training is then registered with
 :func:`~atomloop.loop.models.train_and_register`, which finds that trial's finished
 checkpoint (same fingerprint) instead of training again.
 """
@@ -143,6 +146,7 @@ def tune(
     epochs: int = 100,
     device: str = "auto",
     seed: int = 0,
+    validation: str = "auto",
     pruner_startup_trials: int = 2,
     pruner_warmup_epochs: int = 5,
     engine: Engine | None = None,
@@ -151,12 +155,14 @@ def tune(
     trials or ``timeout`` seconds pass, then register the best trial's model.
 
     The search is named by :class:`SearchScope` (``name``, else the run of ``round_id``) and
-    the round's index; a new search warm-starts from the scope's latest earlier one."""
+    the round's index; a new search warm-starts from the scope's latest earlier one.
+    ``validation``: the rule (``TrainingConfig.validation``) of every trial and of the
+    registered model."""
     engine = engine or get_engine()
     data = prepare_data(
         target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
         train_ids=train_ids, valid_ids=valid_ids,
-        test_ids=test_ids, ood_ids=ood_ids, seed=seed, engine=engine,
+        test_ids=test_ids, ood_ids=ood_ids, seed=seed, validation=validation, engine=engine,
     )
     storage = optuna_storage(engine.url.render_as_string(hide_password=False))
     scope_name, round_index = _scope_and_round(engine, round_id, name)
@@ -178,10 +184,12 @@ def tune(
 
     def objective(trial: optuna.Trial) -> float:
         hyperparameters, training = split_parameters(suggest(trial, arch))
-        config = TrainingConfig(target=target, epochs=epochs, device=device, seed=seed, progress=False, **training)
+        config = TrainingConfig(
+            target=target, epochs=epochs, device=device, seed=seed, validation=validation, progress=False, **training
+        )
 
         def report(record: dict[str, float]) -> None:
-            trial.report(record[SELECTION_METRIC], record["epoch"])
+            trial.report(record[SELECTION_METRIC], (record.get("fold", 1) - 1) * epochs + record["epoch"])
             if trial.should_prune():
                 raise optuna.TrialPruned(f"epoch {record['epoch']}: validation MAE {record[SELECTION_METRIC]:.4g} kcal/mol")
 
@@ -200,9 +208,12 @@ def tune(
     hyperparameters, training = split_parameters(best.params)
     model_id = train_and_register(
         arch=arch, target=target, scheme=scheme, settings_hash=data.source.settings_hash,
-        train_ids=data.train_ids, valid_ids=data.valid_ids, test_ids=data.test_ids, ood_ids=data.ood_ids,
+        # k-fold data: no held-out ids; the same rule on the same molecules gives the same folds
+        train_ids=data.train_ids, valid_ids=None if data.folds else data.valid_ids,
+        test_ids=data.test_ids, ood_ids=data.ood_ids,
         round_id=round_id, hyperparameters=hyperparameters,
-        training={**training, "epochs": epochs, "seed": seed}, device=device, progress=False, engine=engine,
+        training={**training, "epochs": epochs, "seed": seed, "validation": validation}, device=device,
+        progress=False, engine=engine,
     )
     tuning = {"search": name, "trial": best.number, "value": best.value, "trials": len(study.trials),
               "warm_started_from": warm[0] if warm else None}
