@@ -70,7 +70,8 @@ class LoopConfig(BaseModel):
     max_wall_time: float | None = Field(None, gt=0, description="Stop after this many seconds of rounds.")
     stop_on_auc: bool = Field(
         True,
-        description="Stop when adversarial validation detects no shift and its AUC interval lies below 0.5 + margin.",
+        description="Stop when adversarial validation detects no shift (one-sided permutation p > 0.05) and its AUC "
+                    "interval lies below 0.5 + margin.",
     )
     auc_stop_margin: float = Field(
         STOP_MARGIN, gt=0, lt=0.5, description="AUC above 0.5 that still counts as the same distribution."
