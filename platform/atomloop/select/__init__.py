@@ -1,7 +1,10 @@
 """Selection: adversarial validation of training set vs pool, strategies, store rounds.
 
 ``adversarial_validation`` tests two lists of ASE ``Atoms`` (repeated group cross-validation,
-a group-level permutation test) and scores every pool molecule (and atom); strategies pick a
+a group-level permutation test) and scores every pool molecule (and atom, a molecule's atoms
+then scored together by ``size_fair_scores``), on descriptors of local chemistry pooled per
+element, independent of size (``DescriptorSettings(molecule_kind="pooled")``, what the default ``"auto"`` uses up to 10,000 molecules;
+``"counts"`` for the former sums over pairs); strategies pick a
 batch by name; ``select_round`` does a whole round against the store. ``stopping_decision``
 (also ``.decision`` of a result) reads a validation one-sided: a shift when the permutation
 p-value is at most 0.05; stop when there is none and the AUC interval lies below 0.5 + margin.
@@ -13,6 +16,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "AdversarialResult": ".adversarial",
     "adversarial_validation": ".adversarial",
     "group_keys": ".adversarial",
+    "size_fair_scores": ".adversarial",
     "bootstrap_auc_interval": ".auc",
     "permutation_p_value": ".auc",
     "roc_auc": ".auc",
@@ -60,5 +64,6 @@ __all__ = [
     "register_strategy",
     "roc_auc",
     "select_round",
+    "size_fair_scores",
     "stopping_decision",
 ]
