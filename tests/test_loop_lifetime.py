@@ -39,7 +39,7 @@ def _group_members(group: int) -> list[int]:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc")
 def test_kill_9_of_the_loop_leaves_no_server_and_no_worker_behind(engine, tmp_path):
     ingest_atoms([molecule(n) for n in POOL], source="test", tags=["lifetime"], engine=engine)
-    environment = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # the loop starts its own server
+    environment = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_HOME")}  # its own server, its home
     environment["ATOMLOOP_HOME"] = str(tmp_path / "home")
     loop = subprocess.Popen(
         [sys.executable, "-m", "atomloop", "loop", "--pool", "lifetime", "--initial", "3", "--test-size", "2",
