@@ -322,3 +322,17 @@ def test_serve_refuses_a_port_another_server_holds(database_url, atomloop):
     assert status == EXIT_ERROR
     assert _one_error_line(stderr) == (f"error: port {port} on 127.0.0.1 is in use (another Prefect server or program); "
                                        "stop it or choose another with --port")
+
+
+def test_a_lost_connection_is_recognised_whichever_layer_raises_it():
+    """Retried by the loop's tasks and printed in one line by the command line: psycopg's own
+    error too (a label chunk raised it unwrapped when the database restarted)."""
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from atomloop.db.engine import DatabaseUnavailableError, is_connection_error
+
+    assert is_connection_error(psycopg.OperationalError("connection refused"))
+    assert is_connection_error(OperationalError("SELECT 1", {}, Exception("gone")))
+    assert is_connection_error(DatabaseUnavailableError("cannot reach"))
+    assert not is_connection_error(ValueError("bad input"))

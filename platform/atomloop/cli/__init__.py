@@ -59,4 +59,12 @@ def main() -> None:
         _fail("aborted", EXIT_ERROR)
     except AtomloopError as error:
         _fail(str(error), EXIT_ERROR)
+    except Exception as error:
+        from atomloop.db.engine import is_connection_error
+
+        if not is_connection_error(error):
+            raise
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        _fail(f"lost the connection to the database: {reason}; run the command again (finished work is kept)",
+              EXIT_ERROR)
     sys.exit(status if isinstance(status, int) else 0)

@@ -19,6 +19,14 @@ class DatabaseUnavailableError(AtomloopError):
     """The store cannot be reached; the message never contains a password."""
 
 
+def is_connection_error(error: BaseException) -> bool:
+    """Whether ``error`` says the store could not be reached or the connection was lost
+    (SQLAlchemy's or psycopg's ``OperationalError``, or :class:`DatabaseUnavailableError`)."""
+    import psycopg
+
+    return isinstance(error, (DatabaseUnavailableError, OperationalError, psycopg.OperationalError))
+
+
 @lru_cache(maxsize=8)
 def _engine_for(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, future=True)

@@ -52,10 +52,13 @@ def served_api_url() -> str | None:
 
 class _KnownErrorsInOneLine(logging.Filter):
     """Prefect logs a failed flow's exception with its traceback; atomloop's own errors (bad
-    input, a store that cannot be reached) are one line."""
+    input) and a lost database connection are one line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], AtomloopError):
+        from atomloop.db.engine import is_connection_error
+
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and (isinstance(error, AtomloopError) or is_connection_error(error)):
             record.exc_info, record.exc_text = None, None
         return True
 

@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from prefect import task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
-from sqlalchemy.exc import OperationalError
 
-from atomloop.db.engine import DatabaseUnavailableError
+from atomloop.db.engine import is_connection_error
 from atomloop.errors import InputError
 from atomloop.loop import steps
 from atomloop.loop.driver import StepRunner
@@ -31,10 +30,8 @@ def _database_unreachable(task, task_run, state) -> bool:  # noqa: ARG001 - Pref
     """Retry condition: the task failed because the store could not be reached."""
     try:
         state.result()
-    except (DatabaseUnavailableError, OperationalError):
-        return True
-    except Exception:  # noqa: BLE001 - every other failure is final
-        return False
+    except Exception as error:  # noqa: BLE001 - a lost connection is retried; every other failure is final
+        return is_connection_error(error)
     return False
 
 
