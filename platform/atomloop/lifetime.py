@@ -53,8 +53,10 @@ def die_with_parent(sig: int = signal.SIGKILL) -> None:
 
 
 def exit_when_orphaned(parent_pid: int | None = None, interval_s: float = ORPHAN_CHECK_S) -> None:
-    """Exit this process (status 1) within ``interval_s`` seconds of its parent's death (one
-    watching thread per process, however often this is called)."""
+    """Exit this process (status 1) within ``interval_s`` seconds of the death of its parent
+    ``parent_pid`` (default: the current parent). Pass the pid that started this process when it
+    may have died already: a process orphaned before the call would otherwise watch its new
+    parent, the reaper, forever. One watching thread per parent, however often this is called."""
     parent = os.getppid() if parent_pid is None else parent_pid
     if parent in _watched_parents:
         return

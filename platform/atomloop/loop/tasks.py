@@ -18,6 +18,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from atomloop.db.engine import is_connection_error
 from atomloop.errors import InputError
+from atomloop.lifetime import exit_when_orphaned
 from atomloop.loop import steps
 from atomloop.loop.driver import StepRunner
 from atomloop.loop.state import prepare_run
@@ -53,14 +54,14 @@ summarize_task = task(steps.summarize_round, name="summarize", **TASK_OPTIONS)
 @task(name="label-chunk", **TASK_OPTIONS)
 def label_chunk(settings: dict, molecule_ids: list[int], threads: int = 1) -> dict[str, int]:
     """Label a few molecules in this worker (one PySCF process); returns the counts. A worker
-    process whose parent (the loop) died exits instead of labelling on."""
+    process whose parent (the loop, a Dask nanny) died exits instead of labelling on."""
     import multiprocessing
 
     from atomloop.labelling import label_molecules
     from atomloop.lifetime import exit_when_orphaned
 
-    if multiprocessing.parent_process() is not None:
-        exit_when_orphaned()
+    if (parent := multiprocessing.parent_process()) is not None:
+        exit_when_orphaned(parent.pid)  # the pid that started us: it may be gone already
 
     return label_molecules(
         QMSettings.from_dict(settings), molecule_ids=molecule_ids, threads=threads, progress=False
@@ -86,8 +87,8 @@ def make_task_runner(kind: str, workers: int):
     ``dask`` connects to the scheduler at ``ATOMLOOP_DASK_ADDRESS`` when set (a cluster on
     other machines), else starts a ``distributed.LocalCluster`` of ``workers`` processes.
     """
-    if kind == "process":
-        return ProcessPoolTaskRunner(max_workers=workers)
+    if kind == "process":  # idle workers too end with the loop, even one still starting up when it dies
+        return ProcessPoolTaskRunner(max_workers=workers, initializer=exit_when_orphaned, initargs=(os.getpid(),))
     if kind == "thread":
         return ThreadPoolTaskRunner(max_workers=workers)
     if kind == "dask":

@@ -1,0 +1,103 @@
+"""``exit_when_orphaned``: pool workers end with the process that started them, the idle ones
+and the ones orphaned before they got to watch (the race ``kill -9`` of the loop once lost)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+
+# A parent that starts a spawn pool with the loop's worker initializer, makes both workers start (one task
+# each, then idle), prints their pids and waits to be killed.
+POOL_PARENT = textwrap.dedent(
+    """
+    import concurrent.futures, multiprocessing, os, time
+    from atomloop.loop.tasks import make_task_runner
+
+    def pid_after_a_while(_):
+        time.sleep(0.3)
+        return os.getpid()
+
+    if __name__ == "__main__":
+        runner = make_task_runner("process", 2)  # the loop's pool, as Prefect builds it
+        pool = concurrent.futures.ProcessPoolExecutor(
+            2, mp_context=multiprocessing.get_context("spawn"),
+            initializer=runner._initializer, initargs=runner._initargs,
+        )
+        pids = set()
+        while len(pids) < 2:
+            pids |= set(pool.map(pid_after_a_while, range(4)))
+        print(*sorted(pids), flush=True)
+        time.sleep(600)
+    """
+)
+
+# A process that is orphaned first and only then starts watching the pid that started it.
+LATE_WATCHER = textwrap.dedent(
+    """
+    import os, subprocess, sys, time
+    if len(sys.argv) == 1:  # the parent: start the child, say its pid, die at once
+        child = subprocess.Popen([sys.executable, __file__, str(os.getpid())])
+        print(child.pid, flush=True)
+        os._exit(0)
+    time.sleep(1.0)  # the parent is gone by now
+    from atomloop.lifetime import exit_when_orphaned
+    exit_when_orphaned(int(sys.argv[1]), 0.2)
+    time.sleep(600)
+    """
+)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _gone_within(pids: list[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not any(_alive(pid) for pid in pids)
+
+
+def test_idle_pool_workers_exit_when_their_parent_is_killed(tmp_path):
+    script = tmp_path / "pool_parent.py"
+    script.write_text(POOL_PARENT)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        workers = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=10)
+        assert _gone_within(workers, 15), "idle pool workers outlived their parent"
+    finally:
+        try:
+            os.killpg(parent.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_a_process_orphaned_before_it_watches_still_exits(tmp_path):
+    script = tmp_path / "late_watcher.py"
+    script.write_text(LATE_WATCHER)
+    parent = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                            start_new_session=True)
+    child = int(parent.stdout.split()[0])
+    try:
+        assert _gone_within([child], 15), "an orphan that watched its original parent's pid kept running"
+    finally:
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
