@@ -372,6 +372,30 @@ class StudyExperiment(Base):
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 
+class ExperimentAtomicError(Base):
+    """An experiment's atomic-energy test errors against one partition scheme's labels, for one
+    element (or ``all``) and one kind of local environment (``seen``, ``unseen``, ``all``)."""
+
+    __tablename__ = "experiment_atomic_errors"
+
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(64), primary_key=True, comment="the partition scheme whose labels are the reference")
+    element: Mapped[str] = mapped_column(String(8), primary_key=True, comment="element symbol, or 'all'")
+    environment: Mapped[str] = mapped_column(
+        String(8), primary_key=True,
+        comment="'seen': the atom's radius-2 bond-graph environment occurs in the training set; 'unseen'; 'all'",
+    )
+    n_atoms: Mapped[int] = mapped_column(Integer, nullable=False)
+    mae_kcal_mol: Mapped[float] = mapped_column(Double, nullable=False, comment="mean |predicted - reference| atomic energy, kcal/mol")
+    centred_mae_kcal_mol: Mapped[float] = mapped_column(
+        Double, nullable=False,
+        comment="the same after subtracting each element's mean error over the experiment's test atoms, kcal/mol",
+    )
+    offset_kcal_mol: Mapped[float | None] = mapped_column(
+        Double, comment="the element's mean error that centring removes (NULL for 'all'), kcal/mol"
+    )
+
+
 class ExperimentError(Base):
     """An experiment's test errors restricted to one element or one functional group."""
 
