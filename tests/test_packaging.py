@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-HEAD_REVISION = "0006"
+HEAD_REVISION = max(p.name[:4] for p in (REPOSITORY / "schemas" / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))  # the newest migration
 UNTRACKED = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache")
 LAZY_PACKAGES = ("db", "labelling", "loop", "models", "qm", "select", "store", "study", "tune")
 HEAVY = ("torch", "sklearn", "pyscf", "sqlalchemy", "prefect", "rdkit", "ase", "nequip", "optuna")

@@ -17,12 +17,17 @@ from atomloop.cli import app
 from atomloop.errors import InputError
 from atomloop.ingest import ingest_atoms
 from atomloop.loop.entrypoints import load_flow
+from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL
+from atomloop.store.labels import LabelSource, labelled_atoms
+from atomloop.store.models import stored_predictions
 from atomloop.store.reports import study_rows
-from atomloop.store.tables import ExperimentError, Model, Prediction, Study, StudyExperiment
+from atomloop.store.tables import ExperimentAtomicError, ExperimentError, Model, Prediction, Study, StudyExperiment
 from atomloop.study import StudyConfig
+from atomloop.study.claims import CLAIM_1_COLUMNS, CLAIM_2_COLUMNS, claim_1_rows, claim_2_rows
+from atomloop.study.environments import environment_keys, seen_environments
 from atomloop.study.matrix import Target
 from atomloop.study.plots import PLOTS
-from atomloop.study.report import EXPERIMENT_COLUMNS, GROUP_COLUMNS, SUMMARY_COLUMNS, study_report
+from atomloop.study.report import ATOMIC_ERROR_COLUMNS, EXPERIMENT_COLUMNS, GROUP_COLUMNS, SUMMARY_COLUMNS, study_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -91,6 +96,7 @@ def _check_experiments(session: Session) -> None:
             for symbol, e in elements.items():
                 assert e.atomic_mae_mev == pytest.approx(test["atomic"][symbol]["mae_mev"], rel=1e-9)
                 assert e.n_atoms == test["atomic"][symbol]["n"]
+        _check_atomic_errors(session, r, target, elements)
     by_set = {}
     for r in rows:  # one training set per (split, strategy, size, seed), shared by every target and architecture
         by_set.setdefault((r.split, r.strategy, r.training_size, r.seed), set()).add(tuple(r.train_molecule_ids))
@@ -98,6 +104,39 @@ def _check_experiments(session: Session) -> None:
     for (split, strategy, size, seed), sets in by_set.items():  # equal-size sets share the random first half
         random_set = set(next(iter(by_set[(split, "random", size, seed)])))
         assert len(set(next(iter(sets))) & random_set) >= size // 2
+
+
+def _check_atomic_errors(session: Session, r: StudyExperiment, target: Target, elements: dict) -> None:
+    """Every model, whatever its target, has atomic errors against every scheme; against its own
+    scheme they equal its per-element metrics; the centring and the environment split recompute."""
+    stored = {(e.scheme, e.element, e.environment): e for e in
+              session.scalars(select(ExperimentAtomicError).where(ExperimentAtomicError.experiment_id == r.id))}
+    assert {s for s, _, _ in stored} == {"ao-eda", "mo-pm-iao"}
+    if target.kind == "atomic":
+        assert stored[(target.scheme, "all", "all")].mae_kcal_mol == pytest.approx(r.atomic_mae_kcal_mol, rel=1e-9)
+        for symbol, e in elements.items():
+            assert stored[(target.scheme, symbol, "all")].mae_kcal_mol == pytest.approx(e.atomic_mae_kcal_mol, rel=1e-9)
+    settings_hash = session.get(Study, r.study_id).settings_hash
+    structures = labelled_atoms(session, LabelSource(settings_hash), [*r.train_molecule_ids, *r.test_molecule_ids])
+    seen = seen_environments(structures[i] for i in r.train_molecule_ids)
+    n_seen = sum(key in seen for i in r.test_molecule_ids for key in environment_keys(structures[i]))
+    for scheme in ("ao-eda", "mo-pm-iao"):
+        predictions = stored_predictions(session, r.model_id, "test", LabelSource(settings_hash, scheme))
+        error = np.concatenate([p.atomic_energies - p.reference_atomic_energies for p in predictions]) * HARTREE_TO_KCAL_PER_MOL
+        z = np.concatenate([p.numbers for p in predictions])
+        centred = error - np.array([error[z == k].mean() for k in z])
+        every = stored[(scheme, "all", "all")]
+        assert every.n_atoms == z.size and every.offset_kcal_mol is None
+        assert every.mae_kcal_mol == pytest.approx(np.abs(error).mean(), rel=1e-9)
+        assert every.centred_mae_kcal_mol == pytest.approx(np.abs(centred).mean(), rel=1e-9)
+        assert stored.get((scheme, "all", "seen"), Missing).n_atoms == n_seen
+        assert stored.get((scheme, "all", "unseen"), Missing).n_atoms == z.size - n_seen
+
+
+class Missing:
+    """A row that was not stored: no atoms."""
+
+    n_atoms = 0
 
 
 def _check_report(session: Session, document: str) -> None:
@@ -114,6 +153,19 @@ def _check_report(session: Session, document: str) -> None:
             db = stored[tuple(row[k] for k in keys)]
             mismatched = [c for c in columns if not same_number(row[c], db[c])]
             assert not mismatched, (table, [(c, row[c], db[c]) for c in mismatched])
+    atomic = [dict(r) for r in session.execute(text("SELECT * FROM study_atomic_errors")).mappings()]
+    shown = {(row["experiment_id"], row["reference_scheme"], row["environment"]): row for row in tables["atomic_errors"]}
+    every_atom = [r for r in atomic if r["element"] == "all"]
+    assert len(shown) == len(every_atom) > 0
+    for db in every_atom:
+        row = shown[(str(db["experiment_id"]), db["reference_scheme"], db["environment"])]
+        assert all(same_number(row[c], db[c]) for c in ATOMIC_ERROR_COLUMNS), row
+    experiments = [dict(r) for r in session.execute(text("SELECT * FROM study_experiments")).mappings()]
+    for table, columns, expected in (("claim_1", CLAIM_1_COLUMNS, claim_1_rows(atomic)),
+                                     ("claim_2", CLAIM_2_COLUMNS, claim_2_rows(experiments))):
+        assert len(tables[table]) == len(expected) > 0, table
+        for row, want in zip(tables[table], expected):
+            assert all(same_number(row[c], want[c]) for c in columns), (table, row, want)
     assert "data:image/png;base64," in document and document.count("<img ") == len(PLOTS)
 
 

@@ -1,7 +1,8 @@
 """The study's atomic-energy errors of every model against every partition scheme's labels:
 per experiment, scheme, element (``all`` for every atom) and local environment (``seen`` in
 the training set, ``unseen``, or ``all``), the raw MAE and the MAE after removing the
-per-element mean error (how a total-trained model's atomic energies are compared).
+per-element mean error (how a total-trained model's atomic energies are compared); and the
+view ``study_atomic_errors`` over it, one row per experiment, scheme, element and environment.
 
 Revision ID: 0007
 Revises: 0006
@@ -14,6 +15,14 @@ revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
+
+VIEW = """
+CREATE VIEW study_atomic_errors AS
+SELECT x.study, x.experiment_id, x.split, x.target, x.architecture, x.strategy, x.training_size, x.seed,
+       r.scheme AS reference_scheme, r.element, r.environment, r.n_atoms,
+       r.mae_kcal_mol, r.centred_mae_kcal_mol, r.offset_kcal_mol
+FROM experiment_atomic_errors AS r JOIN study_experiments AS x ON x.experiment_id = r.experiment_id
+"""
 
 
 def upgrade() -> None:
@@ -30,7 +39,9 @@ def upgrade() -> None:
                   comment="the same after subtracting each element's mean error over the experiment's test atoms, kcal/mol"),
         sa.Column("offset_kcal_mol", sa.Double(), comment="the element's mean error that centring removes (NULL for 'all'), kcal/mol"),
     )
+    op.execute(VIEW)
 
 
 def downgrade() -> None:
+    op.execute("DROP VIEW study_atomic_errors")
     op.drop_table("experiment_atomic_errors")

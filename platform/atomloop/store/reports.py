@@ -19,7 +19,7 @@ from atomloop.store.selections import latest_validation
 from atomloop.store.tables import Model, Molecule, Round, Run, Selection, Study
 
 Row = dict[str, Any]
-STUDY_VIEWS = ("study_experiments", "study_summary", "study_element_errors", "study_group_errors")
+STUDY_VIEWS = ("study_experiments", "study_summary", "study_element_errors", "study_group_errors", "study_atomic_errors")
 
 
 @dataclass(frozen=True)

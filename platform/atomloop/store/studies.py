@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from atomloop.errors import InputError
-from atomloop.store.tables import ExperimentError, Study, StudyExperiment
+from atomloop.store.tables import ExperimentAtomicError, ExperimentError, Study, StudyExperiment
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,14 @@ def stored_training_set(session: Session, study_id: int, split: str, strategy: s
 
 def store_experiment(
     session: Session, study_id: int, key: ExperimentKey, scheme: str | None, atomization: bool,
-    values: dict[str, Any], errors: Iterable[Any],
+    values: dict[str, Any], errors: Iterable[Any], atomic_errors: Iterable[Any] = (),
 ) -> None:
-    """Replace the experiment's row by one with ``values`` (columns of ``experiments``) and its
-    error rows by ``errors`` (objects with the columns of ``experiment_errors`` as attributes)."""
+    """Replace the experiment's row by one with ``values`` (columns of ``experiments``), its
+    error rows by ``errors`` (objects with the columns of ``experiment_errors`` as attributes)
+    and its atomic-error rows by ``atomic_errors`` (the columns of ``experiment_atomic_errors``)."""
     session.execute(delete(StudyExperiment).where(*key._where(study_id)))
     row = StudyExperiment(study_id=study_id, scheme=scheme, atomization=atomization, **asdict(key), **values)
     session.add(row)
     session.flush()
     session.add_all(ExperimentError(experiment_id=row.id, **vars(error)) for error in errors)
+    session.add_all(ExperimentAtomicError(experiment_id=row.id, **vars(error)) for error in atomic_errors)

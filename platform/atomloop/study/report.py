@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from atomloop.models.names import MODEL_FOLD
+from atomloop.study.claims import CLAIM_1_COLUMNS, CLAIM_2_COLUMNS, claim_1_rows, claim_2_rows
 from atomloop.study.html import figure, page, table
 from atomloop.study.plots import LINE_STYLES, log_y_axis, study_figures, write_plots
 
@@ -35,6 +36,10 @@ GROUP_COLUMNS = (
     "experiment_id", "split", "target", "architecture", "strategy", "training_size", "seed", "functional_group",
     "n_molecules", "n_atoms", "mae_kcal_mol", "mae_mev_atom", "atomic_mae_kcal_mol", "atomic_mae_mev",
 )
+ATOMIC_ERROR_COLUMNS = (
+    "experiment_id", "split", "target", "architecture", "strategy", "training_size", "seed", "reference_scheme",
+    "environment", "n_atoms", "mae_kcal_mol", "centred_mae_kcal_mol",
+)
 ROUND_COLUMNS = ("round", "status", "selected", "selected_total", "auc", "auc_low", "auc_high")
 MODEL_COLUMNS = (
     "round", "model_id", "architecture", "target", "scheme", "n_train", "validation", "best_epoch",
@@ -50,23 +55,33 @@ def _sorted(rows: list[dict], keys=_SORT) -> list[dict]:
 
 
 def study_report(rows: StudyRows) -> str:
-    """The HTML report of a study: inputs, summary over seeds, every experiment, errors per
-    element and functional group, and the plots."""
+    """The HTML report of a study: inputs, the claims' paired comparisons
+    (:mod:`atomloop.study.claims`), summary over seeds, every experiment, atomic errors against
+    every scheme, errors per element and functional group, and the plots."""
     study, views, name = rows.study, rows.views, rows.study["name"]
     parameters = [
         {"parameter": k, "value": v if isinstance(v, str) else json.dumps(v)} for k, v in sorted(study["parameters"].items())
     ]
     experiments = _sorted(views["study_experiments"])
+    atomic_errors = views["study_atomic_errors"]
+    every_atom = _sorted([r for r in atomic_errors if r["element"] == "all"], _SORT + ("reference_scheme", "environment"))
     figures = study_figures(rows)
     sections = [
         ("Study", table("study", ("name", "status", "settings_hash", "created", "finished"), [study])
          + table("parameters", ("parameter", "value"), parameters)),
+        ("Claim 1: atomic energies from atomic- vs total-trained models (element-centred MAE, kcal/mol; "
+         "difference atomic - total paired over seeds, 95 % t interval)",
+         table("claim_1", CLAIM_1_COLUMNS, claim_1_rows(atomic_errors))),
+        ("Claim 2: size transfer (per-atom MAE, size-transfer / in-distribution, paired over seeds, 95 % interval)",
+         table("claim_2", CLAIM_2_COLUMNS, claim_2_rows(views["study_experiments"]))),
         ("Learning curves", figure(figures["learning_curves"], "learning curves")),
         ("Error vs adversarial AUC", figure(figures["error_vs_auc"], "error vs AUC")),
         ("AO vs MO partitions", figure(figures["partition_comparison"], "partition comparison")),
         ("Atomic-energy errors per element", figure(figures["element_errors"], "per-element errors")),
         ("Summary over seeds (mean and standard deviation)", table("summary", SUMMARY_COLUMNS, _sorted(views["study_summary"]))),
         ("Experiments", table("experiments", EXPERIMENT_COLUMNS, experiments)),
+        ("Atomic-energy errors of every model against every scheme (all atoms; per element in study_atomic_errors)",
+         table("atomic_errors", ATOMIC_ERROR_COLUMNS, every_atom)),
         ("Errors per element", table("element_errors", ELEMENT_COLUMNS, _sorted(views["study_element_errors"], _SORT + ("element",)))),
         ("Errors per functional group", table("group_errors", GROUP_COLUMNS, _sorted(views["study_group_errors"], _SORT + ("functional_group",)))),
     ]

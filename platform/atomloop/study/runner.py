@@ -35,8 +35,10 @@ from atomloop.store.labels import LabelSource, labelled_atoms
 from atomloop.store.models import model_row, models_trained_on, stored_predictions
 from atomloop.store.molecules import molecule_tags
 from atomloop.store.studies import ExperimentKey
+from atomloop.study.atomic_errors import AtomicErrorRow, atomic_error_rows
 from atomloop.study.breakdown import error_breakdown
 from atomloop.study.dataset import dataset_molecule_ids
+from atomloop.study.environments import environment_keys
 from atomloop.study.matrix import Experiment, StudyConfig, Target
 from atomloop.study.splits import SplitSets, StudyMolecule, functional_group, split_dataset
 from atomloop.study.training_sets import AUC_BOOTSTRAP, choose_training_set
@@ -88,6 +90,7 @@ class StudyPlan:
     _splits: dict[tuple[str, int], SplitSets] = field(default_factory=dict)
     _training: dict[tuple, list[int]] = field(default_factory=dict)
     _auc: dict[tuple, tuple[float, float, float]] = field(default_factory=dict)
+    _environments: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def settings_hash(self) -> str:
@@ -140,6 +143,26 @@ class StudyPlan:
             self._auc[key] = (result.auc, *result.auc_interval)
         return self._auc[key]
 
+    def environments(self, molecule_id: int) -> list[str]:
+        """The radius-2 environment key of each atom of a molecule."""
+        if molecule_id not in self._environments:
+            self._environments[molecule_id] = environment_keys(self.atoms_by_id[molecule_id])
+        return self._environments[molecule_id]
+
+    def atomic_errors(self, session: Session, model_id: int, train_ids: list[int]) -> list[AtomicErrorRow]:
+        """The model's test atomic-energy errors against every labelled scheme, raw and
+        element-centred, split by whether each atom's environment occurs in ``train_ids``."""
+        seen = {key for i in train_ids for key in self.environments(i)}
+        rows = []
+        for scheme in self.config.qm_settings.schemes:
+            predictions = stored_predictions(session, model_id, "test", LabelSource(self.settings_hash, scheme))
+            rows += atomic_error_rows(
+                scheme, [p.atomic_energies for p in predictions], [p.reference_atomic_energies for p in predictions],
+                [p.numbers for p in predictions],
+                [np.array([key in seen for key in self.environments(p.molecule_id)]) for p in predictions],
+            )
+        return rows
+
     def finished(self) -> set[Experiment]:
         """Experiments of this study already done."""
         with session_scope(self.engine) as session:
@@ -173,11 +196,12 @@ def _reusable_model(session: Session, plan: StudyPlan, experiment: Experiment, t
     return None
 
 
-def _store(engine: Engine, plan: StudyPlan, experiment: Experiment, values: dict, errors: list) -> None:
+def _store(engine: Engine, plan: StudyPlan, experiment: Experiment, values: dict, errors: list, atomic_errors: list) -> None:
     """Replace the experiment's row (and error rows) in one transaction."""
     target = Target.parse(experiment.target)
     with session_scope(engine) as session:
-        studies.store_experiment(session, plan.study_id, _key(experiment), target.scheme, target.atomization, values, errors)
+        studies.store_experiment(session, plan.study_id, _key(experiment), target.scheme, target.atomization, values,
+                                 errors, atomic_errors)
 
 
 def run_experiment(plan: StudyPlan, experiment: Experiment) -> str:
@@ -206,6 +230,7 @@ def run_experiment(plan: StudyPlan, experiment: Experiment) -> str:
             metrics = model_row(session, model_id).metrics["test"]
             source = LabelSource(plan.settings_hash, target.scheme, target.atomization)
             errors = error_breakdown(stored_predictions(session, model_id, "test", source), groups)
+            atomic_errors = plan.atomic_errors(session, model_id, train_ids)
         energy = metrics["energy"]
         atoms_total = [e for e in errors if e.kind == "group"]
         n_atoms = sum(e.n_atoms for e in atoms_total)
@@ -221,8 +246,8 @@ def run_experiment(plan: StudyPlan, experiment: Experiment) -> str:
     except (AtomloopError, ValueError, RuntimeError) as error:
         values = {"status": "failed", "reason": f"{type(error).__name__}: {error}", "train_molecule_ids": train_ids,
                   "test_molecule_ids": split.test, "wall_time": time.perf_counter() - started}
-        errors = []
-    _store(plan.engine, plan, experiment, values, errors)
+        errors, atomic_errors = [], []
+    _store(plan.engine, plan, experiment, values, errors, atomic_errors)
     return values["status"]
 
 

@@ -1,0 +1,112 @@
+"""The study's answers to the paper's claims, each a paired comparison over seeds with a 95 %
+interval, computed from the rows of the study views (:mod:`atomloop.store.reports`).
+
+Pairs: two experiments are a pair when they share split, architecture, strategy, training-set
+size and seed, so they trained on the same molecules and were tested on the same ones. For n
+pairs with differences d_k, the interval is mean(d) ± t_{0.975, n-1} · sd(d) / sqrt(n)
+(Student's t; none for n < 2). An interval that excludes 0 is a difference at the 5 % level.
+
+* **Claim 1** (atomic energies train better local predictions): per reference scheme S, the
+  element-centred atomic-energy MAE (kcal/mol, :mod:`atomloop.study.atomic_errors`) against
+  S's labels, ``atomic:S``-trained minus ``total``-trained; on every test atom and on the
+  atoms whose environment the training set never held. Negative: training on S helps.
+* **Claim 2** (transfer to larger molecules): per target, the per-atom molecular-energy MAE
+  (meV/atom) on the size-transfer split divided by the in-distribution one, paired by seed;
+  the interval is over log-ratios, reported as ratios. Beside it the mean adversarial AUC of
+  training vs test molecules on each split.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+CONTEXT = ("split", "architecture", "strategy", "training_size")
+CLAIM_1_COLUMNS = (
+    "reference_scheme", "environment", *CONTEXT, "n_pairs", "atomic_trained_kcal_mol", "total_trained_kcal_mol",
+    "difference_kcal_mol", "difference_low", "difference_high",
+)
+CLAIM_2_COLUMNS = (
+    "target", "architecture", "strategy", "training_size", "n_pairs", "in_distribution_mev_atom",
+    "size_transfer_mev_atom", "ratio", "ratio_low", "ratio_high", "auc_in_distribution", "auc_size_transfer",
+)
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Mean of paired differences (or log-ratios) with its 95 % interval (None for n < 2)."""
+
+    n: int
+    mean: float
+    low: float | None
+    high: float | None
+
+
+def paired(differences: Sequence[float]) -> Paired:
+    """Student-t 95 % interval of the mean of ``differences``."""
+    d = np.asarray(differences, dtype=float)
+    if d.size < 2:
+        return Paired(int(d.size), float(d.mean()) if d.size else math.nan, None, None)
+    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
+    return Paired(int(d.size), float(d.mean()), float(d.mean() - half), float(d.mean() + half))
+
+
+def _by(rows: Iterable[Mapping], keys: Sequence[str]) -> dict[tuple, list[Mapping]]:
+    grouped: dict[tuple, list[Mapping]] = defaultdict(list)
+    for row in rows:
+        grouped[tuple(row[k] for k in keys)].append(row)
+    return grouped
+
+
+def claim_1_rows(atomic_errors: Iterable[Mapping]) -> list[dict]:
+    """Claim 1's table from ``study_atomic_errors`` rows (element ``all``): one row per
+    reference scheme, environment (``all``, ``unseen``) and context with both targets."""
+    rows = [r for r in atomic_errors if r["element"] == "all" and r["environment"] in ("all", "unseen")]
+    table = []
+    for (scheme, environment, *context), cell in sorted(_by(rows, ("reference_scheme", "environment", *CONTEXT)).items()):
+        by_target = {t: {r["seed"]: r["centred_mae_kcal_mol"] for r in rs} for (t,), rs in _by(cell, ("target",)).items()}
+        atomic, total = by_target.get(f"atomic:{scheme}", {}), by_target.get("total", {})
+        seeds = sorted(set(atomic) & set(total))
+        if not seeds:
+            continue
+        result = paired([atomic[s] - total[s] for s in seeds])
+        table.append({
+            "reference_scheme": scheme, "environment": environment, **dict(zip(CONTEXT, context)), "n_pairs": result.n,
+            "atomic_trained_kcal_mol": float(np.mean([atomic[s] for s in seeds])),
+            "total_trained_kcal_mol": float(np.mean([total[s] for s in seeds])),
+            "difference_kcal_mol": result.mean, "difference_low": result.low, "difference_high": result.high,
+        })
+    return table
+
+
+def claim_2_rows(experiments: Iterable[Mapping]) -> list[dict]:
+    """Claim 2's table from ``study_experiments`` rows: size-transfer over in-distribution
+    per-atom error, per target and context, paired by seed."""
+    done = [r for r in experiments if r["status"] == "done" and r["mae_mev_atom"]]
+    table = []
+    for (target, architecture, strategy, size), cell in sorted(
+        _by(done, ("target", "architecture", "strategy", "training_size")).items()
+    ):
+        by_split = {split: {r["seed"]: r for r in rs} for (split,), rs in _by(cell, ("split",)).items()}
+        inside, outside = by_split.get("in-distribution", {}), by_split.get("size-transfer", {})
+        seeds = sorted(set(inside) & set(outside))
+        if not seeds:
+            continue
+        result = paired([math.log(outside[s]["mae_mev_atom"] / inside[s]["mae_mev_atom"]) for s in seeds])
+        table.append({
+            "target": target, "architecture": architecture, "strategy": strategy, "training_size": size,
+            "n_pairs": result.n,
+            "in_distribution_mev_atom": float(np.mean([inside[s]["mae_mev_atom"] for s in seeds])),
+            "size_transfer_mev_atom": float(np.mean([outside[s]["mae_mev_atom"] for s in seeds])),
+            "ratio": math.exp(result.mean),
+            "ratio_low": None if result.low is None else math.exp(result.low),
+            "ratio_high": None if result.high is None else math.exp(result.high),
+            "auc_in_distribution": float(np.mean([inside[s]["auc"] for s in seeds])),
+            "auc_size_transfer": float(np.mean([outside[s]["auc"] for s in seeds])),
+        })
+    return table

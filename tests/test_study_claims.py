@@ -1,0 +1,92 @@
+"""The study's claim arithmetic on numbers worked out by hand or by SciPy's own paired test:
+environment keys, element-centred atomic errors, paired intervals, the claims' tables."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from ase.build import molecule
+from scipy import stats
+
+from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL
+from atomloop.study.atomic_errors import atomic_error_rows
+from atomloop.study.claims import claim_1_rows, claim_2_rows, paired
+from atomloop.study.environments import environment_keys, seen_environments
+
+
+def test_environment_keys_see_two_bond_shells():
+    ethanol = molecule("CH3CH2OH")
+    keys = dict(zip(range(len(ethanol)), environment_keys(ethanol)))
+    assert keys[0] == "C(CCHHO,HC,HC,HC)"  # the methyl carbon
+    assert keys[2] == "O(CCHHO,HO)"
+    methane = environment_keys(molecule("CH4"))
+    assert len(set(methane[1:])) == 1 and methane[1] == "H(CHHHH)"
+    # the methyl H of ethanol differs from the H of methane: its carbon's neighbours differ
+    assert not set(environment_keys(ethanol)) & set(methane)
+    assert seen_environments([molecule("C2H6")]) == {"C(CCHHH,HC,HC,HC)", "H(CCHHH)"}
+
+
+def test_centred_errors_ignore_per_element_offsets():
+    rng = np.random.default_rng(0)
+    numbers = [np.array([6, 1, 1, 1, 1]), np.array([8, 1, 1])]
+    reference = [rng.normal(size=5), rng.normal(size=3)]
+    noise = [rng.normal(scale=1e-3, size=5), rng.normal(scale=1e-3, size=3)]
+    offset = {1: 0.01, 6: -0.2, 8: 0.5}  # Hartree, per element
+    shifted = [r + e + np.array([offset[z] for z in n]) for r, e, n in zip(reference, noise, numbers)]
+    plain = [r + e for r, e in zip(reference, noise)]
+    seen = [np.array([True, True, False, True, False]), np.array([False, True, True])]
+    with_offsets = {(r.element, r.environment): r for r in atomic_error_rows("s", shifted, reference, numbers, seen)}
+    without = {(r.element, r.environment): r for r in atomic_error_rows("s", plain, reference, numbers, seen)}
+    assert set(with_offsets) == {("all", "all"), ("all", "seen"), ("all", "unseen"), ("H", "all"), ("H", "seen"),
+                                 ("H", "unseen"), ("C", "all"), ("C", "seen"), ("O", "all"), ("O", "unseen")}
+    for key, row in with_offsets.items():
+        assert row.centred_mae_kcal_mol == pytest.approx(without[key].centred_mae_kcal_mol, abs=1e-9)
+    error = np.concatenate(noise)
+    z = np.concatenate(numbers)
+    h = error[z == 1]
+    assert with_offsets[("H", "all")].offset_kcal_mol == pytest.approx((h.mean() + 0.01) * HARTREE_TO_KCAL_PER_MOL)
+    assert with_offsets[("H", "all")].n_atoms == 6 and with_offsets[("H", "seen")].n_atoms == 4
+    assert with_offsets[("all", "all")].mae_kcal_mol == pytest.approx(
+        np.abs(np.concatenate([s - r for s, r in zip(shifted, reference)])).mean() * HARTREE_TO_KCAL_PER_MOL)
+    # a single atom of an element has no error left once centred
+    assert with_offsets[("O", "all")].centred_mae_kcal_mol == pytest.approx(0.0, abs=1e-12)
+
+
+def test_paired_interval_is_scipys_paired_t_interval():
+    a = np.array([1.3, 0.9, 1.7, 1.1, 1.4])
+    b = np.array([1.0, 1.0, 1.2, 0.7, 1.1])
+    result = paired(a - b)
+    reference = stats.ttest_rel(a, b).confidence_interval(0.95)
+    assert (result.n, result.mean) == (5, pytest.approx(0.28))
+    assert (result.low, result.high) == (pytest.approx(reference.low), pytest.approx(reference.high))
+    assert paired([0.3]).low is None
+
+
+def _experiment(split, target, seed, mae, auc=0.6):
+    return {"split": split, "target": target, "architecture": "schnet", "strategy": "random", "training_size": 8,
+            "seed": seed, "status": "done", "mae_mev_atom": mae, "auc": auc}
+
+
+def test_claim_tables_pair_by_seed():
+    atomic_errors = [
+        {**_experiment("in-distribution", target, seed, None), "reference_scheme": "mo-pm-iao", "element": "all",
+         "environment": env, "centred_mae_kcal_mol": value}
+        for target, env, values in (("atomic:mo-pm-iao", "all", (1.0, 2.0, 3.0)), ("total", "all", (2.0, 2.5, 4.5)),
+                                    ("atomic:mo-pm-iao", "seen", (9.0, 9.0, 9.0)))
+        for seed, value in enumerate(values)
+    ]
+    (row,) = claim_1_rows(atomic_errors)
+    expected = paired([-1.0, -0.5, -1.5])
+    assert (row["reference_scheme"], row["environment"], row["n_pairs"]) == ("mo-pm-iao", "all", 3)
+    assert row["difference_kcal_mol"] == pytest.approx(-1.0) and row["difference_high"] == pytest.approx(expected.high)
+    assert (row["atomic_trained_kcal_mol"], row["total_trained_kcal_mol"]) == (pytest.approx(2.0), pytest.approx(3.0))
+
+    experiments = [_experiment("in-distribution", "total", s, m, 0.5) for s, m in enumerate((10.0, 20.0))]
+    experiments += [_experiment("size-transfer", "total", s, m, 0.9) for s, m in enumerate((20.0, 80.0))]
+    experiments.append(_experiment("size-transfer", "total", 7, 1.0))  # no in-distribution partner: left out
+    (ratio,) = claim_2_rows(experiments)
+    assert ratio["n_pairs"] == 2 and ratio["ratio"] == pytest.approx(math.sqrt(2.0 * 4.0))
+    assert (ratio["auc_in_distribution"], ratio["auc_size_transfer"]) == (0.5, 0.9)
+    assert ratio["ratio_low"] < ratio["ratio"] < ratio["ratio_high"]
