@@ -157,3 +157,30 @@ def test_an_exported_training_file_reingests_with_every_scheme(engine, tmp_path)
     for molecule_id in report.molecule_ids:
         assert np.all(schemes["mo-pm-iao"][molecule_id].arrays["atomic_energies"] == -1.5)
         assert molecule_id in schemes["external"]
+
+
+def test_atomization_of_shipped_labels_comes_from_the_free_atoms_alone(engine):
+    """Asking the shipped labels for atomization energies (as the study does) runs no SCF of a
+    molecule: each atom's value is its stored energy minus its free atom's at the same level."""
+    from dataclasses import replace
+
+    from atomloop.labelling import label_molecules
+    from atomloop.qm.atoms import free_atom_energy
+    from atomloop.store.external import PySCFLevel
+    from atomloop.store.molecules import load_atoms
+    from atomloop.store.tables import AtomicEnergy, ScfSolution
+    from atomloop.study.qm9_labelled import LEVEL
+
+    report = ingest_source("atomloop:qm9-labelled", labels=PySCFLevel(LEVEL), tags=["qm9-labelled"], engine=engine, limit=4)
+    wanted = replace(LEVEL, schemes=("mo-pm-iao",), atomization=True)
+    relabel = label_molecules(wanted, engine=engine, molecule_ids=report.molecule_ids, progress=False)
+    assert (relabel.requested, relabel.derived) == (0, 4)
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(ScfSolution)) == 0  # no SCF ran
+        rows = session.scalars(select(AtomicEnergy).where(AtomicEnergy.scheme == "mo-pm-iao")).all()
+        assert len(rows) == sum(len(a) for a in load_atoms(session, report.molecule_ids))
+        for row in rows:
+            assert row.atomization == pytest.approx(row.energy - free_atom_energy(row.atomic_number, LEVEL), abs=1e-10)
+        assert all(r.atomization is None for r in session.scalars(select(AtomicEnergy).where(AtomicEnergy.scheme == "ao-eda")))
+    assert label_molecules(wanted, engine=engine, molecule_ids=report.molecule_ids, progress=False).derived == 0
+

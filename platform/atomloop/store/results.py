@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, delete, func, insert, select
+from sqlalchemy import Engine, and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.orm import Session
 
@@ -162,6 +162,21 @@ def lock_finished(session: Session, calculation_id: int) -> FinishedCalculation 
     if solution is not None and checksum(solution.data) == solution.sha256:
         orbitals = OccupiedOrbitals.from_bytes(solution.data)
     return FinishedCalculation(calculation.id, calculation.molecule_id, calculation.total_energy, orbitals)
+
+
+def fill_atomization(session: Session, calculation_id: int, schemes: Sequence[str], free_atom_energies: dict[int, float]) -> None:
+    """Set the atomization values of ``schemes``' rows: each atom's energy minus its free atom's
+    (``free_atom_energies``: atomic number -> Hartree), and record those under ``scf_info``."""
+    for z, reference in free_atom_energies.items():
+        session.execute(
+            update(AtomicEnergy).where(
+                AtomicEnergy.calculation_id == calculation_id, AtomicEnergy.scheme.in_(list(schemes)),
+                AtomicEnergy.atomic_number == z,
+            ).values(atomization=AtomicEnergy.energy - reference)
+        )
+    calculation = session.get_one(Calculation, calculation_id)
+    info = calculation.scf_info or {}
+    calculation.scf_info = {**info, "free_atom_energies": {str(z): e for z, e in free_atom_energies.items()}}
 
 
 def store_derived_schemes(session: Session, calculation_id: int, result: QMResult, schemes: Sequence[str]) -> None:
