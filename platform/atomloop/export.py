@@ -47,8 +47,9 @@ def export_ase_database(path: Path, *, tag: str | None = None, url: str | None =
     """Write the molecules (optionally those tagged ``tag``) to the ASE database ``path``.
 
     Rows are read through the store's ASE views, so the file holds exactly what
-    ``ase db $(atomloop db ase-url)`` shows: positions (Å), energy (eV) when labelled and the
-    key-value pairs. The tag is matched in the store (any tag, commas included), and only the
+    ``ase db $(atomloop db ase-url)`` shows: positions (Å), energy (eV) when labelled, the
+    key-value pairs and ``data`` (atomic energies per scheme in Hartree, ``energies`` in eV).
+    The tag is matched in the store (any tag, commas included), and only the
     matching rows are read. Returns the number of rows written; refuses to overwrite a file.
     """
     from atomloop.db.engine import get_engine, session_scope
@@ -65,7 +66,7 @@ def export_ase_database(path: Path, *, tag: str | None = None, url: str | None =
         with ase.db.connect(str(partial), type="db") as target:
             for query in queries:
                 for row in source.select(query):
-                    target.write(row.toatoms(), key_value_pairs=row.key_value_pairs)
+                    target.write(row.toatoms(), key_value_pairs=row.key_value_pairs, data=row.data)
                     count += 1
     return count
 

@@ -83,13 +83,33 @@ def optuna_url_command() -> None:
     typer.echo(optuna_url(database_url()))
 
 
+def ase_project(name: str, database):
+    """ASE's web project (``ase.db.project.DatabaseProject``) over ``database`` with the
+    store's ASE metadata (``ase.information``, migration 0008): its title, default columns (id,
+    formula, name, split, energy) and key descriptions with units, over ASE's own descriptions.
+    ASE's ``ase db URL -w`` reads only the title."""
+    from ase.db.core import KeyDescription, get_key_descriptions
+    from ase.db.project import DatabaseProject
+    from ase.db.table import all_columns
+
+    metadata = database.metadata
+    descriptions = get_key_descriptions()
+    for key, (short, long, unit) in metadata.get("key_descriptions", {}).items():
+        descriptions[key] = KeyDescription(key, short, long, unit)
+    return DatabaseProject(
+        name=name, title=metadata.get("title", ""), key_descriptions=descriptions, database=database,
+        default_columns=list(metadata.get("default_columns", all_columns)),
+    )
+
+
 def ase_web_app(url: str):
-    """ASE's own database web application (Flask) over the store's ASE views."""
+    """ASE's own database web application (Flask) over the store's ASE views, with the
+    store's default columns and key descriptions (:func:`ase_project`)."""
     import ase.db
     from ase.db.app import DBApp
 
     app = DBApp()
-    app.add_project("default", ase.db.connect(ase_url(url)))
+    app.projects["default"] = ase_project("default", ase.db.connect(ase_url(url)))
     return app.flask
 
 
