@@ -33,7 +33,7 @@ def transferability(
     seeds: tuple[int, ...] = (0, 1, 2),
     epochs: int = 60,
     method: str = "hf",
-    basis: str = "sto-3g",
+    basis: str | None = None,
     transfer_groups: tuple[str, ...] = DEFAULT_TRANSFER_GROUPS,
     hyperparameters: dict[str, dict] | None = None,
     name: str | None = None,

@@ -184,3 +184,22 @@ def test_atomization_of_shipped_labels_comes_from_the_free_atoms_alone(engine):
         assert all(r.atomization is None for r in session.scalars(select(AtomicEnergy).where(AtomicEnergy.scheme == "ao-eda")))
     assert label_molecules(wanted, engine=engine, molecule_ids=report.molecule_ids, progress=False).derived == 0
 
+
+
+def test_the_study_dataset_qm9_labelled_is_the_shipped_set_at_its_own_level(engine):
+    import json
+
+    from atomloop.study.dataset import dataset_molecule_ids
+    from atomloop.study.matrix import StudyConfig
+    from atomloop.study.qm9_labelled import DATA_DIR, LEVEL
+
+    manifest = json.loads((DATA_DIR / "manifest.json").read_text())
+    shipped = sum(len(c["qm9_indices"]) - len(c["failed"]) for c in manifest["chunks"].values())
+    ids = dataset_molecule_ids(engine, "qm9-labelled")
+    assert len(ids) == shipped and dataset_molecule_ids(engine, "qm9-labelled") == ids  # ingested once
+    config = StudyConfig(dataset="qm9-labelled", targets=("total", "atomic:mo-pm-iao"))
+    assert config.basis == "6-31g*" and config.qm_settings.settings_hash == LEVEL.settings_hash
+    with session_scope(engine) as session:
+        labelled = labelled_atoms(session, LabelSource(LEVEL.settings_hash, "mo-pm-iao"), ids)
+    assert len(labelled) == shipped
+    assert StudyConfig().basis == "sto-3g"

@@ -14,7 +14,8 @@ study_app = typer.Typer(help="Studies over the store: which data and models tran
 
 @study_app.command()
 def transferability(
-    dataset: str = typer.Option("organic", help="Tag of the molecules studied ('organic': the shipped set, ingested on first use)."),
+    dataset: str = typer.Option("organic", help="Tag of the molecules studied; 'organic' (SMILES and G2, labelled here) and "
+                                "'qm9-labelled' (1,500 QM9 molecules with HF/6-31G* labels) are shipped and ingested on first use."),
     target: list[str] = typer.Option(list(DEFAULT_TARGETS), "--targets", help="total | atomic:<scheme> | atomization:<scheme> (repeatable)."),
     arch: list[str] = typer.Option(["schnet", "nequip"], "--archs", help="Architectures (repeatable)."),
     strategy: list[str] = typer.Option(list(STRATEGIES), "--strategies", help="Training-data strategies (repeatable)."),
@@ -23,7 +24,7 @@ def transferability(
     seed: list[int] = typer.Option([0, 1, 2], "--seeds", help="Seeds (repeatable): the spread over seeds is reported."),
     epochs: int = typer.Option(60, help="Training epochs of every model."),
     method: str = typer.Option("hf", help="Labelling method (PySCF)."),
-    basis: str = typer.Option("sto-3g", help="Labelling basis set."),
+    basis: str = typer.Option(None, help="Labelling basis set (default: the dataset's: 6-31G* for qm9-labelled, else STO-3G)."),
     transfer_group: list[str] = typer.Option(list(DEFAULT_TRANSFER_GROUPS), "--transfer-groups", help="Functional groups held out by group-transfer."),
     name: str = typer.Option(None, help="Study name (default: a hash of the inputs, so a rerun resumes)."),
     out: Path = typer.Option(Path("study"), help="Directory for the plots and report.html."),
@@ -34,7 +35,7 @@ def transferability(
     from atomloop.study.matrix import StudyConfig
 
     # bad inputs fail before Prefect is imported and the flow starts
-    StudyConfig(targets=tuple(target), architectures=tuple(arch), strategies=tuple(strategy), splits=tuple(split),
+    StudyConfig(dataset=dataset, basis=basis, targets=tuple(target), architectures=tuple(arch), strategies=tuple(strategy), splits=tuple(split),
                 sizes=tuple(size), seeds=tuple(seed), epochs=epochs)
     from atomloop.db.engine import get_engine
     from atomloop.loop.entrypoints import load_flow

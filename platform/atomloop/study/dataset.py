@@ -1,5 +1,10 @@
-"""The molecules a study runs on: those tagged with its dataset tag; the default dataset
-(tag ``organic``) is built on first use from data shipped with atomloop and its dependencies:
+"""The molecules a study runs on: those tagged with its dataset tag. Two datasets are built on
+first use from data shipped with atomloop and its dependencies.
+
+``qm9-labelled``: the labelled QM9 set (:mod:`atomloop.study.qm9_labelled`), with its HF/6-31G*
+labels (totals and atomic energies of ao-eda, mo-pm-iao, mo-fb-iao), so nothing is recomputed.
+
+``organic`` (the default; labelled by the study):
 
 - atomloop's organic SMILES (164 molecules in 15 functional-group classes, tagged with their
   class), ``DEFAULT_CONFORMERS`` RDKit conformers each (identical embeddings are stored once);
@@ -18,6 +23,7 @@ from atomloop.ingest import ingest_atoms, ingest_source
 from atomloop.store.molecules import tagged_ids
 
 DEFAULT_DATASET = "organic"
+QM9_LABELLED = "qm9-labelled"
 DEFAULT_CONFORMERS = 2
 G2_ELEMENTS = frozenset({"H", "C", "N", "O", "F", "Cl"})
 
@@ -43,6 +49,12 @@ def dataset_molecule_ids(engine: Engine, tag: str) -> list[int]:
         ids = tagged_ids(session, tag)
     if ids:
         return ids
+    if tag == QM9_LABELLED:
+        from atomloop.store.external import PySCFLevel
+        from atomloop.study.qm9_labelled import LEVEL
+
+        report = ingest_source("atomloop:qm9-labelled", labels=PySCFLevel(LEVEL), tags=[tag], engine=engine, progress=True)
+        return sorted(report.molecule_ids)
     if tag != DEFAULT_DATASET:
         raise InputError(f"no molecules tagged {tag!r}; ingest some first (atomloop ingest SOURCE --tag {tag})")
     organic = ingest_source("atomloop:organic", tags=[tag], conformers=DEFAULT_CONFORMERS, engine=engine, progress=True)

@@ -27,6 +27,7 @@ STRATEGIES = ("random", "adversarial", "committee")
 SPLITS = ("in-distribution", "size-transfer", "group-transfer")
 DEFAULT_TARGETS = ("total", "atomic:ao-eda", "atomic:mo-pm-iao", "atomization:mo-pm-iao")
 DEFAULT_TRANSFER_GROUPS = ("aromatic", "heteroaromatic", "amide", "ester")
+DATASET_BASIS = {"qm9-labelled": "6-31g*"}  # the level its shipped labels were computed at
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ class StudyConfig:
     test. ``transfer_groups``: functional groups held out in the group-transfer split.
     ``epochs``: training epochs of every model; ``hyperparameters``: per architecture, overrides
     of the model defaults; ``device`` (not part of the record): auto, cpu or cuda. Labels:
-    ``method``/``basis`` with every scheme the targets name.
+    ``method``/``basis`` with every scheme the targets name; ``basis`` None: the dataset's own
+    (:data:`DATASET_BASIS`: 6-31G* for the shipped ``qm9-labelled``, else STO-3G).
     """
 
     dataset: str = "organic"
@@ -103,7 +105,7 @@ class StudyConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     epochs: int = 60
     method: str = "hf"
-    basis: str = "sto-3g"
+    basis: str | None = None
     test_fraction: float = 0.25
     valid_fraction: float = 0.1
     transfer_groups: tuple[str, ...] = DEFAULT_TRANSFER_GROUPS
@@ -113,6 +115,8 @@ class StudyConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.basis is None:
+            object.__setattr__(self, "basis", DATASET_BASIS.get(self.dataset, "sto-3g"))
         for value, allowed, what in (
             (self.architectures, ARCHITECTURES, "architecture"),
             (self.strategies, STRATEGIES, "strategy"),
