@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: venv demo test serve bench clean
+.PHONY: venv demo test serve bench bench-deps clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,11 @@ serve: venv
 
 bench: venv
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+# bench/accuracy.py's peer schnetpack (pyproject's `bench` extra), without its dependencies: they
+# would replace torch 2.13.0 with 2.4.1 (bench/accuracy.py shims the one torch name it lacks)
+bench-deps: venv
+	$(BIN)/pip install --quiet --no-deps schnetpack==2.1.1 torch-ema==0.3 dirsync==2.2.6 hydra-colorlog==1.2.0 tensorboardX==2.6.5
 
 clean:
 	rm -rf $(VENV) .pytest_cache
