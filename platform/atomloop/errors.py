@@ -7,3 +7,7 @@ class AtomloopError(Exception):
 
 class InputError(AtomloopError):
     """Bad input: a malformed file, an unknown element, an impossible charge/multiplicity."""
+
+
+class ArtifactWriteError(AtomloopError):
+    """A model artifact could not be written (disk full, read-only, no permission)."""

@@ -19,7 +19,8 @@ from sqlalchemy import Engine
 
 from atomloop.config import get_settings
 from atomloop.db.engine import get_engine, session_scope
-from atomloop.errors import AtomloopError, InputError
+from atomloop.errors import ArtifactWriteError, AtomloopError, InputError
+from atomloop.models.artifacts import writing_artifacts
 from atomloop.models.checkpoint import load_model, save_model
 from atomloop.models.curves import curves_of, write_event_files
 from atomloop.models.data import type_names_for
@@ -115,13 +116,23 @@ def train_and_register(
         atomization=atomization, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids,
         seed=config.seed, validation=config.validation, folds=config.folds, engine=engine,
     )
-    result, fingerprint = fit(arch, data, config, hyperparameters, epoch_callback=epoch_callback)
-    model = result.model
     artifacts = get_settings().artifacts_dir
-    model_path = artifacts / "models" / f"{arch}-{target}-{fingerprint}.pt"
-    checksum = save_model(model, model_path)
-    curves = curves_of(result)
-    tensorboard_dir = write_event_files(artifacts / "tensorboard" / f"{arch}-{target}-{fingerprint}", curves)
+    try:
+        with writing_artifacts(artifacts):
+            result, fingerprint = fit(arch, data, config, hyperparameters, epoch_callback=epoch_callback)
+            model_path = artifacts / "models" / f"{arch}-{target}-{fingerprint}.pt"
+            checksum = save_model(result.model, model_path)
+            curves = curves_of(result)
+            tensorboard_dir = write_event_files(artifacts / "tensorboard" / f"{arch}-{target}-{fingerprint}", curves)
+    except ArtifactWriteError as error:  # the row says why; no artifact, no predictions
+        register_model(
+            engine, {}, architecture=arch, target=target, scheme=scheme, settings_hash=data.source.settings_hash,
+            hyperparameters={"model": hyperparameters or {}, "training": config.optimisation_settings()},
+            round_id=round_id, training_molecule_ids=data.train_ids, metrics={"failure": str(error)},
+            versions=software_versions(), status="failed",
+        )
+        raise
+    model = result.model
     elements = type_names_for(data.atoms("train"))
     evaluated = [name for name in ("train", "valid", "test", "ood") if getattr(data, f"{name}_ids")]
     predictions = {name: predict(model, data.atoms(name)) for name in evaluated}

@@ -4,6 +4,7 @@ that is checked before anything is loaded."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -38,15 +39,28 @@ def _sidecar(path: Path) -> Path:
 
 
 def save_payload(payload: dict[str, Any], path: Path) -> str:
-    """``torch.save`` to ``path`` via a temporary file and rename; returns the sha256."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """``torch.save`` to ``path`` via a temporary file and rename; returns the sha256. The bytes
+    are serialised in memory first, so a full or read-only disk raises a plain ``OSError`` that
+    names the file (torch's own writer reports only an internal position), and leaves nothing
+    half-written behind."""
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    data = buffer.getvalue()
+    checksum = hashlib.sha256(data).hexdigest()
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(payload, temporary)
-    checksum = sha256_of(temporary)
     sidecar_temporary = temporary.with_name(temporary.name + ".sha256")
-    sidecar_temporary.write_text(checksum + "\n")
-    os.replace(temporary, path)
-    os.replace(sidecar_temporary, _sidecar(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for where, content in ((temporary, data), (sidecar_temporary, f"{checksum}\n".encode())):
+            try:
+                where.write_bytes(content)
+            except OSError as error:
+                raise OSError(error.errno, error.strerror, str(where)) from error
+        os.replace(temporary, path)
+        os.replace(sidecar_temporary, _sidecar(path))
+    finally:
+        temporary.unlink(missing_ok=True)
+        sidecar_temporary.unlink(missing_ok=True)
     return checksum
 
 

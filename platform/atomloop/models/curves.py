@@ -34,13 +34,17 @@ def write_event_files(directory: Path, curves: Curves) -> Path:
     from torch.utils.tensorboard import SummaryWriter
 
     shutil.rmtree(directory, ignore_errors=True)
-    for fold, history in curves.items():
-        writer = SummaryWriter(log_dir=str(run_directory(directory, fold)))
-        try:
-            for record in history:
-                for name, value in record.items():
-                    if name != "epoch":
-                        writer.add_scalar(name, value, global_step=int(record["epoch"]))
-        finally:
-            writer.close()
+    try:
+        for fold, history in curves.items():
+            writer = SummaryWriter(log_dir=str(run_directory(directory, fold)))
+            try:
+                for record in history:
+                    for name, value in record.items():
+                        if name != "epoch":
+                            writer.add_scalar(name, value, global_step=int(record["epoch"]))
+            finally:
+                writer.close()
+    except OSError:  # a full or read-only disk: leave no half-written event files
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
     return directory
