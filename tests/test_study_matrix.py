@@ -27,7 +27,7 @@ def test_config_matrix_labels_and_name():
     config = StudyConfig(sizes=(32, 16), seeds=(0,))
     assert config.schemes == ("ao-eda", "mo-pm-iao") and config.qm_settings.atomization
     experiments = config.experiments()
-    assert len(experiments) == 3 * 2 * 1 * 3 * 2 * 4 and experiments[0].size == 16
+    assert len(experiments) == 3 * 2 * 1 * 3 * 2 * 3 and experiments[0].size == 16  # total and two atomic targets
     assert config.study_name == StudyConfig(sizes=(32, 16), seeds=(0,), device="cpu").study_name  # device is no input
     assert config.study_name != StudyConfig(sizes=(32, 16), seeds=(1,)).study_name
     with pytest.raises(InputError, match="strategy"):
