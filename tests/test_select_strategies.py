@@ -103,3 +103,31 @@ def test_registry_and_errors(pool):
         assert view.natoms[get_strategy("smallest").select(view, 1).indices[0]] == view.natoms.min()
     finally:
         del STRATEGIES["smallest"]
+
+
+@pytest.mark.parametrize("strategy", ["adversarial", "random"])
+def test_a_round_takes_one_conformer_per_molecule(pool, strategy):
+    """The five benzene conformers are one molecule: a round picks at most one of them (for a
+    scored strategy, the best-scoring one), so k picks are k different molecules."""
+    from types import SimpleNamespace
+
+    from atomloop.select.adversarial import group_keys
+    from atomloop.select.strategies import pick
+
+    atoms, view = pool
+    groups = ["benzene"] * 5 + [f"other-{i}" for i in range(20)]
+    result = SimpleNamespace(pool_descriptors=view.descriptors, scores=view.ood_scores)
+    for seed in range(5):
+        chosen, _ = pick(strategy, result, view.natoms, None, 8, seed, groups=groups)
+        assert len(chosen) == 8 and len({groups[i] for i in chosen}) == 8
+        if strategy == "adversarial":
+            assert 0 in chosen and not set(chosen) & {1, 2, 3, 4}  # the best benzene, only it
+    ungrouped, _ = pick("adversarial", result, view.natoms, None, 8, 0)
+    assert len(set(ungrouped) & {0, 1, 2, 3, 4}) >= 1
+    # random chooses the representative uniformly: over seeds, several benzene conformers occur
+    representatives = set()
+    for seed in range(40):
+        chosen, _ = pick("random", result, view.natoms, None, 25, seed, groups=groups)
+        representatives |= set(chosen) & {0, 1, 2, 3, 4}
+    assert len(representatives) >= 3
+    assert group_keys(atoms[:2])[0] == group_keys(atoms[:2])[1]  # conformers share an identity key

@@ -47,7 +47,9 @@ def format_report(report: SelectionReport, top: int) -> str:
 
 def select(
     strategy: str = typer.Option("adversarial", help=f"One of: {', '.join(STRATEGIES)}."),
-    k: int = typer.Option(20, min=1, help="How many molecules to select."),
+    k: int = typer.Option(20, min=1, help="How many molecules to select: k different molecules, at most one conformer "
+                          "of each (its best scorer; random: a seeded choice), the top scorers made diverse by "
+                          "farthest-point sampling among the 5k best."),
     round_index: int | None = typer.Option(None, "--round", min=0, help="Round index (default: the next one)."),
     level: str = typer.Option("molecule", help=f"Adversarial validation level: {', '.join(LEVELS)}."),
     pool_tag: str | None = typer.Option(None, help="Only pool molecules with this tag."),

@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from atomloop.db.engine import get_engine
-from atomloop.select.adversarial import adversarial_validation
+from atomloop.select.adversarial import adversarial_validation, group_keys
 from atomloop.select.strategies import get_strategy, pick
 from atomloop.store.selections import SelectionReport, read_selection_inputs, write_selection
 
@@ -47,7 +47,7 @@ def select_round(
         inputs.train_atoms, inputs.pool_atoms, level=level, seed=seed, classifier=classifier, progress=progress
     )
     natoms = np.array([len(atoms) for atoms in inputs.pool_atoms])
-    picked = pick(chosen_strategy.name, result, natoms, inputs.committee, k, seed)
+    picked = pick(chosen_strategy.name, result, natoms, inputs.committee, k, seed, groups=group_keys(inputs.pool_atoms))
     return write_selection(
         engine, run_id=run_id, round_index=round_index, strategy=chosen_strategy.name, k=k, pool_tag=pool_tag,
         pool_ids=inputs.pool_ids, result=result, picked=picked, seconds=time.perf_counter() - started,

@@ -15,6 +15,7 @@ farthest-point sampling (:func:`diverse_top_k`), so one new motif does not fill 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -193,22 +194,42 @@ def get_strategy(name: str) -> Strategy:
         raise InputError(f"unknown selection strategy {name!r}; choose one of {sorted(STRATEGIES)}") from None
 
 
+def one_per_group(groups: Sequence[str], scores: np.ndarray | None, seed: int) -> np.ndarray:
+    """Positions of one representative per group (ascending): the best scorer of each group,
+    or, unscored, a seeded uniform choice among its members."""
+    keys = np.asarray(groups, dtype=object)
+    order = np.random.default_rng(seed).permutation(keys.size) if scores is None else np.argsort(-scores, kind="stable")
+    _, first = np.unique(keys[order].astype(str), return_index=True)
+    return np.sort(order[first])
+
+
 def pick(
-    strategy: str, result: AdversarialResult, natoms: np.ndarray, committee: np.ndarray | None, k: int, seed: int
+    strategy: str, result: AdversarialResult, natoms: np.ndarray, committee: np.ndarray | None, k: int, seed: int,
+    groups: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Pool positions in rank order and their strategy scores, from an adversarial validation
     ``result``, atom counts (n_pool,) and committee predictions (n_models, n_pool; Hartree) or
-    None. Committee strategies only see pool molecules that every committee model has predicted."""
+    None. Committee strategies only see pool molecules that every committee model has predicted.
+
+    ``groups`` (molecule identity per pool molecule, e.g. conformers of one molecule share one):
+    a round takes at most one structure per group, its best scorer under the strategy (random:
+    a seeded uniform choice), so k picks are k different molecules."""
     covered = np.arange(natoms.size) if committee is None else np.flatnonzero(~np.isnan(committee).any(axis=0))
     if covered.size == 0:
         raise InputError("no pool molecule has predictions from every committee model")
-    view = PoolView(
-        descriptors=result.pool_descriptors[covered],
-        natoms=natoms[covered],
-        ood_scores=result.scores[covered],
-        committee_predictions=None if committee is None else committee[:, covered],
-    )
-    picked = get_strategy(strategy).select(view, k, seed=seed)
+    chosen_strategy = get_strategy(strategy)
+
+    def view_of(positions: np.ndarray) -> PoolView:
+        return PoolView(
+            descriptors=result.pool_descriptors[positions], natoms=natoms[positions],
+            ood_scores=result.scores[positions],
+            committee_predictions=None if committee is None else committee[:, positions],
+        )
+
+    if groups is not None:
+        scores = chosen_strategy.score(view_of(covered)) if isinstance(chosen_strategy, ScoredStrategy) else None
+        covered = covered[one_per_group(np.asarray(groups, dtype=object)[covered], scores, seed)]
+    picked = chosen_strategy.select(view_of(covered), k, seed=seed)
     return covered[picked.indices], picked.scores
 
 
