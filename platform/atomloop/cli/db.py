@@ -70,14 +70,14 @@ def url() -> None:
 
 @db_app.command("ase-url")
 def ase_url_command() -> None:
-    """Print the URL to give ASE's tools: ``ase db $(atomloop db ase-url)``."""
+    """Print the URL to give ASE's tools: ase db "$(atomloop db ase-url)"."""
     typer.echo(ase_url(database_url()))
 
 
 @db_app.command("optuna-url")
 def optuna_url_command() -> None:
     """Print the storage URL of the hyper-parameter searches (Optuna's own schema in the store):
-    ``optuna-dashboard "$(atomloop db optuna-url)"``."""
+    optuna-dashboard "$(atomloop db optuna-url)"."""
     from atomloop.tune.storage import optuna_url
 
     typer.echo(optuna_url(database_url()))
@@ -117,7 +117,7 @@ def ase_web_app(url: str):
 def browse(port: int = typer.Option(5000, min=1, max=65535, help="Port on 127.0.0.1.")) -> None:
     """Serve ASE's web browser of the molecules on http://127.0.0.1:PORT.
 
-    The same pages as ``ase db URL -w``, which listens on every interface with Flask's
+    The same pages as 'ase db URL -w', which listens on every interface with Flask's
     debugger on; this one listens on the loopback address only, without the debugger.
     """
     from atomloop.db.engine import get_engine
@@ -130,7 +130,7 @@ def browse(port: int = typer.Option(5000, min=1, max=65535, help="Port on 127.0.
 
 @db_app.command()
 def upgrade(revision: str = typer.Argument("head", help="Alembic revision")) -> None:
-    """Migrate the store's schema up (``alembic upgrade``)."""
+    """Migrate the store's schema up (alembic upgrade)."""
     from atomloop.db import migrate
     from atomloop.db.engine import get_engine
 
@@ -141,7 +141,7 @@ def upgrade(revision: str = typer.Argument("head", help="Alembic revision")) -> 
 
 @db_app.command()
 def downgrade(revision: str = typer.Argument(..., help="Alembic revision, 'base' drops everything")) -> None:
-    """Migrate the store's schema down (``alembic downgrade``)."""
+    """Migrate the store's schema down (alembic downgrade)."""
     from atomloop.db import migrate
     from atomloop.db.engine import get_engine
 
