@@ -112,3 +112,17 @@ def test_atomic_target_records_scheme_and_per_element_errors(engine, labelled_st
         train_and_register(arch="schnet", target="atomic", engine=engine)
     with pytest.raises(InputError, match="without the requested labels"):
         train_and_register(arch="schnet", target="total", train_ids=ids["train"], test_ids=ids["pool"], engine=engine)
+
+
+def test_evaluating_on_unlabelled_molecules_says_how_to_label_them(engine, labelled_store):
+    ids = labelled_store
+    model_id = train_and_register(
+        arch="schnet", target="atomic", scheme=SCHEME, settings_hash=SETTINGS_HASH, train_ids=ids["train"],
+        test_ids=ids["test"], hyperparameters=TINY, training={**FAST, "epochs": 2}, device="cpu", progress=False,
+        engine=engine,
+    )
+    with pytest.raises(InputError) as refused:
+        evaluate_registered(model_id, test_ids=ids["test"] + ids["pool"], engine=engine)
+    message = str(refused.value)
+    assert "\n" not in message and f"2 test molecules lack the labels model {model_id} was trained on" in message
+    assert f"atomloop label --method hf --basis sto-3g --scheme {SCHEME} --where TAG" in message

@@ -162,3 +162,17 @@ def atomic_energy_arrays(
         if not np.isnan(energies).any():
             out.setdefault(molecule_id, {})[scheme] = energies
     return out
+
+
+def how_to_label(session: Session, source: LabelSource) -> str:
+    """What a user runs to give molecules the labels of ``source``: the ``atomloop label``
+    command of its level, or, for labels computed elsewhere, the ``atomloop ingest`` one."""
+    calculation = session.scalars(select(Calculation).where(Calculation.settings_hash == source.settings_hash).limit(1)).first()
+    if calculation is None:
+        return f"label them at the level of settings hash {source.settings_hash[:12]}"
+    if calculation.program != "pyscf":
+        return (f"ingest their {calculation.program} {calculation.method}/{calculation.basis} labels: atomloop ingest FILE "
+                f"--labels --label-program {calculation.program} --label-method {calculation.method} "
+                f"--label-basis {calculation.basis}")
+    scheme = f" --scheme {source.scheme}" if source.scheme else ""
+    return f"label them first: atomloop label --method {calculation.method} --basis {calculation.basis}{scheme} --where TAG"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from atomloop.db.engine import session_scope
 from atomloop.errors import AtomloopError, InputError
 from atomloop.models.names import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY, Curves
-from atomloop.store.labels import LabelSource, labelled_atoms
+from atomloop.store.labels import LabelSource, how_to_label, labelled_atoms
 from atomloop.store.molecules import molecule_to_atoms
 from atomloop.store.tables import Model, Molecule, Prediction, TrainingEpoch
 
@@ -182,6 +182,12 @@ def evaluation_inputs(
             "ood": list(ood_ids) if ood_ids is not None else row.hyperparameters.get("ood_molecule_ids", []),
         }
         atoms = {name: labelled_atoms(session, source, ids) for name, ids in chosen.items() if ids}
+        for name, ids in chosen.items():
+            if missing := [i for i in ids if i not in atoms.get(name, {})]:
+                raise InputError(
+                    f"{len(missing)} {name} molecules lack the labels model {model_id} was trained on "
+                    f"(ids {missing[:10]}{' …' if len(missing) > 10 else ''}); {how_to_label(session, source)}"
+                )
         return atoms, chosen, dict(row.metrics)
 
 
