@@ -3,6 +3,8 @@ store's rounds, AUCs, model errors and selected molecules."""
 
 from __future__ import annotations
 
+import json
+
 from ase.build import molecule
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +14,7 @@ from typer.testing import CliRunner
 from atomloop.cli import app
 from atomloop.ingest import ingest_atoms
 from atomloop.loop import LoopConfig, run_loop
-from atomloop.store.tables import AdversarialValidation, Model, Molecule, Round, Selection
+from atomloop.store.tables import AdversarialValidation, Calculation, Model, Molecule, Round, Selection
 
 POOL = ["CH4", "NH3", "H2O", "HCN", "CO", "H2CO", "CH3OH", "C2H4", "C2H2", "C2H6", "CH3CN"]
 
@@ -47,6 +49,11 @@ def test_run_report_shows_the_stores_rounds_errors_and_selections(engine, tmp_pa
             assert same_number(row["ood_mae_kcal_mol"], metrics["ood_test"]["energy"]["mae_kcal_mol"])
             assert row["validation"] == metrics["training"]["validation"]["kind"]
             assert int(row["best_epoch"]) == metrics["training"]["best_epoch"]
+            model = models[int(row["model_id"])]
+            method, basis = session.execute(select(Calculation.method, Calculation.basis)
+                                            .where(Calculation.settings_hash == model.settings_hash)).first()
+            assert (row["status"], row["labels"]) == ("done", f"{method}/{basis} mo-pm-iao")
+            assert json.loads(row["hyperparameters"]) == model.hyperparameters["model"]
         formulas = dict(session.execute(select(Molecule.id, Molecule.formula)).all())
         assert len(tables["selections"]) == 5
         assert all(row["formula"] == formulas[int(row["molecule_id"])] for row in tables["selections"])

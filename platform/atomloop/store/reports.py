@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from atomloop.errors import InputError
 from atomloop.store.models import training_curves
 from atomloop.store.selections import latest_validation
-from atomloop.store.tables import Model, Molecule, Round, Run, Selection, Study
+from atomloop.store.tables import Calculation, Model, Molecule, Round, Run, Selection, Study
 
 Row = dict[str, Any]
 STUDY_VIEWS = ("study_experiments", "study_summary", "study_element_errors", "study_group_errors", "study_atomic_errors")
@@ -61,6 +61,18 @@ def study_rows(session: Session, name: str) -> StudyRows:
     return StudyRows(row, {view: view_rows(session, view, name) for view in STUDY_VIEWS})
 
 
+def _level(session: Session, settings_hash: str | None, scheme: str | None) -> str | None:
+    """``method/basis`` of the calculations at ``settings_hash`` (program too when not PySCF),
+    with the partition scheme of atomic targets."""
+    calculation = session.execute(
+        select(Calculation.program, Calculation.method, Calculation.basis).where(Calculation.settings_hash == settings_hash).limit(1)
+    ).first()
+    if calculation is None:
+        return None
+    program = "" if calculation.program == "pyscf" else f"{calculation.program} "
+    return f"{program}{calculation.method}/{calculation.basis}" + (f" {scheme}" if scheme else "")
+
+
 def run_rows(session: Session, name: str) -> RunRows:
     """Everything an active-learning run's report shows: per round the selection count, the
     AUC with its interval, each model's validation, test and OOD errors and training curves,
@@ -97,6 +109,8 @@ def run_rows(session: Session, name: str) -> RunRows:
                 "validation": training.get("validation", {}).get("kind"), "best_epoch": training.get("best_epoch"),
                 "test_mae_kcal_mol": test.get("mae_kcal_mol"), "test_mae_mev_atom": test.get("mae_mev_atom"),
                 "ood_mae_kcal_mol": ood.get("mae_kcal_mol"), "ood_mae_mev_atom": ood.get("mae_mev_atom"),
+                "status": model.status, "labels": _level(session, model.settings_hash, model.scheme),
+                "hyperparameters": model.hyperparameters.get("model", {}),
             })
             curves[model.id] = training_curves(session, model.id)
     run_row = {"name": run.name, "status": run.status, "stop_reason": run.stop_reason, "created": str(run.created)}

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from atomloop.models.names import MODEL_FOLD
 from atomloop.study.claims import CLAIM_1_COLUMNS, CLAIM_2_COLUMNS, claim_1_rows, claim_2_rows
@@ -42,8 +43,8 @@ ATOMIC_ERROR_COLUMNS = (
 )
 ROUND_COLUMNS = ("round", "status", "selected", "selected_total", "auc", "auc_low", "auc_high")
 MODEL_COLUMNS = (
-    "round", "model_id", "architecture", "target", "scheme", "n_train", "validation", "best_epoch",
-    "test_mae_kcal_mol", "test_mae_mev_atom", "ood_mae_kcal_mol", "ood_mae_mev_atom",
+    "round", "model_id", "status", "architecture", "target", "labels", "n_train", "validation", "best_epoch",
+    "test_mae_kcal_mol", "test_mae_mev_atom", "ood_mae_kcal_mol", "ood_mae_mev_atom", "hyperparameters",
 )
 SELECTION_COLUMNS = ("round", "rank", "molecule_id", "formula", "name", "strategy", "score")
 
@@ -97,6 +98,7 @@ def auc_over_rounds(round_rows: list[dict]) -> Figure:
                 yerr=[[r["auc"] - r["auc_low"] for r in rows], [r["auc_high"] - r["auc"] for r in rows]], marker="o", capsize=3)
     ax.axhline(0.5, color="grey", linewidth=0.8, linestyle="--")
     ax.set(xlabel="round", ylabel="adversarial AUC", title="Pool vs training set", ylim=(0.0, 1.05))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     return fig
 
@@ -114,6 +116,7 @@ def errors_over_rounds(model_rows: list[dict]) -> Figure:
             if points:
                 ax.plot(*zip(*points), color=f"C{i}", linestyle=style, marker="o", label=f"{arch} {column.split('_')[0]}")
     ax.set(xlabel="round", ylabel="MAE (kcal/mol)", title="Errors over rounds")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     log_y_axis(ax)
     ax.grid(alpha=0.3)
     if by_arch:
