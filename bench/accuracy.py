@@ -62,6 +62,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.data import chemical_symbols
 from ase.io import write
 from ase.units import Hartree
+from train import nequip_model_config  # bench/train.py, beside this script
 
 from atomloop.ingest.qm9 import MOLECULES, qm9_rows
 from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL, predict
@@ -265,15 +266,7 @@ def run_nequip(train_set, valid_set, test_set, args) -> dict:
                                  "shuffle": True},
             "val_dataloader": {"_target_": "torch.utils.data.DataLoader", "batch_size": args.batch_size},
         }
-        model_config = {
-            "_target_": "nequip.model.NequIPGNNModel", "seed": 0, "model_dtype": NEQUIP["dtype"],
-            "r_max": NEQUIP["r_max"], "type_names": type_names, "num_layers": NEQUIP["num_layers"],
-            "l_max": NEQUIP["l_max"], "num_features": NEQUIP["num_features"],
-            "avg_num_neighbors": reference.hyperparameters["avg_num_neighbors"],
-            "per_type_energy_scales": float(reference.reference.scale),
-            "per_type_energy_shifts": dict(zip(type_names, reference.reference.energies.tolist())),
-            "do_derivatives": False,
-        }
+        model_config = nequip_model_config(NEQUIP, type_names, reference)
         data = instantiate(data_config, _recursive_=False)
         module = NequIPLightningModule(
             model=model_config, optimizer={"_target_": "torch.optim.Adam", "lr": args.lr},

@@ -101,6 +101,20 @@ class EpochTimer(lightning.Callback):
             Path(self.path).write_text(json.dumps(self.stamps))
 
 
+def nequip_model_config(hyper: dict, type_names: list[str], reference) -> dict:
+    """nequip's own model config with atomloop's NequIP ``reference`` (a built model) widths,
+    neighbour count and per-element energy shifts/scale: the peer trains the same network."""
+    return {
+        "_target_": "nequip.model.NequIPGNNModel", "seed": 0, "model_dtype": hyper["dtype"],
+        "r_max": hyper["r_max"], "type_names": type_names, "num_layers": hyper["num_layers"],
+        "l_max": hyper["l_max"], "num_features": hyper["num_features"],
+        "avg_num_neighbors": reference.hyperparameters["avg_num_neighbors"],
+        "per_type_energy_scales": float(reference.reference.scale),
+        "per_type_energy_shifts": dict(zip(type_names, reference.reference.energies.tolist())),
+        "do_derivatives": False,
+    }
+
+
 def nequip_config(train_set, valid_set, folder: str, *, epochs: int, batch_size: int, device: str, timer_path: str) -> dict:
     """The ``nequip-train`` configuration (sections run/data/trainer/training_module/
     global_options) for the same data, model and optimiser as atomloop's run."""
@@ -136,15 +150,7 @@ def nequip_config(train_set, valid_set, folder: str, *, epochs: int, batch_size:
         },
         "training_module": {
             "_target_": "nequip.train.NequIPLightningModule",
-            "model": {
-                "_target_": "nequip.model.NequIPGNNModel", "seed": 0, "model_dtype": MODEL["dtype"],
-                "r_max": MODEL["r_max"], "type_names": type_names, "num_layers": MODEL["num_layers"],
-                "l_max": MODEL["l_max"], "num_features": MODEL["num_features"],
-                "avg_num_neighbors": reference.hyperparameters["avg_num_neighbors"],
-                "per_type_energy_scales": float(reference.reference.scale),
-                "per_type_energy_shifts": dict(zip(type_names, reference.reference.energies.tolist())),
-                "do_derivatives": False,
-            },
+            "model": nequip_model_config(MODEL, type_names, reference),
             "optimizer": {"_target_": "torch.optim.Adam", "lr": 1e-3},
             "loss": {"_target_": "nequip.train.EnergyOnlyLoss"},
             "val_metrics": {"_target_": "nequip.train.EnergyOnlyMetrics"},
