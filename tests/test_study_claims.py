@@ -12,7 +12,7 @@ from scipy import stats
 
 from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL
 from atomloop.study.atomic_errors import atomic_error_rows
-from atomloop.study.claims import claim_1_rows, claim_2_rows, paired
+from atomloop.study.claims import claim_1_rows, claim_2_rows, molecular_cost_rows, paired
 from atomloop.study.environments import environment_keys, seen_environments
 
 
@@ -90,3 +90,15 @@ def test_claim_tables_pair_by_seed():
     assert ratio["n_pairs"] == 2 and ratio["ratio"] == pytest.approx(math.sqrt(2.0 * 4.0))
     assert (ratio["auc_in_distribution"], ratio["auc_size_transfer"]) == (0.5, 0.9)
     assert ratio["ratio_low"] < ratio["ratio"] < ratio["ratio_high"]
+
+
+def test_molecular_cost_pairs_each_atomic_target_with_the_total_one():
+    experiments = [_experiment("in-distribution", t, s, m) for t, values in
+                   (("total", (10.0, 12.0)), ("atomic:ao-eda", (11.0, 12.5)), ("atomic:mo-pm-iao", (15.0, 19.0)),
+                    ("atomization:mo-pm-iao", (1.0, 1.0)))
+                   for s, m in enumerate(values)]
+    rows = {r["target"]: r for r in molecular_cost_rows(experiments)}
+    assert set(rows) == {"atomic:ao-eda", "atomic:mo-pm-iao"}
+    assert rows["atomic:mo-pm-iao"]["difference_mev_atom"] == pytest.approx(6.0)
+    assert rows["atomic:mo-pm-iao"]["difference_high"] == pytest.approx(paired([5.0, 7.0]).high)
+    assert (rows["atomic:ao-eda"]["atomic_trained_mev_atom"], rows["atomic:ao-eda"]["total_trained_mev_atom"]) == (11.75, 11.0)

@@ -23,7 +23,14 @@ from atomloop.store.models import stored_predictions
 from atomloop.store.reports import study_rows
 from atomloop.store.tables import ExperimentAtomicError, ExperimentError, Model, Prediction, Study, StudyExperiment
 from atomloop.study import StudyConfig
-from atomloop.study.claims import CLAIM_1_COLUMNS, CLAIM_2_COLUMNS, claim_1_rows, claim_2_rows
+from atomloop.study.claims import (
+    CLAIM_1_COLUMNS,
+    CLAIM_2_COLUMNS,
+    MOLECULAR_COST_COLUMNS,
+    claim_1_rows,
+    claim_2_rows,
+    molecular_cost_rows,
+)
 from atomloop.study.environments import environment_keys, seen_environments
 from atomloop.study.matrix import Target
 from atomloop.study.plots import PLOTS
@@ -162,6 +169,7 @@ def _check_report(session: Session, document: str) -> None:
         assert all(same_number(row[c], db[c]) for c in ATOMIC_ERROR_COLUMNS), row
     experiments = [dict(r) for r in session.execute(text("SELECT * FROM study_experiments")).mappings()]
     for table, columns, expected in (("claim_1", CLAIM_1_COLUMNS, claim_1_rows(atomic)),
+                                     ("molecular_cost", MOLECULAR_COST_COLUMNS, molecular_cost_rows(experiments)),
                                      ("claim_2", CLAIM_2_COLUMNS, claim_2_rows(experiments))):
         assert len(tables[table]) == len(expected) > 0, table
         for row, want in zip(tables[table], expected):

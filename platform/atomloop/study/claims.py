@@ -10,6 +10,8 @@ pairs with differences d_k, the interval is mean(d) ± t_{0.975, n-1} · sd(d) /
   element-centred atomic-energy MAE (kcal/mol, :mod:`atomloop.study.atomic_errors`) against
   S's labels, ``atomic:S``-trained minus ``total``-trained; on every test atom and on the
   atoms whose environment the training set never held. Negative: training on S helps.
+  Beside it, what atomic targets cost in molecular energies: the per-atom molecular MAE
+  (meV/atom) of ``atomic:S``-trained minus ``total``-trained models (positive: worse totals).
 * **Claim 2** (transfer to larger molecules): per target, the per-atom molecular-energy MAE
   (meV/atom) on the size-transfer split divided by the in-distribution one, paired by seed;
   the interval is over log-ratios, reported as ratios. Beside it the mean adversarial AUC of
@@ -30,6 +32,10 @@ CONTEXT = ("split", "architecture", "strategy", "training_size")
 CLAIM_1_COLUMNS = (
     "reference_scheme", "environment", *CONTEXT, "n_pairs", "atomic_trained_kcal_mol", "total_trained_kcal_mol",
     "difference_kcal_mol", "difference_low", "difference_high",
+)
+MOLECULAR_COST_COLUMNS = (
+    "target", *CONTEXT, "n_pairs", "atomic_trained_mev_atom", "total_trained_mev_atom", "difference_mev_atom",
+    "difference_low", "difference_high",
 )
 CLAIM_2_COLUMNS = (
     "target", "architecture", "strategy", "training_size", "n_pairs", "in_distribution_mev_atom",
@@ -63,6 +69,21 @@ def _by(rows: Iterable[Mapping], keys: Sequence[str]) -> dict[tuple, list[Mappin
     return grouped
 
 
+def _atomic_minus_total(atomic: Mapping[int, float], total: Mapping[int, float], unit: str) -> dict | None:
+    """Means of both sides over their common seeds and the paired difference atomic - total
+    (columns ``atomic_trained_<unit>``, ``total_trained_<unit>``, ``difference_<unit>``, ...)."""
+    seeds = sorted(set(atomic) & set(total))
+    if not seeds:
+        return None
+    result = paired([atomic[s] - total[s] for s in seeds])
+    return {
+        "n_pairs": result.n,
+        f"atomic_trained_{unit}": float(np.mean([atomic[s] for s in seeds])),
+        f"total_trained_{unit}": float(np.mean([total[s] for s in seeds])),
+        f"difference_{unit}": result.mean, "difference_low": result.low, "difference_high": result.high,
+    }
+
+
 def claim_1_rows(atomic_errors: Iterable[Mapping]) -> list[dict]:
     """Claim 1's table from ``study_atomic_errors`` rows (element ``all``): one row per
     reference scheme, environment (``all``, ``unseen``) and context with both targets."""
@@ -70,17 +91,24 @@ def claim_1_rows(atomic_errors: Iterable[Mapping]) -> list[dict]:
     table = []
     for (scheme, environment, *context), cell in sorted(_by(rows, ("reference_scheme", "environment", *CONTEXT)).items()):
         by_target = {t: {r["seed"]: r["centred_mae_kcal_mol"] for r in rs} for (t,), rs in _by(cell, ("target",)).items()}
-        atomic, total = by_target.get(f"atomic:{scheme}", {}), by_target.get("total", {})
-        seeds = sorted(set(atomic) & set(total))
-        if not seeds:
-            continue
-        result = paired([atomic[s] - total[s] for s in seeds])
-        table.append({
-            "reference_scheme": scheme, "environment": environment, **dict(zip(CONTEXT, context)), "n_pairs": result.n,
-            "atomic_trained_kcal_mol": float(np.mean([atomic[s] for s in seeds])),
-            "total_trained_kcal_mol": float(np.mean([total[s] for s in seeds])),
-            "difference_kcal_mol": result.mean, "difference_low": result.low, "difference_high": result.high,
-        })
+        compared = _atomic_minus_total(by_target.get(f"atomic:{scheme}", {}), by_target.get("total", {}), "kcal_mol")
+        if compared:
+            table.append({"reference_scheme": scheme, "environment": environment, **dict(zip(CONTEXT, context)), **compared})
+    return table
+
+
+def molecular_cost_rows(experiments: Iterable[Mapping]) -> list[dict]:
+    """What training on atomic energies costs (or gains) in molecular energies: per atomic
+    target and context, its per-atom molecular MAE (meV/atom) minus the total-trained model's,
+    paired by seed, from ``study_experiments`` rows."""
+    done = [r for r in experiments if r["status"] == "done" and r["mae_mev_atom"] is not None]
+    table = []
+    for context, cell in sorted(_by(done, CONTEXT).items()):
+        by_target = {t: {r["seed"]: r["mae_mev_atom"] for r in rs} for (t,), rs in _by(cell, ("target",)).items()}
+        for target in sorted(t for t in by_target if t.startswith("atomic:")):
+            compared = _atomic_minus_total(by_target[target], by_target.get("total", {}), "mev_atom")
+            if compared:
+                table.append({"target": target, **dict(zip(CONTEXT, context)), **compared})
     return table
 
 

@@ -16,7 +16,14 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from atomloop.models.names import MODEL_FOLD
-from atomloop.study.claims import CLAIM_1_COLUMNS, CLAIM_2_COLUMNS, claim_1_rows, claim_2_rows
+from atomloop.study.claims import (
+    CLAIM_1_COLUMNS,
+    CLAIM_2_COLUMNS,
+    MOLECULAR_COST_COLUMNS,
+    claim_1_rows,
+    claim_2_rows,
+    molecular_cost_rows,
+)
 from atomloop.study.html import figure, page, table
 from atomloop.study.plots import LINE_STYLES, log_y_axis, study_figures, write_plots
 
@@ -73,6 +80,9 @@ def study_report(rows: StudyRows) -> str:
         ("Claim 1: atomic energies from atomic- vs total-trained models (element-centred MAE, kcal/mol; "
          "difference atomic - total paired over seeds, 95 % t interval)",
          table("claim_1", CLAIM_1_COLUMNS, claim_1_rows(atomic_errors))),
+        ("Claim 1, the other side: molecular energies of atomic- vs total-trained models (per-atom MAE, meV/atom; "
+         "difference atomic - total paired over seeds, 95 % t interval)",
+         table("molecular_cost", MOLECULAR_COST_COLUMNS, molecular_cost_rows(views["study_experiments"]))),
         ("Claim 2: size transfer (per-atom MAE, size-transfer / in-distribution, paired over seeds, 95 % interval)",
          table("claim_2", CLAIM_2_COLUMNS, claim_2_rows(views["study_experiments"]))),
         ("Learning curves", figure(figures["learning_curves"], "learning curves")),
