@@ -141,7 +141,7 @@ def test_scf_gradient_target_is_recorded_and_a_stall_is_flagged():
     back to PySCF's own criterion and says so: 1e-14 lies far below the orbital gradient's
     floor in double precision (about 2e-11 for water, measured), on any machine. UKS OH, whose
     degenerate pi orbitals stall near 1e-6 on most machines but reached 1e-8 on one, records
-    whichever happened consistently."""
+    whichever happened."""
     water = compute(molecule("H2O"), QMSettings(method="hf", basis="sto-3g", schemes=()))
     assert water.scf_info["gradient_target_met"] and water.scf_info["orbital_gradient"] < 1e-8
     stalled = compute(molecule("H2O"), QMSettings(method="hf", basis="sto-3g", schemes=(), conv_tol_grad=1e-14, max_cycle=30))
@@ -153,4 +153,6 @@ def test_scf_gradient_target_is_recorded_and_a_stall_is_flagged():
     radical = compute(hydroxyl, QMSettings(method="b3lyp", basis="sto-3g", schemes=(), grid_level=1))
     assert radical.scf_info["orbital_gradient"] < 1e-5
     assert radical.scf_info["gradient_target_met"] == (radical.scf_info["orbital_gradient"] <= 1e-8)
-    assert (radical.scf_info["strategy"] == "pyscf-gradient-criterion") == (not radical.scf_info["gradient_target_met"])
+    # a strategy only counts as converged when it met the target; the fallback may land below it by chance
+    # (OPENBLAS_CORETYPE=SkylakeX: the PySCF-criterion run ended under 1e-8)
+    assert radical.scf_info["strategy"] == "pyscf-gradient-criterion" or radical.scf_info["gradient_target_met"]
