@@ -10,19 +10,13 @@ import typer
 def _label_level(spec: str, labels: bool, program: str | None, method: str | None, basis: str | None):
     """The level of the labels a source carries: QM9's own, else the one the user states."""
     from atomloop.errors import InputError
+    from atomloop.ingest.sources import own_label_level
     from atomloop.store.external import ExternalLevel
 
     if not labels:
         return None
-    if spec == "qm9" and not (program or method or basis):
-        from atomloop.ingest.qm9 import QM9_LEVEL
-
-        return QM9_LEVEL
-    if spec == "atomloop:qm9-labelled" and not (program or method or basis):
-        from atomloop.store.external import PySCFLevel
-        from atomloop.study.qm9_labelled import LEVEL
-
-        return PySCFLevel(LEVEL)
+    if not (program or method or basis) and (own := own_label_level(spec)) is not None:
+        return own
     if not (program and method and basis):
         raise InputError("--labels needs the level of the file's energies: --label-program, --label-method and --label-basis")
     return ExternalLevel(program=program, method=method, basis=basis)

@@ -133,6 +133,21 @@ def _checked_file(spec: str) -> Path:
     return path
 
 
+def own_label_level(spec: str):
+    """The level of the labels a shipped source carries with it (QM9's U0 for ``qm9``,
+    PySCF's for ``atomloop:qm9-labelled``), else None: the user must state it."""
+    if spec == "qm9":
+        from atomloop.ingest.qm9 import QM9_LEVEL
+
+        return QM9_LEVEL
+    if spec == "atomloop:qm9-labelled":
+        from atomloop.store.external import PySCFLevel
+        from atomloop.study.qm9_labelled import LEVEL
+
+        return PySCFLevel(LEVEL)
+    return None
+
+
 def read_source(
     spec: str, *, conformers: int = 1, max_heavy_atoms: int | None = None, limit: int | None = None
 ) -> Iterator[tuple[Atoms, str]]:

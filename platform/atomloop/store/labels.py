@@ -164,10 +164,17 @@ def atomic_energy_arrays(
     return out
 
 
+def level_of(session: Session, settings_hash: str | None):
+    """``(program, method, basis)`` of the calculations at ``settings_hash`` (None if there are none)."""
+    return session.execute(
+        select(Calculation.program, Calculation.method, Calculation.basis).where(Calculation.settings_hash == settings_hash).limit(1)
+    ).first()
+
+
 def how_to_label(session: Session, source: LabelSource) -> str:
     """What a user runs to give molecules the labels of ``source``: the ``atomloop label``
     command of its level, or, for labels computed elsewhere, the ``atomloop ingest`` one."""
-    calculation = session.scalars(select(Calculation).where(Calculation.settings_hash == source.settings_hash).limit(1)).first()
+    calculation = level_of(session, source.settings_hash)
     if calculation is None:
         return f"label them at the level of settings hash {source.settings_hash[:12]}"
     if calculation.program != "pyscf":

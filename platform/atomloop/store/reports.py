@@ -14,9 +14,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from atomloop.errors import InputError
+from atomloop.store.labels import level_of
 from atomloop.store.models import training_curves
 from atomloop.store.selections import latest_validation
-from atomloop.store.tables import Calculation, Model, Molecule, Round, Run, Selection, Study
+from atomloop.store.tables import Model, Molecule, Round, Run, Selection, Study
 
 Row = dict[str, Any]
 STUDY_VIEWS = ("study_experiments", "study_summary", "study_element_errors", "study_group_errors", "study_atomic_errors")
@@ -64,9 +65,7 @@ def study_rows(session: Session, name: str) -> StudyRows:
 def _level(session: Session, settings_hash: str | None, scheme: str | None) -> str | None:
     """``method/basis`` of the calculations at ``settings_hash`` (program too when not PySCF),
     with the partition scheme of atomic targets."""
-    calculation = session.execute(
-        select(Calculation.program, Calculation.method, Calculation.basis).where(Calculation.settings_hash == settings_hash).limit(1)
-    ).first()
+    calculation = level_of(session, settings_hash)
     if calculation is None:
         return None
     program = "" if calculation.program == "pyscf" else f"{calculation.program} "

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from atomloop.db.engine import session_scope
 from atomloop.errors import InputError
 from atomloop.ingest import ingest_atoms, ingest_source
+from atomloop.ingest.sources import own_label_level
 from atomloop.store.molecules import tagged_ids
 
 DEFAULT_DATASET = "organic"
@@ -50,10 +51,8 @@ def dataset_molecule_ids(engine: Engine, tag: str) -> list[int]:
     if ids:
         return ids
     if tag == QM9_LABELLED:
-        from atomloop.store.external import PySCFLevel
-        from atomloop.study.qm9_labelled import LEVEL
-
-        report = ingest_source("atomloop:qm9-labelled", labels=PySCFLevel(LEVEL), tags=[tag], engine=engine, progress=True)
+        spec = "atomloop:qm9-labelled"
+        report = ingest_source(spec, labels=own_label_level(spec), tags=[tag], engine=engine, progress=True)
         return sorted(report.molecule_ids)
     if tag != DEFAULT_DATASET:
         raise InputError(f"no molecules tagged {tag!r}; ingest some first (atomloop ingest SOURCE --tag {tag})")
