@@ -9,10 +9,13 @@ started here inherit.
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Sequence
 
-from prefect import task, unmapped
+from prefect import get_run_logger, task, unmapped
+from prefect.futures import as_completed
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
@@ -68,16 +71,57 @@ def label_chunk(settings: dict, molecule_ids: list[int], threads: int = 1) -> di
     ).counts()
 
 
+PROGRESS_STEPS = 4  # progress lines per labelling fan-out: at a quarter, half, three quarters, all
+
+
+class _ChunkStatesOffTheConsole(logging.Filter):
+    """Every ``label-chunk`` task run logs its end ("Finished in state Completed()"): one console
+    line per two molecules. The console keeps their warnings and errors, and the flow's progress
+    lines stand in for the rest; the task runs and their logs stay in the Prefect UI."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "task_name", None) != label_chunk.name or record.levelno >= logging.WARNING
+
+
+def keep_chunk_states_off_the_console() -> None:
+    """Install :class:`_ChunkStatesOffTheConsole` on this process's Prefect console handlers (once)."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler) and not any(
+            isinstance(f, _ChunkStatesOffTheConsole) for f in handler.filters
+        ):
+            handler.addFilter(_ChunkStatesOffTheConsole())
+
+
+def start_labelling_worker(loop_pid: int) -> None:
+    """Initializer of the loop's labelling processes: end with the loop (``loop_pid``), keep
+    the chunks' state lines off the shared console."""
+    exit_when_orphaned(loop_pid)
+    keep_chunk_states_off_the_console()
+
+
 def fan_out_labeller(settings: QMSettings, molecule_ids: Sequence[int], *, chunk_size: int = 2) -> dict[str, int]:
-    """Label ``molecule_ids`` as ``label-chunk`` tasks on the current flow's task runner."""
+    """Label ``molecule_ids`` as ``label-chunk`` tasks on the current flow's task runner; the flow
+    logs progress :data:`PROGRESS_STEPS` times (molecules finished, done, failed, seconds)."""
     ids = list(molecule_ids)
     chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
     totals = {"done": 0, "failed": 0, "refused": 0, "remaining": 0}
     if not chunks:
         return totals
-    for future in label_chunk.map(unmapped(settings.to_dict()), chunks):
+    keep_chunk_states_off_the_console()
+    logger, started, finished, step = get_run_logger(), time.monotonic(), 0, 1
+    for future in as_completed(label_chunk.map(unmapped(settings.to_dict()), chunks)):
         for key, value in future.result().items():
             totals[key] += value
+        finished += 1
+        if finished * PROGRESS_STEPS >= step * len(chunks):
+            step = finished * PROGRESS_STEPS // len(chunks) + 1
+            logger.info(
+                "labelling: %d of %d molecules finished (%d done, %d failed, %d refused) after %.1f s",
+                totals["done"] + totals["failed"] + totals["refused"], len(ids),
+                totals["done"], totals["failed"], totals["refused"], time.monotonic() - started,
+            )
     return totals
 
 
@@ -88,7 +132,7 @@ def make_task_runner(kind: str, workers: int):
     other machines), else starts a ``distributed.LocalCluster`` of ``workers`` processes.
     """
     if kind == "process":  # idle workers too end with the loop, even one still starting up when it dies
-        return ProcessPoolTaskRunner(max_workers=workers, initializer=exit_when_orphaned, initargs=(os.getpid(),))
+        return ProcessPoolTaskRunner(max_workers=workers, initializer=start_labelling_worker, initargs=(os.getpid(),))
     if kind == "thread":
         return ThreadPoolTaskRunner(max_workers=workers)
     if kind == "dask":
