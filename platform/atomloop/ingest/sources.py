@@ -3,7 +3,8 @@
 A source is named by a string: ``ase:g2`` / ``ase:s22`` (collections shipped with ASE),
 ``atomloop:organic`` (164 small organic molecules shipped with atomloop, as SMILES with
 their functional-group class as a tag), ``atomloop:qm9-labelled`` (the transferability study's
-QM9 molecules with their PySCF labels, :mod:`atomloop.study.qm9_labelled`),
+QM9 molecules with their PySCF labels, :mod:`atomloop.study.qm9_labelled`) and
+``atomloop:qm9-labelled-cc-pvdz`` (a sixth of them at a second basis),
 ``*.xyz`` / ``*.extxyz`` (ase.io; also gzip-compressed, ``*.extxyz.gz``), ``*.db`` / ``*.json`` (an ASE database),
 ``*.smi`` / ``*.smiles`` (one SMILES per line, built into 3-D with RDKit), ``qm9`` (QM9 from the
 ``qm9pack`` package, :mod:`atomloop.ingest.qm9`). ``max_heavy_atoms`` and ``limit`` keep the
@@ -51,10 +52,19 @@ def _read_collection(name: str) -> Iterator[tuple[Atoms, str]]:
         yield atoms, f"ase:{name}:{molecule_name}"
 
 
-def _shipped_labelled_set() -> Iterator[tuple[Atoms, str]]:
-    folder = Path(__file__).resolve().parents[1] / "data" / "qm9_labelled"
-    for path in sorted(folder.glob("chunk-*.extxyz.gz")):
+def _shipped_labelled_set(name: str) -> Iterator[tuple[Atoms, str]]:
+    from atomloop.study.qm9_labelled import LABELLED_SETS
+
+    for path in sorted(LABELLED_SETS[name].data_dir.glob("chunk-*.extxyz.gz")):
         yield from read_xyz_frames(path)
+
+
+def _labelled_set_name(spec: str) -> str | None:
+    """``qm9-labelled`` for ``atomloop:qm9-labelled`` (a shipped labelled set), else None."""
+    from atomloop.study.qm9_labelled import LABELLED_SETS
+
+    name = spec.removeprefix("atomloop:")
+    return name if spec.startswith("atomloop:") and name in LABELLED_SETS else None
 
 
 def _suffix(path: Path) -> str:
@@ -66,7 +76,10 @@ def _suffix(path: Path) -> str:
 def _shipped_smiles(name: str) -> Path:
     path = Path(__file__).resolve().parents[1] / "data" / f"{name}.smi"
     if not path.exists():
-        raise InputError(f"unknown atomloop collection {name!r}; available: atomloop:organic, atomloop:qm9-labelled")
+        from atomloop.study.qm9_labelled import LABELLED_SETS
+
+        available = ", ".join(f"atomloop:{n}" for n in ("organic", *LABELLED_SETS))
+        raise InputError(f"unknown atomloop collection {name!r}; available: {available}")
     return path
 
 
@@ -135,16 +148,16 @@ def _checked_file(spec: str) -> Path:
 
 def own_label_level(spec: str):
     """The level of the labels a shipped source carries with it (QM9's U0 for ``qm9``,
-    PySCF's for ``atomloop:qm9-labelled``), else None: the user must state it."""
+    PySCF's for the shipped labelled sets), else None: the user must state it."""
     if spec == "qm9":
         from atomloop.ingest.qm9 import QM9_LEVEL
 
         return QM9_LEVEL
-    if spec == "atomloop:qm9-labelled":
+    if name := _labelled_set_name(spec):
         from atomloop.store.external import PySCFLevel
-        from atomloop.study.qm9_labelled import LEVEL
+        from atomloop.study.qm9_labelled import LABELLED_SETS
 
-        return PySCFLevel(LEVEL)
+        return PySCFLevel(LABELLED_SETS[name].level)
     return None
 
 
@@ -169,8 +182,8 @@ def _structures(spec: str, *, conformers: int) -> Iterator[tuple[Atoms, str]]:
     if spec.startswith("ase:"):
         yield from _read_collection(spec[4:])
         return
-    if spec == "atomloop:qm9-labelled":
-        yield from _shipped_labelled_set()
+    if name := _labelled_set_name(spec):
+        yield from _shipped_labelled_set(name)
         return
     if spec.startswith("atomloop:"):
         yield from read_smiles_file(_shipped_smiles(spec[9:]), conformers=conformers)

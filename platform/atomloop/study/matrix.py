@@ -32,6 +32,11 @@ DEFAULT_TRANSFER_GROUPS = ("aromatic", "heteroaromatic", "amide", "ester")
 DATASET_BASIS = {"qm9-labelled": "6-31g*"}  # the level its shipped labels were computed at
 
 
+def default_basis(dataset: str) -> str:
+    """The basis of a dataset's own labels (:data:`DATASET_BASIS`), else STO-3G."""
+    return DATASET_BASIS.get(dataset, "sto-3g")
+
+
 @dataclass(frozen=True)
 class Target:
     """What a model learns: ``kind`` total | atomic | atomization, and the partition ``scheme``."""
@@ -118,7 +123,7 @@ class StudyConfig:
 
     def __post_init__(self) -> None:
         if self.basis is None:
-            object.__setattr__(self, "basis", DATASET_BASIS.get(self.dataset, "sto-3g"))
+            object.__setattr__(self, "basis", default_basis(self.dataset))
         for value, allowed, what in (
             (self.architectures, ARCHITECTURES, "architecture"),
             (self.strategies, STRATEGIES, "strategy"),
