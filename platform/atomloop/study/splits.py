@@ -19,17 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from atomloop.errors import InputError
+from atomloop.ingest.functional_groups import FUNCTIONAL_GROUPS
 
-FUNCTIONAL_GROUPS = (
-    "alkane", "alkene", "alkyne", "alcohol", "ether", "amine", "nitrile", "aldehyde", "ketone",
-    "acid", "ester", "amide", "aromatic", "heteroaromatic", "halide",
-)
 UNGROUPED = "other"
 
 
 def functional_group(tags: Sequence[str]) -> str:
-    """The first of a molecule's tags that names a functional group (else ``other``)."""
-    return next((tag for tag in tags if tag in FUNCTIONAL_GROUPS), UNGROUPED)
+    """The molecule's group: of its tags that name a functional group, the first in the order
+    of precedence of :data:`FUNCTIONAL_GROUPS` (else ``other``)."""
+    return min((tag for tag in tags if tag in FUNCTIONAL_GROUPS), key=FUNCTIONAL_GROUPS.index, default=UNGROUPED)
 
 
 @dataclass(frozen=True)
