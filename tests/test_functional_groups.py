@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from atomloop.ingest import ingest_source
-from atomloop.ingest.functional_groups import functional_groups
+from atomloop.study.functional_groups import functional_groups
 from atomloop.study.splits import functional_group, split_dataset
 
 

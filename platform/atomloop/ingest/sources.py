@@ -4,7 +4,7 @@ A source is named by a string: ``ase:g2`` / ``ase:s22`` (collections shipped wit
 ``atomloop:organic`` (164 small organic molecules shipped with atomloop, as SMILES with
 their functional-group class as a tag), ``atomloop:qm9-labelled`` (the transferability study's
 QM9 molecules with their PySCF labels, :mod:`atomloop.study.qm9_labelled`, tagged with their
-functional groups, :mod:`atomloop.ingest.functional_groups`) and
+functional groups, :mod:`atomloop.study.functional_groups`) and
 ``atomloop:qm9-labelled-cc-pvdz`` (a sixth of them at a second basis),
 ``*.xyz`` / ``*.extxyz`` (ase.io; also gzip-compressed, ``*.extxyz.gz``), ``*.db`` / ``*.json`` (an ASE database),
 ``*.smi`` / ``*.smiles`` (one SMILES per line, built into 3-D with RDKit), ``qm9`` (QM9 from the
@@ -55,7 +55,7 @@ def _read_collection(name: str) -> Iterator[tuple[Atoms, str]]:
 
 def _shipped_labelled_set(name: str) -> Iterator[tuple[Atoms, str]]:
     """The frames of a shipped labelled set, tagged with their functional groups (from their SMILES)."""
-    from atomloop.ingest.functional_groups import functional_groups
+    from atomloop.study.functional_groups import functional_groups
     from atomloop.study.qm9_labelled import LABELLED_SETS
 
     for path in sorted(LABELLED_SETS[name].data_dir.glob("chunk-*.extxyz.gz")):

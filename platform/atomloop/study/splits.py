@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from atomloop.errors import InputError
-from atomloop.ingest.functional_groups import FUNCTIONAL_GROUPS
+from atomloop.study.functional_groups import FUNCTIONAL_GROUPS
 
 UNGROUPED = "other"
 
