@@ -15,11 +15,11 @@ from atomloop.labelling import label_molecules
 from atomloop.qm import QMSettings
 from atomloop.store.tables import Calculation
 from atomloop.study.basis_dependence import (
-    KCAL_PER_HARTREE,
     basis_change_rows,
     basis_dependence_rows,
     stored_basis_changes,
 )
+from atomloop.units import HARTREE_TO_KCAL_PER_MOL
 
 SCHEMES = ("ao-eda", "mo-pm-iao")
 NAMES = ("H2O", "CH4", "NH3", "CH3OH", "HCN")
@@ -46,7 +46,7 @@ def test_changes_sum_to_the_molecular_change_and_rows_match_the_labels(engine, t
         }
     assert sorted(set(changes.molecule.tolist())) == sorted(ids)
     for m in ids:
-        molecular = (totals[m, second.settings_hash] - totals[m, first.settings_hash]) * KCAL_PER_HARTREE
+        molecular = (totals[m, second.settings_hash] - totals[m, first.settings_hash]) * HARTREE_TO_KCAL_PER_MOL
         assert molecular < 0  # the larger basis lowers every HF energy (variational)
         for scheme in SCHEMES:  # the sum rule: schemes differ only in how they share the change
             assert changes.change[scheme][changes.molecule == m].sum() == pytest.approx(molecular, abs=1e-6)

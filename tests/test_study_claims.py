@@ -10,10 +10,10 @@ import pytest
 from ase.build import molecule
 from scipy import stats
 
-from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL
 from atomloop.study.atomic_errors import atomic_error_rows
 from atomloop.study.claims import claim_1_rows, claim_2_rows, molecular_cost_rows, paired
 from atomloop.study.environments import environment_keys, seen_environments
+from atomloop.units import HARTREE_TO_KCAL_PER_MOL
 
 
 def test_environment_keys_see_two_bond_shells():

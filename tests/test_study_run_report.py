@@ -31,7 +31,7 @@ def test_run_report_shows_the_stores_rounds_errors_and_selections(engine, tmp_pa
     assert result.exit_code == 0, result.output
     document = out.read_text()
     tables = report_tables(document)
-    assert document.count("data:image/png;base64,") == 3  # AUC and errors over rounds, learning curves per model
+    assert document.count("data:image/png;base64,") == 4  # AUC and errors over rounds, parity plots, learning curves
     assert 'alt="learning curves per model"' in document
     with Session(engine) as session:
         rounds = session.scalars(select(Round).order_by(Round.index)).all()

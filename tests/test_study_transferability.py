@@ -17,7 +17,6 @@ from atomloop.cli import app
 from atomloop.errors import InputError
 from atomloop.ingest import ingest_atoms
 from atomloop.loop.entrypoints import load_flow
-from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL
 from atomloop.store.labels import LabelSource, labelled_atoms
 from atomloop.store.models import stored_predictions
 from atomloop.store.reports import study_rows
@@ -35,6 +34,7 @@ from atomloop.study.environments import environment_keys, seen_environments
 from atomloop.study.matrix import Target
 from atomloop.study.plots import PLOTS
 from atomloop.study.report import ATOMIC_ERROR_COLUMNS, EXPERIMENT_COLUMNS, GROUP_COLUMNS, SUMMARY_COLUMNS, study_report
+from atomloop.units import HARTREE_TO_KCAL_PER_MOL
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -15,8 +15,8 @@ import time
 from collections.abc import Sequence
 
 from prefect import get_run_logger, task, unmapped
-from prefect.futures import as_completed
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from atomloop.db.engine import is_connection_error

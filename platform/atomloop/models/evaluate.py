@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from ase import Atoms, units
+from ase import Atoms
 from ase.data import chemical_symbols
 from tqdm.auto import tqdm
 
@@ -33,9 +33,7 @@ from atomloop.models.data import (
     type_names_for,
 )
 from atomloop.models.networks import AtomEnergyModel
-
-HARTREE_TO_KCAL_PER_MOL = units.Hartree / (units.kcal / units.mol)
-HARTREE_TO_MEV = units.Hartree * 1000.0
+from atomloop.units import HARTREE_TO_KCAL_PER_MOL, HARTREE_TO_MEV
 
 
 class UnseenElementWarning(UserWarning):

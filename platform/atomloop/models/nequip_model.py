@@ -30,8 +30,13 @@ def build_nequip_graph_model(
     avg_num_neighbors: float,
     seed: int,
     model_dtype: str,
+    per_type_energy_scales: float = 1.0,
+    per_type_energy_shifts: dict[str, float] | None = None,
+    do_derivatives: bool = False,
 ) -> nn.Module:
-    """The ``nequip`` package's NequIP ``GraphModel`` (energies only, neutral scale/shift)."""
+    """The ``nequip`` package's NequIP ``GraphModel``; by default energies only with neutral
+    scale/shift (scale 1, shifts 0). The scale and shifts (dict keyed by type name) are in the
+    unit the model's per-atom energies are to have; ``do_derivatives`` adds forces."""
     from nequip.model import NequIPGNNModel
     from nequip.utils.global_state import set_global_state
 
@@ -45,9 +50,9 @@ def build_nequip_graph_model(
         l_max=l_max,
         num_features=num_features,
         avg_num_neighbors=avg_num_neighbors,
-        per_type_energy_scales=1.0,
-        per_type_energy_shifts={name: 0.0 for name in type_names},
-        do_derivatives=False,
+        per_type_energy_scales=per_type_energy_scales,
+        per_type_energy_shifts=per_type_energy_shifts or {name: 0.0 for name in type_names},
+        do_derivatives=do_derivatives,
     )
 
 
@@ -56,6 +61,7 @@ class NequIPNetwork(nn.Module):
 
     def __init__(self, type_names: Sequence[str], **settings) -> None:
         super().__init__()
+        self.settings = settings  # the builder's arguments, to rebuild the graph model (e.g. for export)
         self.graph_model = build_nequip_graph_model(type_names, **settings)
 
     def forward(self, batch: keys.Batch) -> torch.Tensor:

@@ -53,7 +53,6 @@ from atomloop.models.data import (
     to_device,
     type_names_for,
 )
-from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL
 from atomloop.models.names import VALIDATION_RULES
 from atomloop.models.networks import DEFAULT_HYPERPARAMETERS, AtomEnergyModel, build
 from atomloop.models.reference import (
@@ -62,6 +61,7 @@ from atomloop.models.reference import (
     fit_atomic_reference_energies,
     fit_reference_energies,
 )
+from atomloop.units import HARTREE_TO_KCAL_PER_MOL
 
 TARGETS = ("total", "atomic")
 SELECTION_METRIC = "valid_mae_kcal_mol"  # molecular-energy validation MAE, kcal/mol: early stopping, LR schedule, Optuna

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from ase.data import chemical_symbols
 
-from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL
+from atomloop.units import HARTREE_TO_KCAL_PER_MOL
 
 ALL = "all"
 ENVIRONMENTS = ("all", "seen", "unseen")

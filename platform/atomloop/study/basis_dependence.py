@@ -21,12 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from ase import units
 from ase.data import chemical_symbols
 
 from atomloop.study.claims import paired
+from atomloop.units import HARTREE_TO_KCAL_PER_MOL
 
-KCAL_PER_HARTREE = units.Hartree / (units.kcal / units.mol)
 ALL_ELEMENTS = "all"
 AO_SCHEME = "ao-eda"
 BASIS_CHANGE_COLUMNS = ("scheme", "element", "n_atoms", "n_molecules", "mean_change_kcal_mol", "centred_change_kcal_mol")
@@ -71,7 +70,7 @@ def basis_changes(
     molecule = np.concatenate([np.full(len(numbers[m]), m) for m in common]) if common else np.zeros(0, int)
     element = np.array([chemical_symbols[z] for m in common for z in numbers[m]], dtype=object)
     change = {
-        s: (np.concatenate([second[m][s] - first[m][s] for m in common]) if common else np.zeros(0)) * KCAL_PER_HARTREE
+        s: (np.concatenate([second[m][s] - first[m][s] for m in common]) if common else np.zeros(0)) * HARTREE_TO_KCAL_PER_MOL
         for s in schemes
     }
     total = {m: float(change[schemes[0]][molecule == m].sum()) for m in common} if schemes else {}

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from ase.data import chemical_symbols
 
-from atomloop.models.evaluate import HARTREE_TO_KCAL_PER_MOL, HARTREE_TO_MEV
+from atomloop.units import HARTREE_TO_KCAL_PER_MOL, HARTREE_TO_MEV
 
 if TYPE_CHECKING:
     from atomloop.store.models import StoredPrediction

@@ -9,7 +9,9 @@
 - ``partition_comparison``: AO- vs MO-based (and atomization-style) targets per split.
 
 Figures are built with :class:`matplotlib.figure.Figure` (no pyplot state, Agg rendering) and
-saved as PNG.
+saved as PNG. Error axes are logarithmic (:func:`log_y_axis`); where errors reach
+:data:`HUGE_ERRORS` the axes say why such errors arise, and :func:`figure_warnings` reads that
+warning back for the HTML page.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from ase import units
 from ase.data import atomic_numbers
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -31,6 +34,12 @@ if TYPE_CHECKING:
 LINE_STYLES = {"random": "-", "adversarial": "--", "committee": ":"}
 MARKERS = {"in-distribution": "o", "size-transfer": "s", "group-transfer": "^"}
 PLOTS = ("learning_curves", "error_vs_auc", "element_errors", "partition_comparison")
+KCAL_MOL_IN_MEV = units.kcal / units.mol * 1000.0  # 1 kcal/mol = 43.36 meV
+# Errors beyond any fit (an element missing from training is predicted from an untrained embedding
+# and a reference energy of 0: ~1e5 kcal/mol): 1e4 kcal/mol for a molecular or atomic energy,
+# 1e3 kcal/mol for the per-atom error of a molecular energy.
+HUGE_ERRORS = {"kcal/mol": 1e4, "meV": 1e4 * KCAL_MOL_IN_MEV, "meV/atom": 1e3 * KCAL_MOL_IN_MEV}
+WARNING_GID = "huge-errors-warning"  # gid (with ":<unit>") of the text artist that carries an axes' warning
 
 
 def _ordered(values) -> list:
@@ -56,16 +65,46 @@ def _grouped_bars(ax, positions: Sequence[str], series: dict[str, list[tuple[flo
     ax.set_xticks(np.arange(len(positions)), positions)
 
 
-def log_y_axis(ax) -> None:
+def huge_error_warning(largest: float, unit: str) -> str | None:
+    """Why a log-scale axis of errors in ``unit`` (a key of :data:`HUGE_ERRORS`) reaching
+    ``largest`` spans so many decades; None below the unit's threshold."""
+    if not largest >= HUGE_ERRORS[unit]:
+        return None
+    return (f"Log scale: errors reach {largest:.3g} {unit}, beyond any fitting error. Errors this large usually "
+            "mean molecules with elements absent from the training set (untrained embeddings, reference energy 0), "
+            "not a poor fit.")
+
+
+def log_y_axis(ax, unit: str | None = None) -> None:
     """Logarithmic y axis labelled at 1, 2, 5 x 10^n in plain numbers (readable even when
-    the data span less than a decade)."""
+    the data span less than a decade). With the ``unit`` of plotted errors, call it after
+    plotting: data reaching :data:`HUGE_ERRORS` get a short warning on the axes (its gid names
+    the unit, for :func:`figure_warnings`)."""
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.yaxis.set_minor_formatter(NullFormatter())
+    largest = float(ax.dataLim.y1)
+    if unit and huge_error_warning(largest, unit):
+        ax.text(0.02, 0.97, f"log scale: errors reach {largest:.3g} {unit}\n(elements unseen in training?)",
+                transform=ax.transAxes, ha="left", va="top", color="#c33", fontsize="x-small", gid=f"{WARNING_GID}:{unit}",
+                bbox={"facecolor": "white", "edgecolor": "#c33", "alpha": 0.85})
 
 
-def _empty(ax, message: str) -> None:
+def figure_warnings(fig: Figure) -> list[str]:
+    """One :func:`huge_error_warning` per unit of the axes :func:`log_y_axis` warned on, for
+    the largest error among them."""
+    largest: dict[str, float] = {}
+    for ax in fig.axes:
+        for text in ax.texts:
+            kind, _, unit = (text.get_gid() or "").partition(":")
+            if kind == WARNING_GID:
+                largest[unit] = max(largest.get(unit, 0.0), float(ax.dataLim.y1))
+    return [huge_error_warning(value, unit) for unit, value in largest.items()]
+
+
+def empty_axes(ax, message: str) -> None:
+    """An axes without data: ``message`` in its middle, no frame."""
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="grey")
     ax.set_axis_off()
 
@@ -92,14 +131,14 @@ def learning_curves(summary: Sequence[Row]) -> Figure:
                     linestyle=LINE_STYLES.get(strategy, "-"), marker="o", capsize=3, label=f"{arch}, {strategy}",
                 )
             ax.set(title=f"{split}: {target}", xlabel="training molecules", ylabel="test MAE (kcal/mol)", xscale="log")
-            log_y_axis(ax)
+            log_y_axis(ax, "kcal/mol")
             ax.set_xticks(sizes, [str(n) for n in sizes])
             ax.minorticks_off()
             ax.grid(alpha=0.3)
     if summary:
         axes[0][-1].legend(fontsize="small")
     else:
-        _empty(axes[0][0], "no finished experiments")
+        empty_axes(axes[0][0], "no finished experiments")
     return fig
 
 
@@ -112,7 +151,7 @@ def error_vs_auc(experiments: Sequence[Row]) -> Figure:
     fig = Figure(figsize=(6.5, 4.5), layout="constrained")
     ax = fig.subplots()
     if not done:
-        _empty(ax, "no finished experiments")
+        empty_axes(ax, "no finished experiments")
         return fig
     for split in splits:
         rows = [r for r in done if r["split"] == split]
@@ -121,7 +160,7 @@ def error_vs_auc(experiments: Sequence[Row]) -> Figure:
     ax.axvline(0.5, color="grey", linewidth=0.8)
     ax.set(xlabel="adversarial AUC, training vs test set (0.5: indistinguishable)", ylabel="test MAE (meV/atom)",
            title="Test error vs distance from the training data")
-    log_y_axis(ax)
+    log_y_axis(ax, "meV/atom")
     ax.grid(alpha=0.3)
     handles = [Line2D([], [], color=c, marker="o", linestyle="", label=t) for t, c in colours.items()]
     handles += [Line2D([], [], color="grey", marker=MARKERS.get(s, "o"), linestyle="", label=s) for s in splits]
@@ -149,7 +188,7 @@ def element_errors(element_rows: Sequence[Row]) -> Figure:
     fig = Figure(figsize=(7.0, 4.5), layout="constrained")
     ax = fig.subplots()
     if not rows:
-        _empty(ax, "no atomic-energy targets in this study")
+        empty_axes(ax, "no atomic-energy targets in this study")
         return fig
     elements = sorted({r["element"] for r in rows}, key=atomic_numbers.__getitem__)
     series = {
@@ -158,7 +197,7 @@ def element_errors(element_rows: Sequence[Row]) -> Figure:
     }
     _grouped_bars(ax, elements, series)
     first = rows[0]
-    log_y_axis(ax)
+    log_y_axis(ax, "meV")
     ax.set(ylabel="atomic-energy MAE (meV)",
            title=f"Atomic-energy errors per element ({first['split']}, {first['strategy']}, n={first['training_size']})")
     ax.grid(axis="y", alpha=0.3)
@@ -179,17 +218,18 @@ def partition_comparison(experiments: Sequence[Row]) -> Figure:
     axes = fig.subplots(1, 2)
     if not chosen:
         for ax in axes:
-            _empty(ax, "no atomic-energy targets in this study")
+            empty_axes(ax, "no atomic-energy targets in this study")
         return fig
     splits, targets = _ordered(r["split"] for r in chosen), _ordered(r["target"] for r in chosen)
-    for ax, column, label in ((axes[0], "mae_kcal_mol", "molecular energy MAE (kcal/mol)"), (axes[1], "atomic_mae_mev", "atomic energy MAE (meV)")):
+    panels = ((axes[0], "mae_kcal_mol", "molecular energy MAE", "kcal/mol"), (axes[1], "atomic_mae_mev", "atomic energy MAE", "meV"))
+    for ax, column, label, unit in panels:
         series = {
             target: [_mean_std([r[column] for r in chosen if r["split"] == s and r["target"] == target]) for s in splits]
             for target in targets
         }
         _grouped_bars(ax, splits, series)
-        ax.set(ylabel=label)
-        log_y_axis(ax)
+        ax.set(ylabel=f"{label} ({unit})")
+        log_y_axis(ax, unit)
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize="small")
     fig.suptitle(f"AO- vs MO-based atomic energies (n={size} training molecules, mean over seeds and architectures)")

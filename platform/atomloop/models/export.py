@@ -1,0 +1,153 @@
+"""Export a trained model into a directory, for use without atomloop (``atomloop export-model``).
+
+- NequIP: ``model.nequip.zip``, a ``nequip`` package file (:mod:`atomloop.models.nequip_package`)
+  for the ``nequip`` package's own ASE calculator, ``NequIPCalculator``.
+- SchNet: ``model.torchscript.pt`` (:mod:`atomloop.models.torchscript`) and its loader
+  ``atomloop_torchscript.py``, a copy of :mod:`atomloop.models.exported` (torch, NumPy, ASE only).
+
+Both give energies and per-atom energies in eV and forces in eV/Å, equal to
+:class:`~atomloop.models.calculator.AtomloopCalculator`'s. Next to the model go
+``atomloop-export.json`` (type names, cutoff r_max in Å, units, reference energies in Hartree,
+labels level, model id, versions) and a ``README.txt`` on loading it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ase import Atoms
+
+from atomloop.errors import InputError
+from atomloop.models import exported
+from atomloop.models.fitting import software_versions
+from atomloop.models.networks import AtomEnergyModel
+
+INFO_FILE = "atomloop-export.json"
+README_FILE = "README.txt"
+NEQUIP_FILE = "model.nequip.zip"
+TORCHSCRIPT_FILE = "model.torchscript.pt"
+LOADER_FILE = "atomloop_torchscript.py"
+UNITS = {"energy": "eV", "energies": "eV per atom", "forces": "eV/Å", "positions": "Å"}
+EXAMPLE_CANDIDATES = 20  # training molecules looked at for the example (the largest is taken)
+
+_README = {
+    "nequip": """NequIP model {model_id} exported by atomloop: a nequip package file, loaded by the nequip package itself.
+
+    from nequip.integrations.ase import NequIPCalculator
+    atoms.calc = NequIPCalculator._from_saved_model("{model_file}", chemical_species_to_atom_type_map=True)
+    atoms.get_potential_energy()    # eV
+    atoms.get_potential_energies()  # per-atom energies, eV
+    atoms.get_forces()              # eV/Å
+
+Compiled for nequip's recommended loader (takes minutes):
+    nequip-compile {model_file} model.nequip.pt2 --mode aotinductor --device cpu --target ase
+    NequIPCalculator.from_compiled_model("model.nequip.pt2", chemical_species_to_atom_type_map=True)
+""",
+    "schnet": """SchNet model {model_id} exported by atomloop: TorchScript, with a loader that needs only torch, NumPy and ASE.
+
+    from atomloop_torchscript import TorchScriptCalculator   # the file {loader_file} here
+    atoms.calc = TorchScriptCalculator("{model_file}")
+    atoms.get_potential_energy()    # eV
+    atoms.get_potential_energies()  # per-atom energies, eV
+    atoms.get_forces()              # eV/Å
+""",
+}
+
+
+class ExportDirectoryError(InputError):
+    """The export directory cannot be created or written."""
+
+
+@dataclass(frozen=True)
+class ExportedModel:
+    """What an export wrote: the ``directory``, its ``files`` and the ``info`` of ``INFO_FILE``."""
+
+    directory: Path
+    files: list[Path]
+    info: dict[str, Any]
+
+
+def prepare_directory(directory: Path) -> None:
+    """Create ``directory`` if missing and check that files can be written into it."""
+    if directory.exists() and not directory.is_dir():
+        raise ExportDirectoryError(f"{directory} is a file, not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        raise ExportDirectoryError(f"cannot write to {directory}: {error.strerror or error}") from None
+
+
+def export_model(model: AtomEnergyModel, directory: Path, *, example: Atoms, info: dict[str, Any] | None = None) -> ExportedModel:
+    """Write ``model`` into ``directory`` (created) in its peer's format, with ``INFO_FILE`` and
+    ``README_FILE``. ``example``: a molecule of the model's elements (traced or stored as example
+    data); ``info``: extra metadata (e.g. model id and labels level)."""
+    directory = Path(directory)
+    prepare_directory(directory)
+    model_file = NEQUIP_FILE if model.arch == "nequip" else TORCHSCRIPT_FILE
+    record = {
+        **(info or {}),
+        "architecture": model.arch,
+        "format": "nequip package" if model.arch == "nequip" else "TorchScript",
+        "files": {"model": model_file, **({"loader": LOADER_FILE} if model.arch == "schnet" else {})},
+        "type_names": model.type_names,
+        "r_max": model.r_max,
+        "units": UNITS,
+        "reference_energies_hartree": dict(zip(model.type_names, model.reference.energies.tolist())),
+        "energy_scale_hartree": float(model.reference.scale),
+        "hyperparameters": model.hyperparameters,
+        "versions": software_versions(),
+    }
+    files = [directory / model_file]
+    if model.arch == "nequip":
+        from atomloop.models.nequip_package import write_nequip_package
+
+        write_nequip_package(model, files[0], example=example, config={"atomloop": record})
+    else:
+        from atomloop.models.torchscript import write_torchscript
+
+        write_torchscript(model, files[0], example=example, metadata=record)
+        files.append(Path(shutil.copyfile(exported.__file__, directory / LOADER_FILE)))
+    (directory / INFO_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    readme = _README[model.arch].format(model_id=record.get("model_id", "?"), model_file=model_file, loader_file=LOADER_FILE)
+    (directory / README_FILE).write_text(readme)
+    return ExportedModel(directory, [*files, directory / INFO_FILE, directory / README_FILE], record)
+
+
+def export_registered_model(model_id: int, directory: Path, *, engine=None) -> ExportedModel:
+    """:func:`export_model` of a registered model (artifact checksum verified), its metadata
+    with the model id, target and labels level; the example is one of its training molecules.
+    An unknown id raises :class:`~atomloop.store.models.ModelNotFoundError` before anything is
+    written."""
+    from atomloop.db.engine import get_engine, session_scope
+    from atomloop.loop.models import load_registered_model
+    from atomloop.store.labels import level_of
+    from atomloop.store.models import model_row
+    from atomloop.store.molecules import load_atoms
+
+    engine = engine or get_engine()
+    with session_scope(engine) as session:
+        row = model_row(session, model_id)
+        level = level_of(session, row.settings_hash)
+        info = {
+            "model_id": model_id,
+            "target": row.target,
+            "labels": {
+                "settings_hash": row.settings_hash,
+                "program": level.program if level else None,
+                "method": level.method if level else None,
+                "basis": level.basis if level else None,
+                "scheme": row.scheme,
+                "atomization": row.hyperparameters.get("labels", {}).get("atomic_column") == "atomization",
+                "energy_unit_of_labels": "Hartree",
+            },
+        }
+        candidates = load_atoms(session, row.training_molecule_ids[:EXAMPLE_CANDIDATES])
+    model = load_registered_model(model_id, engine=engine)
+    return export_model(model, directory, example=max(candidates, key=len), info=info)

@@ -1,0 +1,94 @@
+"""``atomloop export-model`` (issue 13): a registered model exported for its peer's own loader
+gives AtomloopCalculator's energies (to 1e-6 eV), per-atom energies and forces (real PostgreSQL)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+import pytest
+from ase.build import molecule
+from models_testdata import SETTINGS_HASH, labelled, store_labelled
+
+from atomloop.cli import EXIT_USAGE, main
+from atomloop.loop.models import train_and_register
+from atomloop.models import AtomloopCalculator
+from atomloop.models.export import INFO_FILE, LOADER_FILE, NEQUIP_FILE, TORCHSCRIPT_FILE
+
+FAST = {"epochs": 3, "batch_size": 5, "validation": "holdout"}
+TINY = {"num_features": 8, "num_layers": 1}
+MOLECULES = ("H2O", "CH4", "NH3", "HCN", "CH3OH", "CH3CH2OH")  # rattled: no symmetry to hide errors
+
+
+@pytest.fixture
+def atomloop(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """``atomloop ARGS`` through the console entry point: (exit status, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["atomloop", *args])
+        with pytest.raises(SystemExit) as exited:
+            main()
+        captured = capsys.readouterr()
+        return exited.value.code, captured.out, captured.err
+
+    return run
+
+
+def _nequip_calculator(directory):
+    from nequip.integrations.ase import NequIPCalculator
+
+    return NequIPCalculator._from_saved_model(str(directory / NEQUIP_FILE), chemical_species_to_atom_type_map=True)
+
+
+def _torchscript_calculator(directory):
+    """The loader copied into the export directory, imported from there."""
+    spec = importlib.util.spec_from_file_location("atomloop_torchscript", directory / LOADER_FILE)
+    loader = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loader)
+    return loader.TorchScriptCalculator(directory / TORCHSCRIPT_FILE)
+
+
+PEERS = {"nequip": _nequip_calculator, "schnet": _torchscript_calculator}
+
+
+def test_exported_models_match_atomloop_calculator(engine, tmp_path, atomloop):
+    store_labelled(engine, labelled())
+    for arch, peer in PEERS.items():
+        model_id = train_and_register(
+            arch=arch, target="total", settings_hash=SETTINGS_HASH, hyperparameters=TINY, training=FAST,
+            device="cpu", progress=False, engine=engine,
+        )
+        directory = tmp_path / arch
+        status, out, err = atomloop("export-model", str(model_id), "--to", str(directory))
+        assert status == 0, err
+        assert out.startswith(f"model {model_id} ({arch}") and out.count("\n") == 1, out  # no library logging
+
+        info = json.loads((directory / INFO_FILE).read_text())
+        assert (info["model_id"], info["architecture"], info["labels"]["settings_hash"]) == (model_id, arch, SETTINGS_HASH)
+        assert (info["labels"]["method"], info["labels"]["basis"]) == ("hf", "sto-3g")
+        assert info["type_names"] == ["H", "C", "N", "O"] and info["r_max"] == 4.0
+        assert info["units"]["energy"] == "eV" and info["units"]["forces"] == "eV/Å"
+
+        exported, ours = peer(directory), AtomloopCalculator.from_registry(model_id, engine=engine)
+        for name in MOLECULES:
+            atoms = molecule(name)
+            atoms.rattle(0.05, seed=3)
+            theirs = atoms.copy()
+            atoms.calc, theirs.calc = ours, exported
+            assert theirs.get_potential_energy() == pytest.approx(atoms.get_potential_energy(), abs=1e-6), (arch, name)
+            assert theirs.get_potential_energies() == pytest.approx(atoms.get_potential_energies(), abs=1e-6), (arch, name)
+            assert theirs.get_forces() == pytest.approx(atoms.get_forces(), abs=1e-5), (arch, name)
+
+    # bad input: one line, exit 2, nothing written
+    status, _, err = atomloop("export-model", "999999", "--to", str(tmp_path / "none"))
+    assert (status, err.strip().splitlines()) == (EXIT_USAGE, [
+        "error: Invalid value for MODEL_ID: no model with id 999999 (see 'atomloop export-model --help')"
+    ])
+    assert not (tmp_path / "none").exists()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for target, reason in ((blocker, "is a file, not a directory"), (blocker / "sub", "cannot write to")):
+        status, _, err = atomloop("export-model", str(model_id), "--to", str(target))
+        assert status == EXIT_USAGE and len(err.strip().splitlines()) == 1, err
+        assert err.startswith("error: Invalid value for '--to': ") and reason in err, err

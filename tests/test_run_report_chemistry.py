@@ -1,0 +1,198 @@
+"""What a chemist reads in the run report, checked against the store: parity of predicted and
+reference energies, atomic-energy errors per element recomputed from the prediction and label
+rows, drawings of the selected molecules, how each round's AUC reads, elements unseen in
+training, the random baseline, and the warning on log-scale plots of huge errors."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import numpy as np
+from ase.build import molecule
+from ase.data import chemical_symbols
+from matplotlib.figure import Figure
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from study_html import report_tables, same_number
+from typer.testing import CliRunner
+
+from atomloop.cli import app
+from atomloop.ingest import ingest_atoms
+from atomloop.loop import LoopConfig, run_loop
+from atomloop.select.stopping import ANTI_LEARNING, STOP_MARGIN, stopping_decision
+from atomloop.store.reports import RunRows
+from atomloop.store.tables import (
+    AdversarialValidation,
+    AtomicEnergy,
+    Calculation,
+    Model,
+    Molecule,
+    Prediction,
+    Round,
+    Run,
+    Selection,
+)
+from atomloop.study.depictions import depiction_svg
+from atomloop.study.html import figure
+from atomloop.study.plots import figure_warnings, learning_curves, log_y_axis
+from atomloop.study.report import DEPICTED_PER_ROUND, run_report
+from atomloop.units import HARTREE_TO_KCAL_PER_MOL, HARTREE_TO_MEV
+
+# CF4 has the most heavy atoms: with ood_size 3 it is always an OOD molecule, and its F is in no training set.
+POOL = ["CH4", "NH3", "H2O", "HCN", "CO", "H2CO", "CH3OH", "C2H4", "C2H2", "C2H6", "CH3CN", "CF4"]
+
+
+def _config(strategy: str, name: str) -> LoopConfig:
+    return LoopConfig(
+        pool_tag="al", initial=3, test_size=2, ood_size=3, k=2, rounds=1, schemes=("mo-pm-iao",), strategy=strategy,
+        architectures=("schnet",), target="atomic", epochs=1, stop_on_auc=False, name=name, device="cpu",
+    )
+
+
+def _element_errors(session: Session, model: Model, split: str) -> dict[str, tuple[int, float, float]]:
+    """Per element: atoms, MAE of atomic energies in kcal/mol and meV, from the model's
+    prediction rows and its labels' atomic-energy rows."""
+    errors: dict[int, list[float]] = {}
+    for prediction in session.scalars(select(Prediction).where(Prediction.model_id == model.id, Prediction.split == split)):
+        labels = session.execute(
+            select(AtomicEnergy.atom_index, AtomicEnergy.atomic_number, AtomicEnergy.energy)
+            .join(Calculation, Calculation.id == AtomicEnergy.calculation_id)
+            .where(Calculation.molecule_id == prediction.molecule_id, Calculation.settings_hash == model.settings_hash,
+                   AtomicEnergy.scheme == model.scheme)
+        ).all()
+        for index, z, energy in labels:
+            errors.setdefault(z, []).append(abs(prediction.atomic_energies[index] - energy))
+    return {chemical_symbols[z]: (len(e), float(np.mean(e)) * HARTREE_TO_KCAL_PER_MOL, float(np.mean(e)) * HARTREE_TO_MEV)
+            for z, e in errors.items()}
+
+
+def _elements(session: Session, molecule_ids) -> set[str]:
+    numbers = session.scalars(select(Molecule.numbers).where(Molecule.id.in_(list(molecule_ids)))).all()
+    return {chemical_symbols[z] for n in numbers for z in n}
+
+
+def test_run_report_shows_parity_element_errors_drawings_readings_and_the_random_baseline(engine, tmp_path):
+    ingest_atoms([molecule(name) for name in POOL], source="test", tags=["al"], engine=engine)
+    run_loop(_config("adversarial", "al"), engine=engine)
+    run_loop(_config("random", "al-random"), engine=engine)
+    out = tmp_path / "run.html"
+    result = CliRunner().invoke(app, ["report", "--run", "al", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    document = out.read_text()
+    tables = report_tables(document)
+    with Session(engine) as session:
+        run = session.scalars(select(Run).where(Run.name == "al")).one()
+        models = {m.id: m for m in session.scalars(select(Model).join(Round).where(Round.run_id == run.id))}
+        training = {i: _elements(session, m.training_molecule_ids) for i, m in models.items()}
+
+        # parity: every stored prediction of the labelled splits, predicted and reference energies in Hartree
+        stored = {(p.model_id, p.molecule_id): p for p in session.scalars(select(Prediction).where(Prediction.model_id.in_(models)))}
+        assert len(tables["predictions"]) == len(stored) == 2 * (2 + 3)
+        for row in tables["predictions"]:
+            prediction = stored[(int(row["model_id"]), int(row["molecule_id"]))]
+            assert row["split"] == prediction.split
+            assert same_number(row["predicted_hartree"], prediction.energy)
+            assert same_number(row["reference_hartree"], prediction.reference_energy)
+            assert same_number(row["error_kcal_mol"], (prediction.energy - prediction.reference_energy) * HARTREE_TO_KCAL_PER_MOL)
+            assert set(row["unseen_elements"].split()) == _elements(session, [prediction.molecule_id]) - training[prediction.model_id]
+        assert 'alt="parity plots per model"' in document
+
+        # atomic-energy errors per element, recomputed from prediction and label rows
+        shown = {(int(r["model_id"]), r["split"], r["element"]): r for r in tables["element_errors"]}
+        expected = {(i, split, element): value for i, m in models.items() for split in ("test", "ood_test")
+                    for element, value in _element_errors(session, m, split).items()}
+        assert set(shown) == set(expected) and ("ood_test", "F") in {(split, e) for _, split, e in shown}
+        for key, (n_atoms, kcal_mol, mev) in expected.items():
+            assert int(shown[key]["n_atoms"]) == n_atoms
+            assert same_number(shown[key]["atomic_mae_kcal_mol"], kcal_mol)
+            assert same_number(shown[key]["atomic_mae_mev"], mev)
+            assert shown[key]["in_training"] == str(key[2] in training[key[0]]).lower()
+
+        # elements unseen in training: CF4's F in every model's OOD test set, noted and warned about
+        for i, m in models.items():
+            ood = session.scalars(select(Prediction.molecule_id).where(Prediction.model_id == i, Prediction.split == "ood_test")).all()
+            holding = [j for j in ood if _elements(session, [j]) - training[i]]
+            assert f"Model {i} ({m.architecture}, round " in document
+            assert f"ood_test: {len(holding)} of {len(ood)} molecules hold elements absent from its training set (F)" in document
+        assert 'class="warning">Log scale: errors reach' in document  # the OOD MAE of ~1e4-1e5 kcal/mol, on a log axis
+
+        # each round's AUC read by the one stopping rule
+        for row in tables["rounds"]:
+            stored_round = session.scalars(select(Round).where(Round.run_id == run.id, Round.index == int(row["round"]))).one()
+            validation = session.scalars(select(AdversarialValidation).where(AdversarialValidation.round_id == stored_round.id)
+                                         .order_by(AdversarialValidation.id.desc())).first()
+            if validation is None:
+                assert row["reading"] == "-"
+                continue
+            decision = stopping_decision(
+                validation.auc, (validation.auc_low, validation.auc_high), margin=run.parameters.get("auc_stop_margin", STOP_MARGIN),
+                unseen_element_molecules=validation.settings.get("unseen_element_molecules", 0),
+                p_value=validation.p_value, null_low=validation.null_auc_low,
+            )
+            assert row["reading"] == decision.verdict
+            assert same_number(row["p_value"], validation.p_value) and same_number(row["null_auc_low"], validation.null_auc_low)
+
+        # drawings of the selected molecules per round, in rank order
+        for stored_round in session.scalars(select(Round).where(Round.run_id == run.id)):
+            picks = session.scalars(select(Selection).where(Selection.round_id == stored_round.id).order_by(Selection.rank)).all()
+            block = re.search(rf'<div class="gallery" id="selected_round_{stored_round.index}">(.*?)</div>(?=<h3>|<div class="scroll">)',
+                              document, re.S).group(1)
+            assert block.count("<svg") == min(len(picks), DEPICTED_PER_ROUND)
+            assert re.findall(r"\(id (\d+)\)</figcaption>", block) == [str(p.molecule_id) for p in picks[:DEPICTED_PER_ROUND]]
+
+        # the random baseline: the run with the same inputs, strategy random
+        baseline = session.scalars(select(Run).where(Run.name == "al-random")).one()
+        assert baseline.parameters == {**run.parameters, "strategy": "random"}
+        baseline_models = {m.id: m for m in session.scalars(select(Model).join(Round).where(Round.run_id == baseline.id))}
+        assert {int(r["model_id"]) for r in tables["baseline_models"]} == set(baseline_models)
+        for row in tables["baseline_models"]:
+            metrics = baseline_models[int(row["model_id"])].metrics
+            assert same_number(row["test_mae_kcal_mol"], metrics["test"]["energy"]["mae_kcal_mol"])
+            assert same_number(row["ood_mae_kcal_mol"], metrics["ood_test"]["energy"]["mae_kcal_mol"])
+        assert "Run al-random: the same inputs" in document
+
+    own = CliRunner().invoke(app, ["report", "--run", "al-random", "--out", str(tmp_path / "random.html")])
+    assert own.exit_code == 0, own.output
+    assert "This run selects at random" in (tmp_path / "random.html").read_text()
+
+
+def _rows(rounds: list[dict]) -> RunRows:
+    run = {"name": "r", "status": "done", "stop_reason": None, "created": "now", "parameters": {"strategy": "adversarial"}}
+    return RunRows(run, rounds, [], [])
+
+
+def test_an_auc_below_the_nulls_quantile_reads_as_anti_learning_and_no_baseline_is_said():
+    rounds = [{"round": 1, "status": "done", "selected": 2, "selected_total": 5, "auc": 0.30, "auc_low": 0.22,
+               "auc_high": 0.41, "p_value": 0.99, "null_auc_low": 0.38, "unseen_element_molecules": 0}]
+    document = run_report(_rows(rounds))
+    verdict = stopping_decision(0.30, (0.22, 0.41), p_value=0.99, null_low=0.38).verdict
+    assert ANTI_LEARNING in verdict
+    assert report_tables(document)["rounds"][0]["reading"] == verdict
+    assert f'<p class="note">{html.escape(f"Round 1: {verdict}.")}</p>' in document
+    assert html.escape("The store holds no run with this run's inputs and strategy 'random'") in document
+
+
+def test_a_structure_rdkit_cannot_perceive_is_drawn_as_its_formula():
+    methanol = molecule("CH3OH")
+    assert depiction_svg(methanol.numbers.tolist(), methanol.positions.tolist()).startswith("<svg")
+    assert depiction_svg([], [], smiles="c1ccccc1O").startswith("<svg")
+    methyl = molecule("CH3")  # a radical: no closed-shell bond orders
+    assert depiction_svg(methyl.numbers.tolist(), methyl.positions.tolist()) is None
+
+
+def test_log_scale_plots_of_huge_errors_say_why():
+    summary = [{"split": split, "target": "total", "architecture": "schnet", "strategy": "random", "training_size": n,
+                "mae_kcal_mol_mean": mae, "mae_kcal_mol_std": 0.0}
+               for split, n, mae in (("in-distribution", 10, 2.0), ("in-distribution", 20, 1.2e5), ("size-transfer", 20, 3.4e5))]
+    fig = learning_curves(summary)
+    (warning,) = figure_warnings(fig)  # one for the figure: its largest error
+    assert warning.startswith("Log scale: errors reach 3.4e+05 kcal/mol") and "absent from the training set" in warning
+    assert [t.get_text().splitlines()[0] for ax in fig.axes for t in ax.texts] == [
+        "log scale: errors reach 1.2e+05 kcal/mol", "log scale: errors reach 3.4e+05 kcal/mol"]
+    assert f'<p class="warning">{warning}</p><img' in figure(fig, "learning curves")
+    ordinary = Figure()
+    ax = ordinary.subplots()
+    ax.plot([1, 2], [0.5, 3.0])
+    log_y_axis(ax, "kcal/mol")
+    assert figure_warnings(ordinary) == []
