@@ -16,7 +16,6 @@ from atomloop.db.engine import get_engine, session_scope
 from atomloop.loop.tasks import TASK_OPTIONS, fan_out_labeller, make_task_runner
 from atomloop.store.reports import study_rows
 from atomloop.study import StudyConfig, run_experiment, run_study
-from atomloop.study.matrix import DEFAULT_TARGETS, DEFAULT_TRANSFER_GROUPS, SPLITS, STRATEGIES
 from atomloop.study.report import write_study_outputs
 
 experiment_task = task(run_experiment, name="experiment", **TASK_OPTIONS)
@@ -24,27 +23,29 @@ experiment_task = task(run_experiment, name="experiment", **TASK_OPTIONS)
 
 @flow(name="transferability", log_prints=True, task_runner=make_task_runner("process", 2))
 def transferability(
-    dataset: str = "organic",
-    targets: tuple[str, ...] = DEFAULT_TARGETS,
-    architectures: tuple[str, ...] = ("schnet", "nequip"),
-    strategies: tuple[str, ...] = STRATEGIES,
-    splits: tuple[str, ...] = SPLITS,
-    sizes: tuple[int, ...] = (16, 32, 64),
-    seeds: tuple[int, ...] = (0, 1, 2),
-    epochs: int = 60,
-    method: str = "hf",
+    dataset: str | None = None,
+    targets: tuple[str, ...] | None = None,
+    architectures: tuple[str, ...] | None = None,
+    strategies: tuple[str, ...] | None = None,
+    splits: tuple[str, ...] | None = None,
+    sizes: tuple[int, ...] | None = None,
+    seeds: tuple[int, ...] | None = None,
+    epochs: int | None = None,
+    method: str | None = None,
     basis: str | None = None,
-    transfer_groups: tuple[str, ...] = DEFAULT_TRANSFER_GROUPS,
+    transfer_groups: tuple[str, ...] | None = None,
     hyperparameters: dict[str, dict] | None = None,
     name: str | None = None,
-    device: str = "auto",
+    device: str | None = None,
+    quick: bool = False,
     out: str | None = None,
 ) -> str:
-    """Run or resume a transferability study; returns its one-line summary."""
-    config = StudyConfig(
-        dataset=dataset, targets=tuple(targets), architectures=tuple(architectures), strategies=tuple(strategies),
-        splits=tuple(splits), sizes=tuple(sizes), seeds=tuple(seeds), epochs=epochs, method=method, basis=basis,
-        transfer_groups=tuple(transfer_groups), hyperparameters=hyperparameters or {}, name=name, device=device,
+    """Run or resume a transferability study; returns its one-line summary. Parameters left
+    None take :meth:`StudyConfig.from_options`'s defaults (the dataset's matrix; ``quick``: the toy one)."""
+    config = StudyConfig.from_options(
+        quick=quick, dataset=dataset, targets=targets, architectures=architectures, strategies=strategies,
+        splits=splits, sizes=sizes, seeds=seeds, epochs=epochs, method=method, basis=basis,
+        transfer_groups=transfer_groups, hyperparameters=hyperparameters, name=name, device=device,
     )
     result = run_study(config, labeller=fan_out_labeller, experiment_runner=experiment_task)
     if out:

@@ -202,4 +202,4 @@ def test_the_study_dataset_qm9_labelled_is_the_shipped_set_at_its_own_level(engi
     with session_scope(engine) as session:
         labelled = labelled_atoms(session, LabelSource(LEVEL.settings_hash, "mo-pm-iao"), ids)
     assert len(labelled) == shipped
-    assert StudyConfig().basis == "sto-3g"
+    assert StudyConfig().basis == "6-31g*" and StudyConfig(dataset="organic").basis == "sto-3g"

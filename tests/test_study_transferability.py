@@ -52,13 +52,9 @@ TINY_MOLECULES = {
     "CH3CONH2": "amide",
 }
 TRANSFER_GROUPS = ("heteroaromatic", "ester", "amide", "acid")
-TINY = {
-    "dataset": "tiny", "targets": ("total", "atomic:ao-eda", "atomic:mo-pm-iao", "atomization:mo-pm-iao"),
-    "architectures": ("schnet", "nequip"), "sizes": (3, 5), "seeds": (0, 1), "epochs": 2,
-    "transfer_groups": TRANSFER_GROUPS, "name": "tiny", "device": "cpu",
-    "hyperparameters": {"schnet": {"num_layers": 1, "num_features": 8, "num_rbf": 8}, "nequip": {"num_layers": 1, "num_features": 4}},
-}
-N_EXPERIMENTS = len(StudyConfig(**TINY).experiments())  # 3 splits x 2 sizes x 2 seeds x 3 strategies x 2 archs x 4 targets
+TINY = {"dataset": "tiny", "transfer_groups": TRANSFER_GROUPS, "name": "tiny", "device": "cpu"}  # run with --quick
+QUICK = StudyConfig.from_options(quick=True, **TINY)
+N_EXPERIMENTS = len(QUICK.experiments())  # 3 splits x 2 sizes x 2 seeds x 3 strategies x 2 archs x 4 targets
 
 
 @pytest.fixture
@@ -179,7 +175,7 @@ def _check_report(session: Session, document: str) -> None:
 
 def test_tiny_study_flow_writes_rows_views_plots_and_report(engine, tiny_dataset, prefect_api, tmp_path):
     flow = load_flow("study.py:transferability")
-    summary = flow(**TINY, out=str(tmp_path / "out"))
+    summary = flow(**TINY, quick=True, out=str(tmp_path / "out"))
     assert summary == f"study tiny (id 1): {N_EXPERIMENTS} run, 0 already done, 0 failed"
     with Session(engine) as session:
         assert session.scalars(select(Study)).one().status == "done"
@@ -200,7 +196,7 @@ def test_tiny_study_flow_writes_rows_views_plots_and_report(engine, tiny_dataset
         assert len(queries) == 4 and all(session.execute(text(q)).all() for q in queries)  # documented queries run and answer
 
     # a rerun computes nothing: every experiment is done, no model is trained again
-    assert flow(**TINY).startswith(f"study tiny (id 1): 0 run, {N_EXPERIMENTS} already done")
+    assert flow(**TINY, quick=True).startswith(f"study tiny (id 1): 0 run, {N_EXPERIMENTS} already done")
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Model)) == n_models
         assert session.scalar(select(func.count()).select_from(Prediction)) == n_predictions
@@ -216,11 +212,11 @@ def test_tiny_study_flow_writes_rows_views_plots_and_report(engine, tiny_dataset
 def test_changed_inputs_under_one_name_are_refused(engine, tiny_dataset):
     from atomloop.study import run_study
 
-    small = StudyConfig(**{**TINY, "targets": ("total",), "architectures": ("schnet",), "strategies": ("random",),
-                          "splits": ("in-distribution",), "sizes": (3,), "seeds": (0,)})
+    small = StudyConfig.from_options(quick=True, **{**TINY, "targets": ("total",), "architectures": ("schnet",), "strategies": ("random",),
+                                     "splits": ("in-distribution",), "sizes": (3,), "seeds": (0,)})
     assert run_study(small, engine=engine, progress=False).done == 1
     with pytest.raises(InputError, match="exists with other inputs"):
-        run_study(StudyConfig(**{**TINY, "targets": ("total",)}), engine=engine, progress=False)
+        run_study(StudyConfig.from_options(quick=True, **{**TINY, "targets": ("total",)}), engine=engine, progress=False)
     with Session(engine) as session:
         errors = np.array(session.execute(text("SELECT mae_kcal_mol FROM study_experiments")).scalars().all())
     assert errors.size == 1 and errors[0] > 0

@@ -7,36 +7,53 @@ from pathlib import Path
 
 import typer
 
-from atomloop.study.matrix import DEFAULT_TARGETS, DEFAULT_TRANSFER_GROUPS, SPLITS, STRATEGIES
-
 study_app = typer.Typer(help="Studies over the store: which data and models transfer.", no_args_is_help=True)
 
 
-@study_app.command()
+def _matrix_defaults() -> str:
+    from atomloop.study.matrix import DATASET_MATRICES, QUICK_MATRIX, StudyConfig
+
+    def lists(config: StudyConfig) -> str:
+        return (f"targets {', '.join(config.targets)}; archs {', '.join(config.architectures)}; strategies "
+                f"{', '.join(config.strategies)}; splits {', '.join(config.splits)}; sizes {', '.join(map(str, config.sizes))}; "
+                f"seeds {', '.join(map(str, config.seeds))}; {config.epochs} epochs")
+
+    described = [f"{name}: {lists(StudyConfig(dataset=name, **matrix))}" for name, matrix in DATASET_MATRICES.items()]
+    described.append(f"any other dataset: {lists(StudyConfig(dataset='other'))}")
+    described.append(f"--quick (toy widths; what the tests run): {lists(StudyConfig(dataset='other', **QUICK_MATRIX))}")
+    return ". ".join(described) + "."
+
+
+@study_app.command(epilog="Default matrices: " + _matrix_defaults())
 def transferability(
-    dataset: str = typer.Option("organic", help="Tag of the molecules studied; 'organic' (SMILES and G2, labelled here) and "
-                                "'qm9-labelled' (1,500 QM9 molecules with HF/6-31G* labels) are shipped and ingested on first use."),
-    target: list[str] = typer.Option(list(DEFAULT_TARGETS), "--targets", help="total | atomic:<scheme> | atomization:<scheme> (repeatable)."),
-    arch: list[str] = typer.Option(["schnet", "nequip"], "--archs", help="Architectures (repeatable)."),
-    strategy: list[str] = typer.Option(list(STRATEGIES), "--strategies", help="Training-data strategies (repeatable)."),
-    split: list[str] = typer.Option(list(SPLITS), "--splits", help="Transfer splits (repeatable)."),
-    size: list[int] = typer.Option([16, 32, 64], "--sizes", help="Training-set sizes in molecules (repeatable)."),
-    seed: list[int] = typer.Option([0, 1, 2], "--seeds", help="Seeds (repeatable): the spread over seeds is reported."),
-    epochs: int = typer.Option(60, help="Training epochs of every model."),
-    method: str = typer.Option("hf", help="Labelling method (PySCF)."),
+    dataset: str = typer.Option(None, help="Tag of the molecules studied (default qm9-labelled). Shipped and ingested on first use: "
+                                "'qm9-labelled' (1,523 QM9 molecules with HF/6-31G* labels, nothing recomputed) and "
+                                "'organic' (SMILES and G2, labelled here at HF/STO-3G)."),
+    target: list[str] = typer.Option(None, "--targets", help="total | atomic:<scheme> | atomization:<scheme> (repeatable)."),
+    arch: list[str] = typer.Option(None, "--archs", help="Architectures (repeatable)."),
+    strategy: list[str] = typer.Option(None, "--strategies", help="Training-data strategies (repeatable)."),
+    split: list[str] = typer.Option(None, "--splits", help="Transfer splits (repeatable)."),
+    size: list[int] = typer.Option(None, "--sizes", help="Training-set sizes in molecules (repeatable)."),
+    seed: list[int] = typer.Option(None, "--seeds", help="Seeds (repeatable): paired intervals are over seeds."),
+    epochs: int = typer.Option(None, help="Training epochs of every model."),
+    quick: bool = typer.Option(False, "--quick", help="The toy matrix (minutes; checks the machinery, not the science)."),
+    method: str = typer.Option(None, help="Labelling method (PySCF; default hf)."),
     basis: str = typer.Option(None, help="Labelling basis set (default: the dataset's: 6-31G* for qm9-labelled, else STO-3G)."),
-    transfer_group: list[str] = typer.Option(list(DEFAULT_TRANSFER_GROUPS), "--transfer-groups", help="Functional groups held out by group-transfer."),
+    transfer_group: list[str] = typer.Option(None, "--transfer-groups", help="Functional groups held out by group-transfer "
+                                             "(default aromatic, heteroaromatic, amide, ester)."),
     name: str = typer.Option(None, help="Study name (default: a hash of the inputs, so a rerun resumes)."),
     out: Path = typer.Option(Path("study"), help="Directory for the plots and report.html."),
     workers: int = typer.Option(2, help="Concurrent labelling tasks."),
-    device: str = typer.Option("auto", help="Training device: auto, cpu or cuda."),
+    device: str = typer.Option(None, help="Training device: auto (default), cpu or cuda."),
 ) -> None:
-    """Run (or resume) the transferability study (flows/study.py:transferability)."""
+    """Run (or resume) the transferability study (flows/study.py:transferability). Lists not given
+    come from the dataset's matrix."""
     from atomloop.study.matrix import StudyConfig
 
-    # bad inputs fail before Prefect is imported and the flow starts
-    StudyConfig(dataset=dataset, basis=basis, targets=tuple(target), architectures=tuple(arch), strategies=tuple(strategy), splits=tuple(split),
-                sizes=tuple(size), seeds=tuple(seed), epochs=epochs)
+    options = dict(dataset=dataset, targets=target, architectures=arch, strategies=strategy, splits=split, sizes=size,
+                   seeds=seed, epochs=epochs, method=method, basis=basis, transfer_groups=transfer_group, name=name,
+                   device=device)
+    StudyConfig.from_options(quick=quick, **options)  # bad inputs fail before Prefect is imported and the flow starts
     from atomloop.db.engine import get_engine
     from atomloop.loop.entrypoints import load_flow
     from atomloop.loop.prefect_api import shared_prefect_api
@@ -45,11 +62,7 @@ def transferability(
     get_engine()  # fail fast, with a clear message, when the store is unreachable
     flow = load_flow("study.py:transferability").with_options(task_runner=make_task_runner("process", workers))
     with shared_prefect_api():
-        flow(
-            dataset=dataset, targets=tuple(target), architectures=tuple(arch), strategies=tuple(strategy),
-            splits=tuple(split), sizes=tuple(size), seeds=tuple(seed), epochs=epochs, method=method, basis=basis,
-            transfer_groups=tuple(transfer_group), name=name, device=device, out=str(out),
-        )
+        flow(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}, quick=quick, out=str(out))
 
 
 @study_app.command("basis-dependence")
