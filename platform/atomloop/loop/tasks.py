@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
-from atomloop.db.engine import is_connection_error
+from atomloop.db.engine import get_engine, is_connection_error, session_scope
 from atomloop.errors import InputError
 from atomloop.lifetime import exit_when_orphaned
 from atomloop.loop import steps
@@ -103,10 +103,19 @@ def start_labelling_worker(loop_pid: int) -> None:
 
 def fan_out_labeller(settings: QMSettings, molecule_ids: Sequence[int], *, chunk_size: int = 2) -> dict[str, int]:
     """Label ``molecule_ids`` as ``label-chunk`` tasks on the current flow's task runner; the flow
-    logs progress :data:`PROGRESS_STEPS` times (molecules finished, done, failed, seconds)."""
-    ids = list(molecule_ids)
-    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    logs progress :data:`PROGRESS_STEPS` times (molecules finished, done, failed, seconds).
+    Only molecules without a finished SCF at this level are fanned out; the others can only lack
+    derived rows (a new scheme, atomization values), which are computed here, without an SCF."""
+    from atomloop.labelling import label_molecules
+    from atomloop.store.queue import pending_molecule_ids
+
+    with session_scope(get_engine()) as session:
+        without_scf = set(pending_molecule_ids(session, settings.settings_hash, molecule_ids=list(molecule_ids)))
+    ids = [i for i in molecule_ids if i in without_scf]
     totals = {"done": 0, "failed": 0, "refused": 0, "remaining": 0}
+    if labelled := [i for i in molecule_ids if i not in without_scf]:
+        label_molecules(settings, molecule_ids=labelled, progress=False)
+    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
     if not chunks:
         return totals
     keep_chunk_states_off_the_console()
