@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,3 +117,19 @@ def prefect_api(prefect_server_url: str, monkeypatch: pytest.MonkeyPatch) -> str
     """The session's Prefect API URL, exported so subprocesses (workers, CLI) use it too."""
     monkeypatch.setenv("PREFECT_API_URL", prefect_server_url)
     return prefect_server_url
+
+
+@pytest.fixture
+def atomloop(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """Run ``atomloop ARGS`` in this process through the console entry point: (exit status,
+    stdout, stderr)."""
+    from atomloop.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["atomloop", *args])
+        with pytest.raises(SystemExit) as exited:
+            main()
+        captured = capsys.readouterr()
+        return exited.value.code, captured.out, captured.err
+
+    return run

@@ -16,22 +16,6 @@ from atomloop.cli import EXIT_ERROR, EXIT_USAGE
 UNREACHABLE = "postgresql+psycopg://alice:{password}@127.0.0.1:1/atomloop"
 
 
-@pytest.fixture
-def atomloop(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """Run ``atomloop ARGS`` in this process through the console entry point: (exit status,
-    stdout, stderr)."""
-    from atomloop.cli import main
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["atomloop", *args])
-        with pytest.raises(SystemExit) as exited:
-            main()
-        captured = capsys.readouterr()
-        return exited.value.code, captured.out, captured.err
-
-    return run
-
-
 def _subprocess(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
     """``atomloop ARGS`` in its own interpreter, against ``database_url``."""
     env = {**os.environ, "ATOMLOOP_DATABASE_URL": database_url}

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 
 import pytest
 from ase.build import molecule
 from models_testdata import SETTINGS_HASH, labelled, store_labelled
 
-from atomloop.cli import EXIT_USAGE, main
+from atomloop.cli import EXIT_USAGE
 from atomloop.loop.models import train_and_register
 from atomloop.models import AtomloopCalculator
 from atomloop.models.export import INFO_FILE, LOADER_FILE, NEQUIP_FILE, TORCHSCRIPT_FILE
@@ -19,20 +18,6 @@ from atomloop.models.export import INFO_FILE, LOADER_FILE, NEQUIP_FILE, TORCHSCR
 FAST = {"epochs": 3, "batch_size": 5, "validation": "holdout"}
 TINY = {"num_features": 8, "num_layers": 1}
 MOLECULES = ("H2O", "CH4", "NH3", "HCN", "CH3OH", "CH3CH2OH")  # rattled: no symmetry to hide errors
-
-
-@pytest.fixture
-def atomloop(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """``atomloop ARGS`` through the console entry point: (exit status, stdout, stderr)."""
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["atomloop", *args])
-        with pytest.raises(SystemExit) as exited:
-            main()
-        captured = capsys.readouterr()
-        return exited.value.code, captured.out, captured.err
-
-    return run
 
 
 def _nequip_calculator(directory):
