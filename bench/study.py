@@ -3,7 +3,7 @@ and what one slice of it measures.
 
 In a throwaway embedded store (and artifacts directory):
 
-1. ingest and label the default dataset (shipped organic SMILES, 2 conformers each, and the
+1. ingest and label the organic dataset (shipped organic SMILES, 2 conformers each, and the
    closed-shell G2 molecules of H, C, N, O, F, Cl; HF/STO-3G,
    ``ao-eda`` + ``mo-pm-iao`` with atomization energies) with ``--workers`` processes, then label
    again (the baseline for reuse: nothing is computed twice);
@@ -58,7 +58,7 @@ def run(engine, args) -> None:
     from atomloop.study import StudyConfig, run_experiment, run_study
     from atomloop.study.dataset import dataset_molecule_ids
 
-    default = StudyConfig(epochs=args.epochs)
+    default = StudyConfig(dataset="organic", epochs=args.epochs)
     start = time.perf_counter()
     ids = dataset_molecule_ids(engine, default.dataset)
     ingest_s = time.perf_counter() - start
@@ -71,7 +71,7 @@ def run(engine, args) -> None:
     print(f"dataset: {len(ids)} structures, ingest {ingest_s:.1f} s; labelling {label_s:.1f} s "
           f"({counts}); labelling again {relabel_s:.2f} s (ratio {relabel_s / label_s:.4f})")
 
-    config = StudyConfig(splits=(args.split,), seeds=(0,), epochs=args.epochs, name="bench")
+    config = StudyConfig(dataset="organic", splits=(args.split,), seeds=(0,), epochs=args.epochs, name="bench")
     seconds: dict[str, list[float]] = defaultdict(list)
 
     def timed(plan, experiment):
