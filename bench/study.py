@@ -1,4 +1,4 @@
-"""Benchmark of the default transferability study: how long its parts take on this machine,
+"""Benchmark of the transferability study on the organic set: how long its parts take on this machine,
 and what one slice of it measures.
 
 In a throwaway embedded store (and artifacts directory):
