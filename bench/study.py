@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from throwaway import throwaway_store  # noqa: E402 - after the thread count is fixed
 
 
 def main() -> None:
@@ -34,21 +35,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--out", type=Path, help="also write the slice's plots and report.html here")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as home:
-        os.environ["ATOMLOOP_HOME"] = home
-        from atomloop.db import get_engine, migrate
-        from atomloop.db.embedded import EmbeddedPostgres
-
-        server = EmbeddedPostgres(Path(home) / "pg")
-        url = server.start()
-        try:
-            migrate.upgrade(url)
-            os.environ["ATOMLOOP_DATABASE_URL"] = url  # labelling workers find the store here
-            engine = get_engine(url)
-            run(engine, args)
-            engine.dispose()
-        finally:
-            server.destroy()
+    with throwaway_store() as engine:
+        run(engine, args)
 
 
 def run(engine, args) -> None:
