@@ -86,10 +86,13 @@ def test_claim_tables_pair_by_seed():
     experiments = [_experiment("in-distribution", "total", s, m, 0.5) for s, m in enumerate((10.0, 20.0))]
     experiments += [_experiment("size-transfer", "total", s, m, 0.9) for s, m in enumerate((20.0, 80.0))]
     experiments.append(_experiment("size-transfer", "total", 7, 1.0))  # no in-distribution partner: left out
-    (ratio,) = claim_2_rows(experiments)
+    experiments += [_experiment("group-transfer", "total", s, m, 0.7) for s, m in enumerate((5.0, 10.0))]
+    ratio, group = claim_2_rows(experiments)
+    assert (ratio["transfer_split"], group["transfer_split"]) == ("size-transfer", "group-transfer")
     assert ratio["n_pairs"] == 2 and ratio["ratio"] == pytest.approx(math.sqrt(2.0 * 4.0))
-    assert (ratio["auc_in_distribution"], ratio["auc_size_transfer"]) == (0.5, 0.9)
+    assert (ratio["auc_in_distribution"], ratio["auc_transfer"]) == (0.5, 0.9)
     assert ratio["ratio_low"] < ratio["ratio"] < ratio["ratio_high"]
+    assert group["ratio"] == pytest.approx(0.5) and group["auc_transfer"] == 0.7
 
 
 def test_molecular_cost_pairs_each_atomic_target_with_the_total_one():

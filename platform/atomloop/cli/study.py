@@ -106,20 +106,29 @@ def basis_dependence(
 
 
 def report(
-    out: Path = typer.Option(..., help="The HTML file to write."),
+    out: Path = typer.Option(..., help="The file to write: HTML, or with a .md name the claim tables as markdown (studies)."),
     study: str = typer.Option(None, help="Name of a study."),
     run: str = typer.Option(None, help="Name of an active-learning run."),
 ) -> None:
-    """Write a self-contained HTML report (tables and plots) of a study or an active-learning run."""
+    """Write a self-contained HTML report (tables and plots) of a study or an active-learning run,
+    or a study's claim tables as markdown (--out FILE.md)."""
     from atomloop.db.engine import get_engine, session_scope
     from atomloop.errors import InputError
     from atomloop.store.reports import run_rows, study_rows
+    from atomloop.study.markdown import study_markdown
     from atomloop.study.report import run_report, study_report
 
     if (study is None) == (run is None):
         raise InputError("give exactly one of --study NAME or --run NAME")
+    markdown = out.suffix.lower() == ".md"
+    if markdown and run is not None:
+        raise InputError("markdown (--out FILE.md) is written for studies; write a run's report as .html")
     with session_scope(get_engine()) as session:
-        document = study_report(study_rows(session, study)) if study else run_report(run_rows(session, run))
+        if study is not None:
+            rows = study_rows(session, study)
+            document = study_markdown(rows) if markdown else study_report(rows)
+        else:
+            document = run_report(run_rows(session, run))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document, encoding="utf-8")
     typer.echo(f"wrote {out} ({len(document) // 1024} KiB)")

@@ -13,3 +13,30 @@ def markdown_table(rows: Iterable[Mapping], columns: Sequence[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(fmt(row[c]) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def study_markdown(rows) -> str:
+    """The claim tables and the summary over seeds of a study (:class:`atomloop.store.reports.StudyRows`)
+    as markdown: what ``docs/results`` shows; ``atomloop report --study NAME --out FILE.md``."""
+    from atomloop.study.claims import (
+        CLAIM_1_COLUMNS,
+        CLAIM_2_COLUMNS,
+        MOLECULAR_COST_COLUMNS,
+        claim_1_rows,
+        claim_2_rows,
+        molecular_cost_rows,
+    )
+    from atomloop.study.report import SUMMARY_COLUMNS
+
+    experiments = rows.views["study_experiments"]
+    sections = [
+        (f"study {rows.study['name']} ({rows.study['status']}): {len(experiments)} experiments", None),
+        ("claim 1: atomic energies, atomic- minus total-trained (element-centred MAE, kcal/mol)",
+         markdown_table(claim_1_rows(rows.views["study_atomic_errors"]), CLAIM_1_COLUMNS)),
+        ("claim 1, molecular cost: per-atom MAE of molecular energies, atomic- minus total-trained (meV/atom)",
+         markdown_table(molecular_cost_rows(experiments), MOLECULAR_COST_COLUMNS)),
+        ("claim 2: transfer split over in-distribution per-atom MAE (ratio)",
+         markdown_table(claim_2_rows(experiments), CLAIM_2_COLUMNS)),
+        ("summary over seeds", markdown_table(rows.views["study_summary"], SUMMARY_COLUMNS)),
+    ]
+    return "\n\n".join(f"#### {title}" + (f"\n\n{body}" if body else "") for title, body in sections) + "\n"

@@ -101,7 +101,8 @@ def study_report(rows: StudyRows) -> str:
         ("Claim 1, the other side: molecular energies of atomic- vs total-trained models (per-atom MAE, meV/atom; "
          "difference atomic - total paired over seeds, 95 % t interval)",
          table("molecular_cost", MOLECULAR_COST_COLUMNS, molecular_cost_rows(views["study_experiments"]))),
-        ("Claim 2: size transfer (per-atom MAE, size-transfer / in-distribution, paired over seeds, 95 % interval)",
+        ("Claim 2: transfer to larger molecules and unseen functional groups (per-atom MAE, transfer split / "
+         "in-distribution, paired over seeds, 95 % interval)",
          table("claim_2", CLAIM_2_COLUMNS, claim_2_rows(views["study_experiments"]))),
         ("Learning curves", figure(figures["learning_curves"], "learning curves")),
         ("Error vs adversarial AUC", figure(figures["error_vs_auc"], "error vs AUC")),
