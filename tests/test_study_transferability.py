@@ -31,6 +31,7 @@ from atomloop.study.claims import (
     molecular_cost_rows,
 )
 from atomloop.study.environments import environment_keys, seen_environments
+from atomloop.study.html import fmt
 from atomloop.study.matrix import Target
 from atomloop.study.plots import PLOTS
 from atomloop.study.report import ATOMIC_ERROR_COLUMNS, EXPERIMENT_COLUMNS, GROUP_COLUMNS, SUMMARY_COLUMNS, study_report
@@ -205,6 +206,13 @@ def test_tiny_study_flow_writes_rows_views_plots_and_report(engine, tiny_dataset
     assert result.exit_code == 0, result.output
     with Session(engine) as session:
         _check_report(session, (tmp_path / "cli.html").read_text())
+    markdown = CliRunner().invoke(app, ["report", "--study", "tiny", "--out", str(tmp_path / "claims.md")])
+    assert markdown.exit_code == 0, markdown.output
+    lines = (tmp_path / "claims.md").read_text().splitlines()
+    with Session(engine) as session:
+        experiments = study_rows(session, "tiny").views["study_experiments"]
+    for row in claim_2_rows(experiments):  # every claim-2 row is a markdown line with the view's numbers
+        assert "| " + " | ".join(fmt(row[c]) for c in CLAIM_2_COLUMNS) + " |" in lines
     refused = CliRunner().invoke(app, ["report", "--study", "nope", "--out", str(tmp_path / "x.html")])
     assert isinstance(refused.exception, InputError) and "no study named 'nope'" in str(refused.exception)
 
