@@ -93,3 +93,25 @@ def test_cli_prints_both_tables_and_refuses_a_dataset_without_a_second_basis(eng
     assert sum(line.startswith("| H | mo-pm-iao | 5 |") for line in lines) == 1
     missing = runner.invoke(app, ["study", "basis-dependence", "--dataset", "b", "--basis", "sto-3g"])
     assert isinstance(missing.exception, InputError) and "name one with --second-basis" in str(missing.exception)
+
+
+def test_the_shipped_second_basis_lands_on_the_same_molecules(engine):
+    import json
+
+    from sqlalchemy import func, select
+
+    from atomloop.store.labels import labelled_subset
+    from atomloop.store.tables import Molecule
+    from atomloop.study.dataset import dataset_molecule_ids, second_basis_level
+    from atomloop.study.qm9_labelled import SECOND_BASIS
+
+    manifest = json.loads((SECOND_BASIS.data_dir / "manifest.json").read_text())
+    shipped = sum(len(c["qm9_indices"]) - len(c["failed"]) for c in manifest["chunks"].values())
+    ids = dataset_molecule_ids(engine, "qm9-labelled")
+    level = second_basis_level(engine, "qm9-labelled")
+    assert level == SECOND_BASIS.level.settings_hash and second_basis_level(engine, "qm9-labelled") == level
+    with session_scope(engine) as session:
+        assert len(labelled_subset(session, ids, level)) == shipped  # every cc-pVDZ label on a dataset molecule
+    with session_scope(engine) as session:  # and no molecule added: the same structures matched
+        assert session.scalar(select(func.count()).select_from(Molecule)) == len(ids)
+    assert second_basis_level(engine, "organic") is None
