@@ -108,10 +108,10 @@ def test_the_shipped_second_basis_lands_on_the_same_molecules(engine):
     manifest = json.loads((SECOND_BASIS.data_dir / "manifest.json").read_text())
     shipped = sum(len(c["qm9_indices"]) - len(c["failed"]) for c in manifest["chunks"].values())
     ids = dataset_molecule_ids(engine, "qm9-labelled")
-    level = second_basis_level(engine, "qm9-labelled")
-    assert level == SECOND_BASIS.level.settings_hash and second_basis_level(engine, "qm9-labelled") == level
+    level = second_basis_level(engine, "qm9-labelled", ids)
+    assert level == SECOND_BASIS.level.settings_hash and second_basis_level(engine, "qm9-labelled", ids) == level
     with session_scope(engine) as session:
         assert len(labelled_subset(session, ids, level)) == shipped  # every cc-pVDZ label on a dataset molecule
     with session_scope(engine) as session:  # and no molecule added: the same structures matched
         assert session.scalar(select(func.count()).select_from(Molecule)) == len(ids)
-    assert second_basis_level(engine, "organic") is None
+    assert second_basis_level(engine, "organic", ids) is None

@@ -90,7 +90,7 @@ def basis_dependence(
 
     engine = get_engine()
     ids = dataset_molecule_ids(engine, dataset)
-    shipped_second = second_basis_level(engine, dataset)
+    shipped_second = second_basis_level(engine, dataset, ids)
     with session_scope(engine) as session:
         first = resolve_settings_hash(session, method=method, basis=basis or default_basis(dataset))
         if second_basis is None and shipped_second is None:

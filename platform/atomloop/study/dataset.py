@@ -44,19 +44,19 @@ def closed_shell_g2() -> list[Atoms]:
     return chosen
 
 
-def second_basis_level(engine: Engine, tag: str) -> str | None:
+def second_basis_level(engine: Engine, tag: str, molecule_ids: list[int]) -> str | None:
     """The settings hash of the shipped second-basis labels of ``qm9-labelled`` (ingested on
     first use: the same structures, so the same molecules; untagged, so a molecule that did
-    not match would stay out of the dataset), or None for another dataset or while none is shipped."""
+    not match would stay out of the dataset), or None for another dataset or while none is shipped.
+    ``molecule_ids``: the dataset's molecules (:func:`dataset_molecule_ids`)."""
     from atomloop.store.labels import labelled_subset
     from atomloop.study.qm9_labelled import SECOND_BASIS
 
     if tag != QM9_LABELLED or not any(SECOND_BASIS.data_dir.glob("chunk-*.extxyz.gz")):
         return None
     level = SECOND_BASIS.level.settings_hash
-    ids = dataset_molecule_ids(engine, tag)
     with session_scope(engine) as session:
-        present = labelled_subset(session, ids, level)
+        present = labelled_subset(session, molecule_ids, level)
     if not present:
         spec = f"atomloop:{SECOND_BASIS.name}"
         ingest_source(spec, labels=own_label_level(spec), engine=engine, progress=True)
