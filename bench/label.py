@@ -9,11 +9,15 @@
    ``label_molecules`` on a throwaway embedded PostgreSQL store vs a plain loop over PySCF in
    the same number of processes on the same molecules, best of ``--repeats``: the platform
    alone (no schemes; target ratio >= 0.95) and with the default schemes.
-3. A scheme added later: ``repartition`` of the kept occupied orbitals (operators rebuilt, no
-   SCF) for one MO scheme (``--added-scheme``, default mo-pm-iao) on molecules labelled with
+3. A scheme added later: ``repartition`` of the kept occupied orbitals and their operator blocks
+   (no SCF, no operator build: localization and weights only) for one MO scheme (``--added-scheme``, default mo-pm-iao) on molecules labelled with
    ao-eda, as a ratio to the bare PySCF SCF of the same molecule. Target: <= 15 %.
+4. ``--device`` (this part only): SCF + partitioning (ao-eda, mo-pm-iao) of one QM9-size molecule
+   (salicylaldehyde, 9 heavy atoms) with the SCF on the GPU (gpu4pyscf) vs on the CPU
+   (``--device-threads`` threads), and the difference of their energies; skipped, with a line
+   saying so, without CUDA and gpu4pyscf (``pip install 'atomloop[gpu]'``).
 
-Usage: ``python bench/label.py [--full] [--method b3lyp] [--basis def2-svp] [--workers 2]``
+Usage: ``python bench/label.py [--full] [--method b3lyp] [--basis def2-svp] [--workers 2] [--device]``
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from atomloop.qm.calculation import repartition
 
 OVERHEAD_MOLECULES = ("H2O", "CH3OH", "CH3CH2OH")
 THROUGHPUT_MOLECULES = ("H2O", "NH3", "CH4", "CH3OH", "HCOOH", "CH3CHO", "C2H4", "CH3CN")
+QM9_SIZE_SMILES = "O=Cc1ccccc1O"  # salicylaldehyde, C7H6O2: 9 heavy atoms, as the largest QM9 molecules
 
 
 def bare_scf_seconds(atoms: Atoms, settings: QMSettings) -> float:
@@ -85,6 +90,8 @@ def added_scheme_table(molecules: list[tuple[str, Atoms]], method: str, basis: s
     labelled, added = (QMSettings(method=method, basis=basis, schemes=s) for s in (("ao-eda",), (scheme,)))
     print(f"\n== adding {scheme} to molecules labelled with ao-eda at {method}/{basis} (1 thread) ==")
     print(f"{'molecule':10s} {'atoms':>5s} {'bare SCF s':>10s} {'added s':>8s} {'ratio':>7s}")
+    warm_up = molecules[0][1]  # first calls load bases and libraries: not timed
+    repartition(warm_up, added, (first := compute(warm_up, labelled)).orbitals, first.energy)
     total_bare = total_added = 0.0
     for name, atoms in molecules:
         bare = bare_scf_seconds(atoms, labelled)
@@ -155,6 +162,33 @@ def throughput(names: tuple[str, ...], method: str, basis: str, workers: int, re
     print("(target: atomloop label (SCF, no schemes) ratio >= 0.95)")
 
 
+def device_table(method: str, basis: str, threads: int) -> None:
+    """Part 4: wall times (s) of SCF + partitioning of :data:`QM9_SIZE_SMILES` on the GPU vs the CPU."""
+    from pyscf import lib
+
+    from atomloop.ingest.smiles import atoms_from_smiles
+    from atomloop.qm.device import cuda_available, gpu4pyscf_installed
+
+    print(f"\n== SCF + partitioning on the GPU vs the CPU ({threads} threads), {QM9_SIZE_SMILES} (9 heavy atoms), "
+          f"{method}/{basis} ==")
+    if not (gpu4pyscf_installed() and cuda_available()):
+        print("no CUDA/gpu4pyscf: skipped (pip install 'atomloop[gpu]' on a machine with a CUDA GPU)")
+        return
+    lib.num_threads(threads)
+    settings = QMSettings(method=method, basis=basis, schemes=("ao-eda", "mo-pm-iao"))
+    atoms = atoms_from_smiles(QM9_SIZE_SMILES)[0]
+    for device in ("cpu", "cuda"):  # first calls load bases, libraries and CUDA kernels: not timed
+        compute(molecule("H2O"), settings, device=device)
+    results = {device: compute(atoms, settings, device=device) for device in ("cpu", "cuda")}
+    print(f"{'device':7s} {'SCF s':>8s} {'partition s':>12s} {'total s':>8s}")
+    for device, result in results.items():
+        scf = result.timings["scf"]
+        print(f"{device:7s} {scf:8.2f} {result.wall_time - scf:12.2f} {result.wall_time:8.2f}")
+    cpu, gpu = results["cpu"], results["cuda"]
+    print(f"speed-up: SCF {cpu.timings['scf'] / gpu.timings['scf']:.1f}x, SCF + partitioning "
+          f"{cpu.wall_time / gpu.wall_time:.1f}x; |E_gpu - E_cpu| = {abs(gpu.energy - cpu.energy):.1e} Ha")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--method", default="b3lyp")
@@ -164,7 +198,12 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="add benzene (12 atoms) and n-hexane (20 atoms)")
     parser.add_argument("--added-scheme", default="mo-pm-iao", help="the scheme added to labelled molecules (part 3)")
     parser.add_argument("--only-added", action="store_true", help="run part 3 only")
+    parser.add_argument("--device", action="store_true", help="run part 4 only: GPU vs CPU SCF + partitioning")
+    parser.add_argument("--device-threads", type=int, default=os.cpu_count(), help="CPU threads of part 4")
     args = parser.parse_args()
+    if args.device:
+        device_table(args.method, args.basis, args.device_threads)
+        return
 
     molecules = [(name, molecule(name)) for name in OVERHEAD_MOLECULES]
     if args.full:

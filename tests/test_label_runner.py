@@ -105,6 +105,31 @@ def test_a_scheme_added_to_labelled_molecules_runs_no_scf_and_equals_a_fresh_cal
     assert (again.requested, again.derived) == (0, 0)
 
 
+def test_orbitals_kept_without_operator_blocks_gain_them_when_a_scheme_is_added(engine):
+    """A store from before the operator blocks (orbital format v1) needs no migration: the first
+    scheme added rebuilds the blocks from the kept orbitals (no SCF) and keeps them."""
+    from dataclasses import replace
+
+    from atomloop.qm.orbitals import FORMAT, OccupiedOrbitals, checksum
+    from atomloop.store.tables import ScfSolution
+
+    _ingest(["H2O"])
+    label_molecules(QMSettings(basis="sto-3g", schemes=("ao-eda",)), engine=engine, progress=False)
+    (water,) = _calculations(engine)
+    with Session(engine) as session:
+        solution = session.get(ScfSolution, water.id)
+        version_1 = replace(OccupiedOrbitals.from_bytes(solution.data), operators=None).to_bytes()
+        solution.format, solution.data, solution.sha256 = "npz-occupied-v1", version_1, checksum(version_1)
+        session.commit()
+    report = label_molecules(QMSettings(basis="sto-3g", schemes=("mo-pm-iao",)), engine=engine, progress=False)
+    assert (report.requested, report.derived) == (0, 1)
+    with Session(engine) as session:
+        solution = session.get(ScfSolution, water.id)
+        assert solution.format == FORMAT and OccupiedOrbitals.from_bytes(solution.data).operators is not None
+        assert checksum(solution.data) == solution.sha256
+    assert _calculations(engine)[0].scf_info["timings"]["scf"] == water.scf_info["timings"]["scf"]  # no SCF ran
+
+
 def test_an_unknown_tag_is_an_error_not_zero_labels(engine):
     _ingest(["H2O"], tags=("mine",))
     with pytest.raises(InputError, match="no molecules are tagged 'typo'"):

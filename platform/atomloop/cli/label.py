@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from atomloop.labelling.limits import ResourceLimits
+from atomloop.qm.device import LABEL_DEVICES
 from atomloop.qm.schemes import VALID_SCHEMES
 
 
@@ -20,6 +21,9 @@ def label(
     task_runner: str = typer.Option("process", "--task-runner", help="process: worker processes here; dask: tasks on the "
                                     "Dask scheduler at ATOMLOOP_DASK_ADDRESS (workers started apart, see deploy/README.md)."),
     threads: int = typer.Option(1, min=1, help="PySCF/BLAS threads per worker."),
+    device: str = typer.Option("auto", "--device", help=f"Where the SCFs run: {', '.join(LABEL_DEVICES)} (auto: a CUDA "
+                               "GPU when one and gpu4pyscf are present; cuda needs pip install 'atomloop[gpu]'). "
+                               "With --task-runner dask, on each worker's machine."),
     grid_level: int = typer.Option(3, min=0, max=9, help="DFT grid level (0-9)."),
     density_fit: bool = typer.Option(False, "--density-fit", help="Density-fitted J/K."),
     atomization: bool = typer.Option(False, "--atomization", help="Also store E_A minus free-atom energies."),
@@ -32,10 +36,15 @@ def label(
     """Label molecules without a finished calculation at these settings (resumable, idempotent)."""
     import os
 
-    from atomloop.errors import InputError
+    from atomloop.errors import AtomloopError, InputError
     from atomloop.labelling.runner import label_molecules
+    from atomloop.qm.device import check_label_device, resolve_label_device
     from atomloop.qm.settings import QMSettings
 
+    try:  # before any work; a Dask worker resolves the device on its own machine
+        device = check_label_device(device) if task_runner == "dask" else resolve_label_device(device)
+    except AtomloopError as error:
+        raise typer.BadParameter(str(error)) from None
     settings = QMSettings(
         method=method, basis=basis, schemes=tuple(scheme), grid_level=grid_level, density_fit=density_fit,
         atomization=atomization, conv_tol=conv_tol,
@@ -48,7 +57,7 @@ def label(
         raise InputError("--task-runner dask needs the scheduler's address in ATOMLOOP_DASK_ADDRESS (tcp://host:8786)")
     report = label_molecules(
         settings, tag=where, limit=limit, workers=workers, threads=threads, limits=limits, retry_failed=retry_failed,
-        dask_address=address,
+        dask_address=address, device=device,
     )
     typer.echo(report.summary())
 

@@ -27,23 +27,26 @@ class DaskUnavailableError(AtomloopError):
 
 
 def _label_chunk(url: str, settings: dict, molecule_ids: list[int], limits: ResourceLimits, threads: int,
-                 stale_after_s: float) -> dict[str, int]:
-    """A Dask task: label one chunk in this worker (one PySCF process) and return its counts."""
+                 stale_after_s: float, device: str = "cpu") -> dict[str, int]:
+    """A Dask task: label one chunk in this worker (one PySCF process) and return its counts;
+    ``device`` (auto, cpu, cuda) is resolved on the worker's machine."""
     from atomloop.db.engine import get_engine
     from atomloop.labelling.runner import label_molecules
 
     return label_molecules(
         QMSettings.from_dict(settings), engine=get_engine(url), molecule_ids=molecule_ids, threads=threads,
-        limits=limits, stale_after_s=stale_after_s, progress=False,
+        limits=limits, stale_after_s=stale_after_s, progress=False, device=device,
     ).counts()
 
 
 def label_on_dask(
     engine: Engine, settings: QMSettings, molecule_ids: Sequence[int], address: str, *, limits: ResourceLimits,
     threads: int = 1, stale_after_s: float, chunk_size: int = CHUNK_SIZE, on_finished: Callable[[int], None] | None = None,
+    device: str = "cpu",
 ) -> None:
     """Label ``molecule_ids`` as chunks of ``chunk_size`` on the scheduler at ``address``
-    (``tcp://host:port``); ``on_finished(n)`` after each chunk of ``n`` molecules."""
+    (``tcp://host:port``); ``on_finished(n)`` after each chunk of ``n`` molecules; the SCFs run
+    on ``device`` of each worker's machine (``auto``: its GPU where it has one)."""
     from distributed import Client, as_completed
 
     url = engine.url.render_as_string(hide_password=False)
@@ -55,7 +58,7 @@ def label_on_dask(
         raise DaskUnavailableError(f"cannot reach the Dask scheduler at {address}: {error}") from None
     with client:
         futures = {
-            client.submit(_label_chunk, url, settings.to_dict(), chunk, limits, threads, stale_after_s,
+            client.submit(_label_chunk, url, settings.to_dict(), chunk, limits, threads, stale_after_s, device,
                           key=f"label-{settings.settings_hash[:12]}-{chunk[0]}-{len(chunk)}", pure=False): len(chunk)
             for chunk in chunks
         }

@@ -5,7 +5,8 @@ schemes already stored (labels ingested without them) from the free atoms' energ
 Each calculation is derived in one transaction that holds its row (``FOR UPDATE SKIP LOCKED``):
 two runs never derive the same scheme twice, and a kill leaves nothing half-written. A
 calculation stored before orbitals were kept (migration 0004) runs its SCF once more, and keeps
-the orbitals from then on.
+the orbitals from then on; orbitals kept without their operator blocks (format v1) rebuild the
+operators once, and are kept with them from then on.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def _derive_one(session: Session, calculation_id: int, settings: QMSettings, max
         result = repartition(atoms, wanted, held.orbitals, held.total_energy, max_memory_mb=max_memory_mb)
     else:
         result = compute(atoms, wanted, max_memory_mb=max_memory_mb)
-        store_orbitals(session, calculation_id, result)
+    if held.orbitals is None or held.orbitals.operators is None:
+        store_orbitals(session, calculation_id, result)  # kept with their operator blocks from now on
     store_derived_schemes(session, calculation_id, result, missing)
     return True
 

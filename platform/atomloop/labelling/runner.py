@@ -18,6 +18,7 @@ from atomloop.errors import AtomloopError, InputError
 from atomloop.labelling.derived import derive_schemes
 from atomloop.labelling.limits import ResourceLimits
 from atomloop.labelling.worker import run_worker, worker_alive, worker_process_main
+from atomloop.qm.device import check_label_device, resolve_label_device
 from atomloop.qm.settings import QMSettings
 from atomloop.store.molecules import tagged_ids
 from atomloop.store.queue import pending_molecule_ids, queue_calculations, reclaim_abandoned, status_counts
@@ -77,10 +78,10 @@ def _thread_environment(threads: int) -> Iterator[None]:
 
 
 def _run_processes(engine: Engine, settings: QMSettings, ids: list[int], limits: ResourceLimits, workers: int,
-                   threads: int, bar: tqdm) -> None:
+                   threads: int, bar: tqdm, device: str) -> None:
     context = multiprocessing.get_context("spawn")
     url = engine.url.render_as_string(hide_password=False)
-    args = (url, settings.to_dict(), ids, limits, threads, os.getpid())
+    args = (url, settings.to_dict(), ids, limits, threads, os.getpid(), device)
     with _thread_environment(threads):
         processes = [context.Process(target=worker_process_main, args=args, daemon=True) for _ in range(workers)]
         for process in processes:
@@ -118,6 +119,7 @@ def label_molecules(
     stale_after_s: float = STALE_AFTER_S,
     progress: bool = True,
     dask_address: str | None = None,
+    device: str = "cpu",
 ) -> LabelReport:
     """Label the molecules without a finished calculation at ``settings`` (idempotent).
 
@@ -127,8 +129,11 @@ def label_molecules(
     ``workers`` processes of ``threads`` threads (``workers=1``: in this process), or with
     ``dask_address`` as tasks on that Dask scheduler's workers (:mod:`atomloop.labelling.dask`). Calculations
     interrupted earlier (dead worker or heartbeat older than ``stale_after_s``) are redone;
-    failed ones only with ``retry_failed``. Energies in Hartree.
+    failed ones only with ``retry_failed``. Energies in Hartree. The SCFs run on ``device`` (auto,
+    cpu, cuda: :mod:`atomloop.qm.device`), resolved here before any work, or with ``dask_address``
+    on each Dask worker's machine; the device does not change the settings hash.
     """
+    device = check_label_device(device) if dask_address is not None else resolve_label_device(device)
     started = time.perf_counter()
     engine = engine or get_engine()
     report = LabelReport(settings_hash=settings.settings_hash)
@@ -147,18 +152,18 @@ def label_molecules(
             from atomloop.labelling.dask import label_on_dask
 
             label_on_dask(engine, settings, ids, dask_address, limits=limits, threads=threads,
-                          stale_after_s=stale_after_s, on_finished=bar.update)
+                          stale_after_s=stale_after_s, on_finished=bar.update, device=device)
         elif workers <= 1:
             from pyscf import lib
 
             previous = lib.num_threads()
             lib.num_threads(threads)
             try:
-                run_worker(engine, settings, ids, limits, on_finished=lambda _: bar.update(1))
+                run_worker(engine, settings, ids, limits, on_finished=lambda _: bar.update(1), device=device)
             finally:
                 lib.num_threads(previous)
         elif ids:
-            _run_processes(engine, settings, ids, limits, min(workers, len(ids)), threads, bar)
+            _run_processes(engine, settings, ids, limits, min(workers, len(ids)), threads, bar, device)
     with session_scope(engine) as session:
         lacking = lacking_schemes(session, settings, molecule_ids=molecule_ids, tag=tag)
     with tqdm(total=len(lacking), desc="derive schemes", unit="mol", disable=not progress or not lacking) as bar:

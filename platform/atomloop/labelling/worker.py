@@ -91,8 +91,8 @@ class _Heartbeat:
 
 
 def _label_one(engine: Engine, calculation_id: int, molecule_id: int, worker: str, settings: QMSettings,
-               limits: ResourceLimits) -> str:
-    """Compute and store one calculation; returns its final status ('done' or 'failed')."""
+               limits: ResourceLimits, device: str) -> str:
+    """Compute (SCF on ``device``) and store one calculation; returns its final status ('done' or 'failed')."""
     started = time.perf_counter()
     try:
         with session_scope(engine) as session:
@@ -101,7 +101,7 @@ def _label_one(engine: Engine, calculation_id: int, molecule_id: int, worker: st
         if reason is not None:
             store_failure(engine, calculation_id, worker, reason)
             return "failed"
-        result = compute(atoms, settings, max_memory_mb=limits.max_memory_mb)
+        result = compute(atoms, settings, max_memory_mb=limits.max_memory_mb, device=device)
     except AtomloopError as error:
         store_failure(engine, calculation_id, worker, f"{type(error).__name__}: {error}", time.perf_counter() - started)
         return "failed"
@@ -121,15 +121,17 @@ def run_worker(
     *,
     parent_pid: int | None = None,
     on_finished: Callable[[str], None] | None = None,
+    device: str = "cpu",
 ) -> None:
-    """Label claimed calculations among ``calculation_ids`` until none is queued."""
+    """Label claimed calculations among ``calculation_ids`` until none is queued (SCFs on
+    ``device``: :data:`~atomloop.qm.device.LABEL_DEVICES`)."""
     worker = worker_name()
     _ACTIVE_WORKERS.add(worker)
     heartbeat = _Heartbeat(engine, worker, parent_pid)
     try:
         while (claim := claim_next(engine, calculation_ids, worker)) is not None:
             heartbeat.calculation_id = claim[0]
-            status = _label_one(engine, *claim, worker, settings, limits)
+            status = _label_one(engine, *claim, worker, settings, limits, device)
             heartbeat.calculation_id = None
             if on_finished is not None:
                 on_finished(status)
@@ -139,7 +141,7 @@ def run_worker(
 
 
 def worker_process_main(url: str, settings: dict, calculation_ids: list[int], limits: ResourceLimits,
-                        threads: int, parent_pid: int) -> None:
+                        threads: int, parent_pid: int, device: str = "cpu") -> None:
     """Entry point of a spawned worker process."""
     die_with_parent()
     if os.getppid() != parent_pid:
@@ -147,4 +149,5 @@ def worker_process_main(url: str, settings: dict, calculation_ids: list[int], li
     from pyscf import lib
 
     lib.num_threads(threads)
-    run_worker(get_engine(url), QMSettings.from_dict(settings), calculation_ids, limits, parent_pid=parent_pid)
+    run_worker(get_engine(url), QMSettings.from_dict(settings), calculation_ids, limits, parent_pid=parent_pid,
+               device=device)

@@ -4,7 +4,8 @@ the stored orbitals of that SCF, without a new one: ``repartition(atoms, setting
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -15,15 +16,9 @@ from atomloop.qm.atoms import free_atom_energy
 from atomloop.qm.blocks import single_atom_mask
 from atomloop.qm.errors import QMError, UnsupportedCalculationError
 from atomloop.qm.localize import localize
+from atomloop.qm.operators import blocks_belong_to, build_operators
 from atomloop.qm.orbitals import OccupiedOrbitals
-from atomloop.qm.partition import (
-    Channel,
-    EnergyOperators,
-    ao_partition,
-    build_operators,
-    mo_partition,
-    total_by_atom,
-)
+from atomloop.qm.partition import Channel, OperatorBlocks, ao_partition, mo_partition, total_by_atom
 from atomloop.qm.populations import orbital_weights, population_matrices
 from atomloop.qm.scf import build_molecule, make_mean_field, run_scf
 from atomloop.qm.schemes import Scheme, parse_scheme
@@ -59,41 +54,45 @@ class QMResult:
 
 
 class _Partitioner:
-    """Shares operators and localized orbitals between the schemes of one calculation."""
+    """Shares the operator blocks and localized orbitals between the schemes of one calculation."""
 
-    def __init__(self, mf, channels: list[Channel], settings: QMSettings, timings: dict[str, float]) -> None:
-        self.mol = mf.mol
+    def __init__(self, mol, blocks: OperatorBlocks, channels: list[Channel], settings: QMSettings,
+                 timings: dict[str, float]) -> None:
+        self.mol = mol
+        self.blocks = blocks
         self.settings = settings
         self.timings = timings
         self.channels = channels
-        start = time.perf_counter()
-        self.operators: EnergyOperators = build_operators(mf, self.channels)
-        timings["operators"] = time.perf_counter() - start
-        self._localized: dict[str, list[Channel]] = {}
+        self._localized: dict[str, tuple[list[Channel], list[np.ndarray]]] = {}
         self.localization_gradients: dict[str, float] = {}  # largest over channels
 
-    def localized(self, method: str) -> list[Channel]:
+    def localized(self, method: str) -> tuple[list[Channel], list[np.ndarray]]:
+        """The channels' orbitals localized by ``method`` and their rotations U (nocc, nocc)
+        from the canonical orbitals C (localized = C U; U = C^T S localized)."""
         if method == "canonical":
-            return self.channels
+            return self.channels, [np.eye(channel.coeff.shape[1]) for channel in self.channels]
         if method not in self._localized:
             start = time.perf_counter()
-            self._localized[method] = []
+            overlap = self.mol.intor_symmetric("int1e_ovlp")
+            channels, rotations = [], []
             for channel in self.channels:
                 orbitals, gradient = localize(self.mol, channel.coeff, method, tol=self.settings.localization_tol)
                 self.localization_gradients[method] = max(self.localization_gradients.get(method, 0.0), gradient)
                 # PM(IAO) is exactly flat under rotations of orbitals that lie wholly on one atom
                 free = single_atom_mask(orbital_weights(self.mol, orbitals, "iao")) if method == "pm" else None
-                self._localized[method].append(Channel(orbitals, channel.occupation, free))
+                channels.append(Channel(orbitals, channel.occupation, free))
+                rotations.append(channel.coeff.T @ overlap @ orbitals)
+            self._localized[method] = channels, rotations
             self.timings[f"localize:{method}"] = time.perf_counter() - start
         return self._localized[method]
 
     def terms(self, scheme: Scheme) -> dict[str, np.ndarray]:
         if scheme.family == "ao":
-            return ao_partition(self.operators, self.channels)
-        channels = self.localized(scheme.localization)
+            return ao_partition(self.blocks)
+        channels, rotations = self.localized(scheme.localization)
         start = time.perf_counter()
         populations = [population_matrices(self.mol, channel.coeff, scheme.population) for channel in channels]
-        terms = mo_partition(self.operators, channels, populations)
+        terms = mo_partition(self.blocks, channels, rotations, populations)
         self.timings[f"weights:{scheme.name}"] = time.perf_counter() - start
         return terms
 
@@ -113,15 +112,23 @@ def _check_ecp_support(mol, settings: QMSettings) -> None:
 
 
 def _partitioned(
-    atoms: Atoms, settings: QMSettings, mf, orbitals: OccupiedOrbitals, energy: float, scf_info: dict[str, Any],
-    timings: dict[str, float], started: float,
+    atoms: Atoms, settings: QMSettings, mol, mean_field: Callable[[], Any], orbitals: OccupiedOrbitals,
+    energy: float, scf_info: dict[str, Any], timings: dict[str, float], started: float,
 ) -> QMResult:
-    """Every scheme of ``settings`` (and atomization) from ``orbitals`` of the SCF of energy ``energy``."""
+    """Every scheme of ``settings`` (and atomization) from ``orbitals`` of the SCF of energy
+    ``energy``; ``mean_field()`` gives the SCF's mean field when the orbitals carry no operator
+    blocks yet (they are built once and kept with the orbitals of the result)."""
     numbers = atoms.get_atomic_numbers().copy()
     atomic_energies: dict[str, np.ndarray] = {}
     terms: dict[str, dict[str, np.ndarray]] = {}
     if settings.schemes:
-        partitioner = _Partitioner(mf, orbitals.channels(), settings, timings)
+        if orbitals.operators is None:
+            start = time.perf_counter()
+            orbitals = replace(orbitals, operators=build_operators(mean_field(), orbitals.channels()))
+            timings["operators"] = time.perf_counter() - start
+        elif not blocks_belong_to(orbitals.operators, mol):
+            raise QMError(f"the kept orbitals of {atoms.get_chemical_formula()} belong to another geometry or basis")
+        partitioner = _Partitioner(mol, orbitals.operators, orbitals.channels(), settings, timings)
         for name in settings.schemes:
             start = time.perf_counter()
             terms[name] = partitioner.terms(parse_scheme(name))
@@ -155,20 +162,25 @@ def _partitioned(
     return result
 
 
-def compute(atoms: Atoms, settings: QMSettings, *, max_memory_mb: float | None = None) -> QMResult:
+def compute(atoms: Atoms, settings: QMSettings, *, max_memory_mb: float | None = None,
+            device: str = "cpu") -> QMResult:
     """Run the SCF of ``atoms`` (positions Å) at ``settings`` and partition its energy.
 
     Charge and multiplicity come from ``atoms.info`` / initial magnetic moments / settings.
+    ``device`` (auto, cpu or cuda: :mod:`atomloop.qm.device`) runs the SCF on the CPU or, with
+    gpu4pyscf, on a CUDA GPU; partitioning runs on the CPU. The device is recorded in
+    ``scf_info['device']`` and is not part of the settings hash.
     Raises :class:`~atomloop.qm.errors.SCFConvergenceError` if no SCF strategy converges.
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
     mol = build_molecule(atoms, settings, max_memory_mb=max_memory_mb)
     _check_ecp_support(mol, settings)
-    outcome = run_scf(mol, settings, label=atoms.get_chemical_formula())
+    outcome = run_scf(mol, settings, label=atoms.get_chemical_formula(), device=device)
     timings["scf"] = time.perf_counter() - started
     orbitals = OccupiedOrbitals.from_mean_field(outcome.mf)
-    result = _partitioned(atoms, settings, outcome.mf, orbitals, float(outcome.mf.e_tot), outcome.info, timings, started)
+    result = _partitioned(atoms, settings, outcome.mf.mol, lambda: outcome.mf, orbitals, float(outcome.mf.e_tot), outcome.info,
+                          timings, started)
     result.converged = bool(outcome.mf.converged)
     return result
 
@@ -177,14 +189,19 @@ def repartition(
     atoms: Atoms, settings: QMSettings, orbitals: OccupiedOrbitals, energy: float, *, max_memory_mb: float | None = None
 ) -> QMResult:
     """The schemes of ``settings`` from the stored occupied ``orbitals`` of an SCF at ``settings``'
-    level whose total energy is ``energy`` (Hartree): the operators are rebuilt, no SCF is run.
+    level whose total energy is ``energy`` (Hartree): no SCF is run, and no operator is built
+    when the orbitals carry their operator blocks (else they are rebuilt once, from the orbitals).
 
     The sum rule is checked against ``energy``, so orbitals of another level or molecule fail.
     """
     started = time.perf_counter()
     mol = build_molecule(atoms, settings, max_memory_mb=max_memory_mb)
     _check_ecp_support(mol, settings)
-    mf = make_mean_field(mol, settings)
-    if settings.is_dft:
-        mf.grids.build(with_non0tab=True)
-    return _partitioned(atoms, settings, mf, orbitals, float(energy), {"repartitioned": True}, {}, started)
+
+    def mean_field():  # only for orbitals kept without operator blocks (format v1)
+        mf = make_mean_field(mol, settings)
+        if settings.is_dft:
+            mf.grids.build(with_non0tab=True)
+        return mf
+
+    return _partitioned(atoms, settings, mol, mean_field, orbitals, float(energy), {"repartitioned": True}, {}, started)

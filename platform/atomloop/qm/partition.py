@@ -1,7 +1,8 @@
 """Exact, term-by-term partition of a converged SCF energy into atomic contributions (Hartree).
 
 Every electronic term is linear in an atomic density D_A, so it is a trace Tr(O D_A) with an
-energy operator O built once per calculation:
+energy operator O built once per calculation (:mod:`atomloop.qm.operators`) and kept reduced to
+the blocks that every scheme needs (:class:`OperatorBlocks`):
 
 ====================  ===================================================================
 kinetic               Tr(T D_A)
@@ -25,10 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pyscf import dft, gto, scf
-
-from atomloop.qm.errors import UnsupportedCalculationError
-from atomloop.qm.populations import ao_atom_index
 
 TERMS = ("kinetic", "nuclear_attraction", "coulomb", "exchange", "xc", "nuclear_repulsion")
 
@@ -50,154 +47,73 @@ class Channel:
 
 
 @dataclass(frozen=True)
-class EnergyOperators:
-    """Operators (nao, nao) whose traces with atomic densities give the atomic energy terms.
+class OperatorBlocks:
+    """What every partition scheme needs of the energy operators O_t (Hartree) of one SCF.
 
-    ``one_electron``: kinetic, nuclear attraction (1/2 V_ne + V_ecp), coulomb (1/2 J), xc (X);
-    ``exchange``: one operator per channel; ``field_attraction`` (natm,) is 1/2 Tr(V_A D);
-    ``nuclear_repulsion`` (natm,); ``ao_atom`` (nao,) the atom of each AO.
+    Per channel c (canonical occupied orbitals C_c, density D_c) and electronic term t (kinetic,
+    nuclear_attraction, coulomb, exchange, and xc for DFT; see :mod:`atomloop.qm.operators`):
+    ``occupied[c][t]`` (nocc_c, nocc_c) = C_c^T O_t C_c, enough for any rotation of the occupied
+    orbitals (localization); ``ao_rows[c][t]`` (nao,) = sum_nu (O_t)_mu,nu (D_c)_nu,mu, the AO
+    rows of Tr(O_t D_c). ``field_attraction`` (natm,) is 1/2 Tr(V_A D), ``nuclear_repulsion``
+    (natm,) Hartree, ``ao_atom`` (nao,) the atom of each AO. Kept with the orbitals, so a scheme
+    added later rebuilds no operator.
     """
 
-    one_electron: dict[str, np.ndarray]
-    exchange: list[np.ndarray]
+    occupied: tuple[dict[str, np.ndarray], ...]
+    ao_rows: tuple[dict[str, np.ndarray], ...]
     field_attraction: np.ndarray
     nuclear_repulsion: np.ndarray
     ao_atom: np.ndarray
-    natm: int
 
+    @property
+    def natm(self) -> int:
+        return len(self.nuclear_repulsion)
 
-def nuclear_repulsion_by_atom(mol: gto.Mole) -> np.ndarray:
-    """E_nn,A = 1/2 sum_{B != A} Z_A Z_B / R_AB (Hartree), shape (natm,)."""
-    charges = mol.atom_charges().astype(float)
-    coords = mol.atom_coords()
-    distances = np.linalg.norm(coords[:, None, :] - coords[None, :, :], axis=-1)
-    np.fill_diagonal(distances, np.inf)
-    return 0.5 * charges * (charges[None, :] / distances).sum(axis=1)
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Flat named arrays (for an ``.npz``); inverse :meth:`from_arrays`."""
+        arrays = {"field_attraction": self.field_attraction, "nuclear_repulsion": self.nuclear_repulsion,
+                  "ao_atom": self.ao_atom}
+        for index, (occupied, ao_rows) in enumerate(zip(self.occupied, self.ao_rows)):
+            arrays.update({f"occupied_{index}_{term}": value for term, value in occupied.items()})
+            arrays.update({f"ao_rows_{index}_{term}": value for term, value in ao_rows.items()})
+        return arrays
 
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], nchannels: int) -> OperatorBlocks:
+        def per_channel(kind: str) -> tuple[dict[str, np.ndarray], ...]:
+            return tuple({name.removeprefix(f"{kind}_{index}_"): value for name, value in arrays.items()
+                          if name.startswith(f"{kind}_{index}_")} for index in range(nchannels))
 
-def field_attraction_by_atom(mol: gto.Mole, density: np.ndarray) -> np.ndarray:
-    """1/2 Tr(V_A D): half the attraction of all electrons to nucleus A (Hartree), shape (natm,)."""
-    out = np.empty(mol.natm)
-    for atom in range(mol.natm):
-        with mol.with_rinv_at_nucleus(atom):
-            potential = -mol.atom_charge(atom) * mol.intor_symmetric("int1e_rinv")
-        out[atom] = 0.5 * np.einsum("ij,ji->", potential, density)
-    return out
+        return cls(per_channel("occupied"), per_channel("ao_rows"), arrays["field_attraction"],
+                   arrays["nuclear_repulsion"], arrays["ao_atom"])
 
-
-def _exchange_fractions(mf: scf.hf.SCF) -> tuple[float, float, float]:
-    """(omega, alpha, hyb) of PySCF's range-separation convention; HF is (0, 1, 1)."""
-    if isinstance(mf, dft.rks.KohnShamDFT):
-        return mf._numint.rsh_and_hybrid_coeff(mf.xc, spin=mf.mol.spin)
-    return 0.0, 1.0, 1.0
-
-
-def coulomb_and_exchange(mf: scf.hf.SCF, densities: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """J[D] of the total density and the scaled exact-exchange matrix K_x[D_c] per channel.
-
-    Follows PySCF's hybrid/range-separated convention so that the energies match ``mf.e_tot``.
-    """
-    mol = mf.mol
-    dms = np.asarray(densities)
-    omega, alpha, hyb = _exchange_fractions(mf)
-    if hyb == 0 and alpha == 0:
-        vj = mf.get_j(mol, dms, hermi=1)
-        return vj.sum(axis=0), [np.zeros_like(d) for d in densities]
-    if omega == 0:
-        vj, vk = mf.get_jk(mol, dms, hermi=1)
-        vk = vk * hyb
-    elif alpha == 0:  # short-range exact exchange only
-        vj = mf.get_j(mol, dms, hermi=1)
-        vk = hyb * mf.get_k(mol, dms, hermi=1, omega=-omega)
-    elif hyb == 0:  # long-range exact exchange only
-        vj = mf.get_j(mol, dms, hermi=1)
-        vk = alpha * mf.get_k(mol, dms, hermi=1, omega=omega)
-    else:
-        vj, vk = mf.get_jk(mol, dms, hermi=1)
-        vk = vk * hyb + (alpha - hyb) * mf.get_k(mol, dms, hermi=1, omega=omega)
-    return vj.sum(axis=0), list(vk)
-
-
-def xc_energy_matrix(mf: scf.hf.SCF, densities: list[np.ndarray]) -> np.ndarray:
-    """X_mn = sum_g w_g eps_xc(r_g) phi_m(r_g) phi_n(r_g) on the SCF grid (Hartree), (nao, nao).
-
-    eps_xc is the XC energy per electron of the total (spin) density, so Tr(X D) = E_xc.
-    """
-    mol, ni = mf.mol, mf._numint
-    xctype = ni._xc_type(mf.xc)
-    if xctype not in ("LDA", "GGA", "MGGA"):
-        raise UnsupportedCalculationError(f"{mf.xc}: exchange-correlation type {xctype} is not partitioned")
-    unrestricted = isinstance(mf, scf.uhf.UHF)
-    spin_densities = densities if unrestricted else [densities[0]]
-    ao_deriv = 0 if xctype == "LDA" else 1
-    matrix = np.zeros((mol.nao, mol.nao))
-    for ao, mask, weight, _ in ni.block_loop(mol, mf.grids, mol.nao, ao_deriv, max_memory=mf.max_memory):
-        rho = [ni.eval_rho(mol, ao, dm, mask, xctype, hermi=1, with_lapl=False) for dm in spin_densities]
-        rho = np.asarray(rho) if unrestricted else rho[0]
-        exc = ni.eval_xc_eff(mf.xc, rho, deriv=0, xctype=xctype, spin=int(unrestricted))[0]
-        values = ao if ao_deriv == 0 else ao[0]
-        matrix += values.T @ (values * (weight * exc.ravel())[:, None])
-    return matrix
-
-
-def build_operators(mf: scf.hf.SCF, channels: list[Channel]) -> EnergyOperators:
-    """All energy operators of a converged ``mf`` for the densities of ``channels``."""
-    mol = mf.mol
-    densities = [channel.density for channel in channels]
-    total = sum(densities)
-    coulomb, exact_exchange = coulomb_and_exchange(mf, densities)
-    # Restricted: one channel of occupation 2 holds both spins, E_x = -1/4 Tr(K[D] D).
-    exchange_scale = -0.25 if len(channels) == 1 else -0.5
-    nuclear = 0.5 * mol.intor_symmetric("int1e_nuc")
-    if mol.has_ecp():
-        nuclear = nuclear + mol.intor_symmetric("ECPscalar")
-    one_electron = {
-        "kinetic": mol.intor_symmetric("int1e_kin"),
-        "nuclear_attraction": nuclear,
-        "coulomb": 0.5 * coulomb,
-    }
-    if isinstance(mf, dft.rks.KohnShamDFT):
-        one_electron["xc"] = xc_energy_matrix(mf, densities)
-    return EnergyOperators(
-        one_electron=one_electron,
-        exchange=[exchange_scale * k for k in exact_exchange],
-        field_attraction=field_attraction_by_atom(mol, total),
-        nuclear_repulsion=nuclear_repulsion_by_atom(mol),
-        ao_atom=ao_atom_index(mol),
-        natm=mol.natm,
-    )
-
-
-def _assemble(operators: EnergyOperators, trace_by_atom) -> dict[str, np.ndarray]:
-    """Terms (natm,) from ``trace_by_atom(operator, channel_index)`` -> per-atom traces."""
-    nchannels = len(operators.exchange)
-    terms = {term: np.zeros(operators.natm) for term in TERMS}
-    for channel in range(nchannels):
-        for term, operator in operators.one_electron.items():
-            terms[term] += trace_by_atom(operator, channel)
-        terms["exchange"] += trace_by_atom(operators.exchange[channel], channel)
-    terms["nuclear_attraction"] += operators.field_attraction
-    terms["nuclear_repulsion"] = operators.nuclear_repulsion.copy()
+def _assemble(blocks: OperatorBlocks, trace_by_atom) -> dict[str, np.ndarray]:
+    """Terms (natm,) from ``trace_by_atom(term, channel_index)`` -> per-atom traces."""
+    terms = {term: np.zeros(blocks.natm) for term in TERMS}
+    for channel, channel_terms in enumerate(blocks.occupied):
+        for term in channel_terms:
+            terms[term] += trace_by_atom(term, channel)
+    terms["nuclear_attraction"] += blocks.field_attraction
+    terms["nuclear_repulsion"] = blocks.nuclear_repulsion.copy()
     return terms
 
 
-def ao_partition(operators: EnergyOperators, channels: list[Channel]) -> dict[str, np.ndarray]:
+def ao_partition(blocks: OperatorBlocks) -> dict[str, np.ndarray]:
     """AO-based ("eda") terms: E_A = sum_{mu in A} sum_nu O_mu,nu D_nu,mu, each (natm,)."""
-    densities = [channel.density for channel in channels]
 
-    def trace_by_atom(operator: np.ndarray, channel: int) -> np.ndarray:
-        diagonal = np.einsum("ij,ji->i", operator, densities[channel])
-        return np.bincount(operators.ao_atom, weights=diagonal, minlength=operators.natm)
+    def trace_by_atom(term: str, channel: int) -> np.ndarray:
+        return np.bincount(blocks.ao_atom, weights=blocks.ao_rows[channel][term], minlength=blocks.natm)
 
-    return _assemble(operators, trace_by_atom)
+    return _assemble(blocks, trace_by_atom)
 
 
 def mo_partition(
-    operators: EnergyOperators, channels: list[Channel], populations: list[np.ndarray]
+    blocks: OperatorBlocks, channels: list[Channel], rotations: list[np.ndarray], populations: list[np.ndarray]
 ) -> dict[str, np.ndarray]:
     """MO-based terms with D_A = n sum_ij W[A]_ij c_i c_j^T; ``channels[c].coeff`` are the
-    (possibly localized) orbitals and ``populations[c]`` (natm, nocc, nocc) their atomic
-    population matrices. Only the pairs in ``channels[c].free_rotations`` keep their
+    (possibly localized) orbitals c = C U of channel c, ``rotations[c]`` (nocc, nocc) their U
+    from the canonical occupied orbitals C of ``blocks``, and ``populations[c]`` (natm, nocc, nocc)
+    their atomic population matrices. Only the pairs in ``channels[c].free_rotations`` keep their
     off-diagonal populations (the diagonal alone, w_iA = W[A]_ii, where every orbital is unique;
     see :mod:`atomloop.qm.blocks`)."""
 
@@ -208,12 +124,12 @@ def mo_partition(
 
     populations = [restricted(channel, matrices) for channel, matrices in zip(channels, populations)]
 
-    def trace_by_atom(operator: np.ndarray, channel: int) -> np.ndarray:
-        coeff = channels[channel].coeff
-        orbital_matrix = coeff.T @ operator @ coeff
+    def trace_by_atom(term: str, channel: int) -> np.ndarray:
+        rotation = rotations[channel]
+        orbital_matrix = rotation.T @ blocks.occupied[channel][term] @ rotation
         return channels[channel].occupation * np.einsum("aij,ji->a", populations[channel], orbital_matrix)
 
-    return _assemble(operators, trace_by_atom)
+    return _assemble(blocks, trace_by_atom)
 
 
 def total_by_atom(terms: dict[str, np.ndarray]) -> np.ndarray:

@@ -4,6 +4,9 @@ Strategies, in order, each from scratch until one converges: plain DIIS from the
 a better initial guess (superposition of atomic densities) with damping; a 0.5 Hartree level
 shift; the second-order (Newton) solver started from the last density. If all fail,
 :class:`SCFConvergenceError` says what was tried and how close each came.
+
+On ``device="cuda"`` each strategy runs as the gpu4pyscf twin of the same PySCF object
+(``to_gpu``); the converged orbitals come back as a CPU mean field on the SCF's own grid.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pyscf import dft, gto, scf
 from pyscf.scf.stability import uhf_internal
 
 from atomloop.errors import InputError
+from atomloop.qm.device import resolve_label_device, to_host
 from atomloop.qm.electrons import charge_and_multiplicity
 from atomloop.qm.errors import SCFConvergenceError, UnsupportedCalculationError
 from atomloop.qm.settings import QMSettings
@@ -132,17 +136,38 @@ class SCFOutcome:
     info: dict[str, Any]
 
 
-def run_scf(mol: gto.Mole, settings: QMSettings, *, label: str = "molecule") -> SCFOutcome:
+def on_device(mf: scf.hf.SCF, device: str) -> Any:
+    """``mf`` itself on ``cpu``; its gpu4pyscf twin (same settings, grid and guess) on ``cuda``."""
+    return mf if device == "cpu" else mf.to_gpu()
+
+
+def host_mean_field(device_mf: Any, mol: gto.Mole, settings: QMSettings) -> scf.hf.SCF:
+    """A CPU mean field of ``mol`` at ``settings`` holding the converged orbitals, orbital
+    energies (Hartree) and energy of the GPU ``device_mf``, on the DFT grid its SCF used."""
+    mf = make_mean_field(mol, settings)
+    mf.mo_coeff, mf.mo_occ, mf.mo_energy = (to_host(a) for a in (device_mf.mo_coeff, device_mf.mo_occ,
+                                                                   device_mf.mo_energy))
+    mf.e_tot, mf.converged = float(device_mf.e_tot), bool(device_mf.converged)
+    if settings.is_dft:
+        mf.grids.coords, mf.grids.weights = to_host(device_mf.grids.coords), to_host(device_mf.grids.weights)
+    return mf
+
+
+def run_scf(mol: gto.Mole, settings: QMSettings, *, label: str = "molecule", device: str = "cpu") -> SCFOutcome:
     """Converge the SCF of ``mol`` (``label`` names it in errors), falling back through :data:`STRATEGIES`.
 
     Converged means an energy change below ``conv_tol`` and an orbital gradient below
     ``conv_tol_grad`` (the gradient is recorded in ``info['orbital_gradient']``); where no
     strategy gets there, PySCF's own criterion (strategy ``pyscf-gradient-criterion``).
+    ``device`` (:data:`~atomloop.qm.device.LABEL_DEVICES`) runs the SCF with PySCF or, on
+    ``cuda``, gpu4pyscf; the outcome's ``mf`` is a CPU mean field either way and
+    ``info['device']`` says which ran.
     """
+    device = resolve_label_device(device)
     attempts: list[dict[str, Any]] = []
     last_dm = None
     for name, configure in STRATEGIES:
-        mf = configure(make_mean_field(mol, settings))
+        mf = configure(on_device(make_mean_field(mol, settings), device))
         energy = mf.kernel(dm0=last_dm) if name == "second-order" else mf.kernel()
         last_dm = mf.make_rdm1()
         attempts.append(
@@ -150,12 +175,12 @@ def run_scf(mol: gto.Mole, settings: QMSettings, *, label: str = "molecule") -> 
              "cycles": int(getattr(mf, "cycles", -1))}
         )
         if mf.converged:
-            return SCFOutcome(mf=mf, info=_info(mol, mf, name, attempts, settings))
-    relaxed = _converge_to_pyscf_criterion(mol, settings, last_dm)
+            return _outcome(mol, mf, name, attempts, settings, device)
+    relaxed = _converge_to_pyscf_criterion(mol, settings, last_dm, device)
     if relaxed is not None:
         attempts.append({"strategy": "pyscf-gradient-criterion", "converged": True, "energy": float(relaxed.e_tot),
                          "cycles": int(getattr(relaxed, "cycles", -1))})
-        return SCFOutcome(mf=relaxed, info=_info(mol, relaxed, "pyscf-gradient-criterion", attempts, settings))
+        return _outcome(mol, relaxed, "pyscf-gradient-criterion", attempts, settings, device)
     tried = "; ".join(f"{a['strategy']}: E={a['energy']:.8f} after {a['cycles']} cycles" for a in attempts)
     raise SCFConvergenceError(
         f"SCF of {label} did not converge to "
@@ -163,32 +188,44 @@ def run_scf(mol: gto.Mole, settings: QMSettings, *, label: str = "molecule") -> 
     )
 
 
-def orbital_gradient_norm(mf: scf.hf.SCF) -> float:
-    """Norm of the SCF orbital-rotation gradient at ``mf``'s orbitals (one Fock build)."""
-    return float(np.linalg.norm(mf.get_grad(mf.mo_coeff, mf.mo_occ)))
+def orbital_gradient_norm(mf: Any) -> float:
+    """Norm of the SCF orbital-rotation gradient at ``mf``'s orbitals (one Fock build, on the
+    device of ``mf``: PySCF or gpu4pyscf)."""
+    density = mf.make_rdm1(mf.mo_coeff, mf.mo_occ)
+    fock = mf.get_hcore(mf.mol) + mf.get_veff(mf.mol, density)
+    return float(np.linalg.norm(to_host(mf.get_grad(mf.mo_coeff, mf.mo_occ, fock))))
 
 
-def _converge_to_pyscf_criterion(mol: gto.Mole, settings: QMSettings, dm0) -> scf.hf.SCF | None:
+def _converge_to_pyscf_criterion(mol: gto.Mole, settings: QMSettings, dm0, device: str = "cpu") -> Any | None:
     """Last resort when no strategy reaches ``conv_tol_grad``: converge from ``dm0`` to PySCF's
     own gradient criterion sqrt(conv_tol). Radicals with degenerate orbitals on a DFT grid stall
     there (OH at UKS near 1e-6 at every grid level, measured); such a result is kept with
     its gradient in the info (``gradient_target_met`` says whether it is below ``conv_tol_grad``). ``None`` if that fails too."""
     if settings.conv_tol_grad is None:
         return None
-    relaxed = make_mean_field(mol, replace(settings, conv_tol_grad=None))
+    relaxed = on_device(make_mean_field(mol, replace(settings, conv_tol_grad=None)), device)
     relaxed.kernel(dm0=dm0)
     return relaxed if relaxed.converged else None
 
 
-def _info(
-    mol: gto.Mole, mf: scf.hf.SCF, strategy: str, attempts: list[dict[str, Any]], settings: QMSettings
-) -> dict[str, Any]:
+def _outcome(mol: gto.Mole, mf: Any, strategy: str, attempts: list[dict[str, Any]], settings: QMSettings,
+             device: str) -> SCFOutcome:
+    """The outcome of the converged ``mf`` (on ``device``), its gradient taken where it ran."""
     gradient = orbital_gradient_norm(mf)
+    host = mf if device == "cpu" else host_mean_field(mf, mol, settings)
+    return SCFOutcome(mf=host, info=_info(mol, host, strategy, attempts, settings, gradient, device))
+
+
+def _info(
+    mol: gto.Mole, mf: scf.hf.SCF, strategy: str, attempts: list[dict[str, Any]], settings: QMSettings,
+    gradient: float, device: str,
+) -> dict[str, Any]:
     info: dict[str, Any] = {
         "orbital_gradient": gradient,
         "gradient_target_met": settings.conv_tol_grad is None or gradient <= settings.conv_tol_grad,
         "reference": _reference_name(mf),
         "strategy": strategy,
+        "device": device,
         "attempts": attempts,
         "cycles": attempts[-1]["cycles"],
         "nao": int(mol.nao),
