@@ -38,6 +38,17 @@ normalised per-atom MSE. Same seed 0 for initialisation where the library takes 
   with ``ASEDataModule`` (extxyz files), ``lightning.Trainer`` in this process (what
   ``nequip-train`` runs, minus Hydra; bench/train.py times the CLI itself).
 
+SchNet, atomloop vs schnetpack, what still differs (each tested at ``--quick`` sizes over paired seeds,
+none a measurable accuracy difference; README "Accuracy against peers"): schnetpack's ``Atomwise``
+head has SiLU in its hidden layer where atomloop keeps the paper's shifted softplus; schnetpack
+outputs kcal/mol directly where atomloop multiplies by its per-atom scale s (about 6 kcal/mol on
+QM9); schnetpack's loss is the per-molecule MSE where atomloop's divides each error by n_m s.
+Layers, radial basis, cosine cutoff, residual updates, neighbour lists and, since the accuracy fix,
+Xavier-uniform weights with zero biases are the same (a forward pass with copied weights agrees to
+1e-6 kcal/mol). One run draws one initialisation: at ``--quick`` sizes the test MAE of either
+implementation varies by about 1-2 kcal/mol between initialisation seeds, so a single ratio near
+1 does not separate them.
+
 Throughput: training molecules per CPU-second of this process over epochs 2..N (epoch 1 is
 warm-up; each epoch includes its validation pass), as bench/train.py measures it; torch threads
 ``--threads`` (default 1). Ratios: MAE atomloop/peer (target <= 1.0), throughput atomloop/peer

@@ -65,7 +65,7 @@ from atomloop.units import HARTREE_TO_KCAL_PER_MOL
 
 TARGETS = ("total", "atomic")
 SELECTION_METRIC = "valid_mae_kcal_mol"  # molecular-energy validation MAE, kcal/mol: early stopping, LR schedule, Optuna
-OBJECTIVE_VERSION = "balanced-loss-v1"  # in every training fingerprint: checkpoints of another loss are not resumed
+OBJECTIVE_VERSION = "balanced-loss-v1+xavier-init"  # in every training fingerprint: checkpoints of another loss or initialisation are not resumed
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_FOLDS = 5
 
