@@ -196,3 +196,25 @@ def test_log_scale_plots_of_huge_errors_say_why():
     ax.plot([1, 2], [0.5, 3.0])
     log_y_axis(ax, "kcal/mol")
     assert figure_warnings(ordinary) == []
+
+
+def test_parity_baseline_is_the_per_element_fit_of_the_references():
+    """The parity plot's composition fit recovers per-element energies exactly when the
+    references are additive, and is the least-squares fit otherwise (residuals orthogonal to
+    the element counts)."""
+    from atomloop.store.models import StoredPrediction
+    from atomloop.study.run_plots import composition_baseline
+
+    per_element = {1: -0.5, 6: -37.8, 8: -74.9}  # Hartree
+    formulas = [[6, 1, 1, 1, 1], [8, 1, 1], [6, 8, 1, 1], [6, 6, 1, 1, 1, 1, 1, 1], [6, 8, 8]]
+
+    def predictions(offsets):
+        return [StoredPrediction(i, np.array(z), 0.0, sum(per_element[a] for a in z) + d, np.zeros(len(z)), None)
+                for i, (z, d) in enumerate(zip(formulas, offsets))]
+
+    exact = predictions([0.0] * len(formulas))
+    assert np.allclose(composition_baseline(exact), [p.reference_energy for p in exact], atol=1e-10)
+    noisy = predictions([0.01, -0.02, 0.005, 0.0, 0.015])
+    residual = np.array([p.reference_energy for p in noisy]) - composition_baseline(noisy)
+    counts = np.array([[z.count(a) for a in (1, 6, 8)] for z in formulas], dtype=float)
+    assert np.allclose(counts.T @ residual, 0.0, atol=1e-10) and np.abs(residual).max() > 1e-3

@@ -20,6 +20,7 @@ table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
 th { background: #f0f0f0; position: sticky; top: 0; }
 td.text { text-align: left; }
+td.mapping { text-align: left; min-width: 28em; font-size: 0.9em; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 .scroll { max-height: 40em; overflow: auto; }
 p.note { background: #f6f6ff; border-left: 4px solid #88a; padding: 0.3em 0.6em; max-width: 60em; }
@@ -43,14 +44,20 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def _cell_class(value: Any) -> str:
+    """The class attribute of a cell: text left-aligned, mappings and lists (JSON) wide enough to read."""
+    if isinstance(value, str):
+        return ' class="text"'
+    if isinstance(value, (dict, list)):
+        return ' class="mapping"'
+    return ""
+
+
 def table(table_id: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
     """An HTML table with one column per name in ``columns`` (header = the column name)."""
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(
-            f'<td class="text">{html.escape(fmt(row[c]))}</td>' if isinstance(row[c], str) else f"<td>{html.escape(fmt(row[c]))}</td>"
-            for c in columns
-        ) + "</tr>\n"
+        "<tr>" + "".join(f"<td{_cell_class(row[c])}>{html.escape(fmt(row[c]))}</td>" for c in columns) + "</tr>\n"
         for row in rows
     )
     return f'<div class="scroll"><table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table></div>'

@@ -237,7 +237,8 @@ def run_report(rows: RunRows) -> str:
         ("Errors over rounds", figure(errors_over_rounds(rows.models, baseline_models), "errors over rounds")
          + table("models", MODEL_COLUMNS, rows.models) + "".join(note(text, warning=True) for text in unseen_element_notes(rows))),
         ("Random baseline", _baseline(rows)),
-        ("Parity: predicted vs reference molecular energies (Hartree)",
+        ("Parity: predicted vs reference molecular energies (relative to a per-element fit of the references, kcal/mol; "
+         "the table in Hartree)",
          figure(parity_plots(rows.models, rows.predictions), "parity plots per model")
          + table("predictions", PREDICTION_COLUMNS, prediction_rows(rows))),
         ("Atomic-energy errors per element (models of atomic energies, against the labels' atomic energies)",

@@ -3,7 +3,8 @@
 - :func:`auc_over_rounds`: adversarial AUC (pool vs training set) per round;
 - :func:`errors_over_rounds`: test and OOD-test MAE of molecular energies (kcal/mol) per round;
 - :func:`model_learning_curves`: each model's MAE (kcal/mol) per training epoch;
-- :func:`parity_plots`: each model's predicted vs reference molecular energies (Hartree).
+- :func:`parity_plots`: each model's predicted vs reference molecular energies, relative to a
+  per-element fit (kcal/mol).
 
 A run's random baseline (``RunRows.baseline``), when given, is drawn in grey beside the run.
 """
@@ -21,6 +22,7 @@ from matplotlib.ticker import MaxNLocator
 
 from atomloop.models.names import MODEL_FOLD
 from atomloop.study.plots import LINE_STYLES, empty_axes, log_y_axis
+from atomloop.units import HARTREE_TO_KCAL_PER_MOL
 
 if TYPE_CHECKING:
     from atomloop.store.models import StoredPrediction
@@ -129,28 +131,43 @@ def unseen_symbols(numbers: Sequence[int], training_elements: Sequence[str]) -> 
     return [chemical_symbols[z] for z in sorted(set(int(z) for z in numbers)) if chemical_symbols[z] not in training_elements]
 
 
+def composition_baseline(predictions: Sequence[StoredPrediction]) -> np.ndarray:
+    """The energy (Hartree) a composition-only model gives each molecule: a per-element
+    least-squares fit of the molecules' reference energies, shape (n_molecules,)."""
+    elements = sorted({int(z) for p in predictions for z in p.numbers})
+    counts = np.array([[list(p.numbers).count(z) for z in elements] for p in predictions], dtype=float)
+    reference = np.array([p.reference_energy for p in predictions])
+    per_element, *_ = np.linalg.lstsq(counts, reference, rcond=None)
+    return counts @ per_element
+
+
 def parity_plots(model_rows: Sequence[Row], predictions: Mapping[int, Mapping[str, Sequence[StoredPrediction]]]) -> Figure:
     """A panel per model (rounds down, architectures across): predicted against reference
-    molecular energy (Hartree) of each predicted split (test, OOD test), the diagonal dashed,
-    molecules with elements absent from the model's training set ringed red; the legend gives
-    each split's MAE (kcal/mol)."""
+    molecular energy of each predicted split (test, OOD test), both relative to a per-element fit
+    of the panel's reference energies (:func:`composition_baseline`, kcal/mol; a total energy in
+    Hartree spans hundreds of Hartree and hides every error), the diagonal dashed, molecules with
+    elements absent from the model's training set ringed red; the legend gives each split's MAE
+    (kcal/mol)."""
     fig, panels = _panels(model_rows, 3.4, 3.0)
     for row in model_rows:
         ax = panels[row["model_id"]]
         splits = predictions.get(row["model_id"], {})
+        every = [p for found in splits.values() for p in found]
+        baseline = dict(zip((id(p) for p in every), composition_baseline(every))) if every else {}
+        reference = {id(p): (p.reference_energy - baseline[id(p)]) * HARTREE_TO_KCAL_PER_MOL for p in every}
+        predicted = {id(p): (p.energy - baseline[id(p)]) * HARTREE_TO_KCAL_PER_MOL for p in every}
         for split, found in splits.items():
-            reference, predicted = [p.reference_energy for p in found], [p.energy for p in found]
             mae = row[SPLIT_MAE[split]]
-            ax.scatter(reference, predicted, marker=SPLIT_MARKERS[split], alpha=0.7, s=18,
-                       label=f"{split} (n={len(found)}" + (f", MAE {mae:.3g} kcal/mol)" if mae is not None else ")"))
+            ax.scatter([reference[id(p)] for p in found], [predicted[id(p)] for p in found], marker=SPLIT_MARKERS[split],
+                       alpha=0.7, s=18, label=f"{split} (n={len(found)}" + (f", MAE {mae:.3g} kcal/mol)" if mae is not None else ")"))
             unseen = [p for p in found if unseen_symbols(p.numbers, row["training_elements"])]
             if unseen:
-                ax.scatter([p.reference_energy for p in unseen], [p.energy for p in unseen], s=60, facecolors="none",
+                ax.scatter([reference[id(p)] for p in unseen], [predicted[id(p)] for p in unseen], s=60, facecolors="none",
                            edgecolors="red", label=f"{split}: elements unseen in training")
         ax.set_title(f"round {row['round']} {row['architecture']} (model {row['model_id']})", fontsize="small")
-        ax.set(xlabel="reference energy (Hartree)", ylabel="predicted energy (Hartree)")
-        if splits:
-            energies = [e for found in splits.values() for p in found for e in (p.energy, p.reference_energy)]
+        ax.set(xlabel="reference - composition fit (kcal/mol)", ylabel="predicted - composition fit (kcal/mol)")
+        if every:
+            energies = [*reference.values(), *predicted.values()]
             ax.plot([min(energies), max(energies)], [min(energies), max(energies)], color="grey", linewidth=0.8, linestyle="--")
             ax.legend(fontsize="x-small")
             ax.grid(alpha=0.3)
