@@ -153,21 +153,22 @@ def parity_plots(model_rows: Sequence[Row], predictions: Mapping[int, Mapping[st
         ax = panels[row["model_id"]]
         splits = predictions.get(row["model_id"], {})
         every = [p for found in splits.values() for p in found]
-        baseline = dict(zip((id(p) for p in every), composition_baseline(every))) if every else {}
-        reference = {id(p): (p.reference_energy - baseline[id(p)]) * HARTREE_TO_KCAL_PER_MOL for p in every}
-        predicted = {id(p): (p.energy - baseline[id(p)]) * HARTREE_TO_KCAL_PER_MOL for p in every}
-        for split, found in splits.items():
+        baselines = np.split(composition_baseline(every), np.cumsum([len(f) for f in splits.values()])[:-1]) if every else []
+        energies = []
+        for (split, found), baseline in zip(splits.items(), baselines):
+            reference = (np.array([p.reference_energy for p in found]) - baseline) * HARTREE_TO_KCAL_PER_MOL
+            predicted = (np.array([p.energy for p in found]) - baseline) * HARTREE_TO_KCAL_PER_MOL
+            energies += [*reference, *predicted]
             mae = row[SPLIT_MAE[split]]
-            ax.scatter([reference[id(p)] for p in found], [predicted[id(p)] for p in found], marker=SPLIT_MARKERS[split],
-                       alpha=0.7, s=18, label=f"{split} (n={len(found)}" + (f", MAE {mae:.3g} kcal/mol)" if mae is not None else ")"))
-            unseen = [p for p in found if unseen_symbols(p.numbers, row["training_elements"])]
-            if unseen:
-                ax.scatter([reference[id(p)] for p in unseen], [predicted[id(p)] for p in unseen], s=60, facecolors="none",
+            ax.scatter(reference, predicted, marker=SPLIT_MARKERS[split], alpha=0.7, s=18,
+                       label=f"{split} (n={len(found)}" + (f", MAE {mae:.3g} kcal/mol)" if mae is not None else ")"))
+            unseen = np.array([bool(unseen_symbols(p.numbers, row["training_elements"])) for p in found])
+            if unseen.any():
+                ax.scatter(reference[unseen], predicted[unseen], s=60, facecolors="none",
                            edgecolors="red", label=f"{split}: elements unseen in training")
         ax.set_title(f"round {row['round']} {row['architecture']} (model {row['model_id']})", fontsize="small")
         ax.set(xlabel="reference - composition fit (kcal/mol)", ylabel="predicted - composition fit (kcal/mol)")
         if every:
-            energies = [*reference.values(), *predicted.values()]
             ax.plot([min(energies), max(energies)], [min(energies), max(energies)], color="grey", linewidth=0.8, linestyle="--")
             ax.legend(fontsize="x-small")
             ax.grid(alpha=0.3)
