@@ -145,7 +145,8 @@ def main() -> None:
     round_seconds = time.perf_counter() - started
     settings = result.settings
     print(
-        f"full round ({args.level} level, {settings['classifier']}, {settings['repeats']} repeats, "
+        f"full round ({args.level} level, test {settings['classifier']}, scores {settings['ranking_classifier']}, "
+        f"{settings['repeats']} repeats, "
         f"{settings['permutations']} permutations): {round_seconds:.1f} s wall, "
         f"{time.process_time() - cpu_started:.1f} s CPU = {len(pool) / round_seconds:,.0f} pool molecules/s "
         f"(adversarial validation {validation_seconds:.1f} s, selection {round_seconds - validation_seconds:.2f} s; "
@@ -155,9 +156,10 @@ def main() -> None:
     null = "" if result.null_auc is None else " null AUC 2.5/50/97.5% {:.3f}/{:.3f}/{:.3f}".format(*result.null_auc)
     p_value = "" if result.p_value is None else f", p = {result.p_value:.4f}"
     top_sizes = natoms[picked.indices]
+    ranking = "" if "ranking_auc" not in settings else f"; scoring classifier's AUC {settings['ranking_auc']:.3f}"
     print(
         f"AUC {result.auc:.3f} (95% interval {low:.3f}-{high:.3f}{p_value}){null}; {result.decision.verdict}; "
-        f"top-{args.k} mean size {top_sizes.mean():.1f} atoms vs pool mean {natoms.mean():.1f}"
+        f"top-{args.k} mean size {top_sizes.mean():.1f} atoms vs pool mean {natoms.mean():.1f}{ranking}"
     )
     print(f"peak memory (ru_maxrss): {peak_memory_gb():.2f} GB")
 

@@ -78,6 +78,30 @@ def test_boosted_trees_detect_the_known_shift_in_one_repeat_without_permutations
     assert result.shift_detected and result.decision.verdict.endswith("lies above 0.5")
 
 
+def test_a_large_auto_round_keeps_the_permutation_test_and_ranks_with_trees(known_shift, monkeypatch):
+    """Past ``AUTO_LOGISTIC_MAX`` molecules a side (lowered here to 50) ``logistic`` still runs
+    the test, so the round has a p-value; one ``hgb`` cross-validation scores the pool."""
+    train, pool, logistic = known_shift
+    trees = adversarial_validation(train, pool, seed=0, classifier="hgb")
+    monkeypatch.setattr("atomloop.select.classifiers.AUTO_LOGISTIC_MAX", 50)
+    large = adversarial_validation(train, pool, seed=0)
+    settings = large.settings
+    assert (settings["classifier"], settings["ranking_classifier"], settings["permutations"]) == ("logistic", "hgb", 100)
+    # The test is the logistic one, unchanged; the scores are the trees' (from other folds than
+    # those of classifier="hgb", so compared by AUC and rank, not value).
+    assert large.auc == pytest.approx(logistic.auc, abs=1e-12)
+    np.testing.assert_allclose(large.null_aucs, logistic.null_aucs, atol=1e-12)
+    assert large.p_value == logistic.p_value and large.p_value < 0.05 and large.shift_detected
+    assert settings["ranking_auc"] == pytest.approx(roc_auc(np.r_[large.train_scores, large.scores],
+                                                            np.r_[np.zeros(len(train)), np.ones(len(pool))]))
+    # Measured: ranking AUC 0.979 against 0.984 for hgb alone (other folds), 0.924 for the test;
+    # Spearman correlation with hgb's scores over all molecules 0.92.
+    assert settings["ranking_auc"] == pytest.approx(trees.auc, abs=0.03) and settings["ranking_auc"] > large.auc
+    both = np.r_[large.train_scores, large.scores], np.r_[trees.train_scores, trees.scores]
+    assert spearmanr(*both).statistic > 0.8
+    assert not np.allclose(large.scores, logistic.scores, atol=1e-3)
+
+
 def test_no_shift_gives_an_interval_containing_one_half_and_grouping_prevents_leakage():
     """A random split of G2 by molecule, 3 rattled conformers each, all on one side. (Split 3:
     split 0 is one of the random splits the test rejects at 5 %, p = 0.02; calibration over

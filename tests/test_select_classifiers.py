@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 
 from atomloop.errors import InputError
 from atomloop.select.adversarial import classifier_features
-from atomloop.select.classifiers import AUTO_LOGISTIC_MAX, NewtonLogisticRegression, resolve_classifier
+from atomloop.select.classifiers import AUTO_LOGISTIC_MAX, NewtonLogisticRegression, resolve_classifiers
 
 
 @pytest.mark.parametrize(("n", "k", "shift"), [(256, 16, 0.3), (256, 16, 3.0), (2000, 17, 0.1), (60, 40, 5.0)])
@@ -28,14 +28,15 @@ def test_newton_logistic_regression_is_scikit_learns_fit(n, k, shift):
     assert ours.get_params() == {"C": 0.1, "max_iter": 100, "tol": 1e-10}
 
 
-def test_auto_is_logistic_up_to_the_size_limit_of_the_smaller_side():
+def test_auto_tests_with_logistic_and_ranks_with_trees_beyond_the_size_limit_of_the_smaller_side():
     assert AUTO_LOGISTIC_MAX == 1000
-    assert resolve_classifier("auto", 160, 160) == "logistic"
-    assert resolve_classifier("auto", 1000, 100_000) == "logistic"
-    assert resolve_classifier("auto", 5000, 100_000) == "hgb"
-    assert resolve_classifier("hgb", 10, 10) == "hgb" and resolve_classifier("logistic", 10**6, 10**6) == "logistic"
+    assert resolve_classifiers("auto", 160, 160) == ("logistic", "logistic")
+    assert resolve_classifiers("auto", 1000, 100_000) == ("logistic", "logistic")
+    assert resolve_classifiers("auto", 5000, 100_000) == ("logistic", "hgb")
+    assert resolve_classifiers("hgb", 10, 10) == ("hgb", "hgb")
+    assert resolve_classifiers("logistic", 10**6, 10**6) == ("logistic", "logistic")
     with pytest.raises(InputError, match="unknown classifier 'svm'"):
-        resolve_classifier("svm", 10, 10)
+        resolve_classifiers("svm", 10, 10)
 
 
 def test_logistic_features_are_standardized_principal_axes_and_hgb_sees_the_varying_columns():

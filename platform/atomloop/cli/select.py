@@ -55,8 +55,9 @@ def select(
     pool_tag: str | None = typer.Option(None, help="Only pool molecules with this tag."),
     seed: int = typer.Option(0, help="Seed of folds, classifier, bootstrap and random picks."),
     run_id: int | None = typer.Option(None, help="Attach the round to this run (default: none)."),
-    classifier: str = typer.Option("auto", help=f"One of: {', '.join(CLASSIFIERS)} (auto: logistic regression on 16 "
-                                   "principal axes with a 100-permutation test up to 1,000 molecules a side, else hgb)."),
+    classifier: str = typer.Option("auto", help=f"One of: {', '.join(CLASSIFIERS)} (auto: a 100-permutation test "
+                                   "by logistic regression on 16 principal axes; scores from it up to 1,000 molecules "
+                                   "a side, from hgb beyond)."),
     top: int = typer.Option(20, min=0, help="Rows of the table to print."),
 ) -> None:
     """Select molecules to label next; rerunning a round prints its stored selection."""

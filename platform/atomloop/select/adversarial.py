@@ -32,8 +32,10 @@ Design choices, each against a known pitfall or measured (the classifier measure
 were made with the former ``"counts"`` molecule descriptor, ~600 columns; the default
 ``"pooled"`` one, :mod:`atomloop.select.descriptors`, has some 2 000 varying columns on G2):
 
-* **Classifier** (``classifier="auto"``, the default: ``logistic`` up to 1 000 molecules on the
-  smaller side, ``hgb`` beyond; measurements in :mod:`atomloop.select.classifiers`).
+* **Classifier** (``classifier="auto"``, the default: ``logistic`` runs the test at every size
+  and scores the pool up to 1 000 molecules on the smaller side; beyond, one cross-validation of
+  ``hgb`` scores the pool, which it ranks better there, and ``settings["ranking_auc"]`` records
+  its AUC; measurements in :mod:`atomloop.select.classifiers`).
   ``logistic`` is L2 logistic regression (C = 0.1) on the descriptors standardized and projected
   on their first ``n_components = 16`` principal axes (fitted once on all items, at most 20 000
   drawn at random: unsupervised, so no labels leak and permutations reuse them). Against
@@ -46,9 +48,9 @@ were made with the former ``"counts"`` molecule descriptor, ~600 columns; the de
   0.38 for a pool with 40 % larger molecules, with carbonyls new to it, and 60 a side with 60 %
   larger), above 32 (0.12) and 4 (0.13 with carbonyls), while from 500 a side more axes rank
   better (within-pool AUC 0.92 vs 0.95-0.97 with 32-64). 3 repeats: power 0.17 / 0.25 / 0.29
-  for 1 / 3 / 5, the cost in proportion. ``hgb`` gets 1 repeat and no permutations by default:
-  a 100-permutation null would refit it 1 500 times, and past 1 000 molecules a side, where
-  ``auto`` picks it, fold seeds barely move the AUC (standard deviation over 8 seeds 0.012 at
+  for 1 / 3 / 5, the cost in proportion. ``classifier="hgb"`` gets 1 repeat and no
+  permutations by default (the stopping rule then reads the interval): a 100-permutation null
+  would refit it 1 500 times, and past 1 000 molecules a side fold seeds barely move its AUC (standard deviation over 8 seeds 0.012 at
   160 a side, 0.004 at 1 000, 0.001 at 3 000, against interval widths of 0.12, 0.07, 0.06).
 * **Leakage**: folds are grouped by molecule identity (``atoms.info["composition_hash"]``,
   shared by all conformers of one molecule; if absent, the Hill formula -- coarser, so it
@@ -109,7 +111,7 @@ from tqdm import tqdm
 
 from atomloop.errors import InputError
 from atomloop.select.auc import bootstrap_auc_interval, label_units, permutation_p_value, roc_auc
-from atomloop.select.classifiers import classifier_params, make_classifier, resolve_classifier
+from atomloop.select.classifiers import classifier_params, make_classifier, resolve_classifiers
 from atomloop.select.descriptors import (
     DescriptorSettings,
     atom_descriptors,
@@ -140,7 +142,10 @@ _MIN_LOGIT_SPREAD = 1e-6  # floor of the null's logit standard deviation (all tr
 class AdversarialResult:
     """Outcome of one adversarial validation.
 
-    ``auc``: mean over the ``repeat_aucs`` (shape (R,), one per cross-validation repeat).
+    ``auc``: mean over the ``repeat_aucs`` (shape (R,), one per cross-validation repeat) of the
+    classifier that ran the test (``settings["classifier"]``); ``auc_interval``, ``null_aucs`` and
+    ``p_value`` are that classifier's too, and ``scores`` the ranking classifier's
+    (``settings["ranking_classifier"]``, the same one but for large ``auto`` rounds).
     ``auc_interval``: its 95 % group-bootstrap interval. ``null_aucs``: shape (B,), the
     repeat-mean AUC of each label permutation (empty when the test was off). ``scores``: shape
     (n_pool,), out-of-fold P(pool) per pool molecule, mean over repeats (at atom level, the
@@ -364,15 +369,14 @@ def adversarial_validation(
     """Test ``train`` (label 0) against ``pool`` (label 1) and score every pool molecule.
 
     ``classifier``: ``auto``, ``logistic`` or ``hgb`` (module docstring; ``settings["classifier"]``
-    records the one used). ``n_components``: principal axes the ``logistic`` classifier sees
+    records the one that ran the test, ``settings["ranking_classifier"]`` the one that scored). ``n_components``: principal axes the ``logistic`` classifier sees
     (None: all varying standardized descriptor columns, some 100 times slower a fit; ignored by
     ``hgb``). ``descriptor_settings.molecule_kind`` chooses the molecule descriptor
     (``"pooled"``, the default, or the former ``"counts"``). ``repeats``: cross-validation runs
-    with different fold seeds; None means ``DEFAULT_REPEATS`` (3) with ``logistic`` and 1 with
-    ``hgb``. ``permutations``: size B of the
-    permutation null; 0 turns the test off (``p_value`` and ``null_auc`` are None, the stopping
-    rule falls back to the interval); None means ``DEFAULT_PERMUTATIONS`` (100) with
-    ``logistic`` and 0 with ``hgb``. ``groups``: optional
+    with different fold seeds of the test; None means ``DEFAULT_REPEATS`` (3) when ``logistic``
+    runs it and 1 for ``hgb``. ``permutations``: size B of the permutation null; 0 turns the test
+    off (``p_value`` and ``null_auc`` are None, the stopping rule falls back to the interval);
+    None means ``DEFAULT_PERMUTATIONS`` (100) when ``logistic`` runs the test and 0 for ``hgb``. ``groups``: optional
     molecule identities aligned with ``list(train) + list(pool)`` (default: :func:`group_keys`).
     ``prior_correction=False`` leaves the pool/training size ratio in the scores (for
     comparison only). Deterministic for a given ``seed``.
@@ -384,11 +388,11 @@ def adversarial_validation(
         raise InputError("adversarial validation needs a pool; it is empty")
     if level not in LEVELS:
         raise InputError(f"unknown level {level!r}; choose one of {list(LEVELS)}")
-    chosen = resolve_classifier(classifier, len(train), len(pool))
+    tested, ranking = resolve_classifiers(classifier, len(train), len(pool))
     if repeats is None:
-        repeats = DEFAULT_REPEATS if chosen == "logistic" else 1
+        repeats = DEFAULT_REPEATS if tested == "logistic" else 1
     if permutations is None:
-        permutations = DEFAULT_PERMUTATIONS if chosen == "logistic" else 0
+        permutations = DEFAULT_PERMUTATIONS if tested == "logistic" else 0
     if repeats < 1 or permutations < 0:
         raise InputError(f"repeats must be at least 1 and permutations at least 0; got {repeats} and {permutations}")
     keys = list(groups) if groups is not None else group_keys(train + pool)
@@ -408,19 +412,26 @@ def adversarial_validation(
         labels = np.repeat(molecule_labels, atoms_per_molecule)
         item_groups = np.repeat(molecule_groups, atoms_per_molecule)
 
-    projection_seed, observed_seed, null_seed = np.random.SeedSequence(seed).spawn(3)
-    cv = CrossValidation(chosen, n_splits, seed, prior_correction, max_fit_per_class)
+    projection_seed, observed_seed, null_seed, ranking_seed = np.random.SeedSequence(seed).spawn(4)
+    cv = CrossValidation(tested, n_splits, seed, prior_correction, max_fit_per_class)
     # Small fits and the projection: BLAS threads only contend (an SVD of 320 x 1 800 takes
     # 0.06 s on one thread, 0.28 s on two shared cores; 5 000 x 1 500: 3.7 s against 11.8 s).
     with threadpool_limits(limits=1, user_api="blas"):
-        features = classifier_features(features, chosen, n_components, np.random.default_rng(projection_seed))
-        repeat_probabilities = cv.repeated(features, labels, item_groups, observed_seed.spawn(repeats))
+        test_features = classifier_features(features, tested, n_components, np.random.default_rng(projection_seed))
+        repeat_probabilities = cv.repeated(test_features, labels, item_groups, observed_seed.spawn(repeats))
         null_aucs = permutation_null(
-            cv, features, labels, item_groups, seeds=null_seed.spawn(permutations), repeats=repeats, progress=progress
+            cv, test_features, labels, item_groups, seeds=null_seed.spawn(permutations), repeats=repeats,
+            progress=progress,
         )
+        probabilities = repeat_probabilities.mean(axis=0)
+        if ranking != tested:  # one cross-validation of the ranking classifier scores the pool
+            ranking_cv = replace(cv, classifier=ranking)
+            probabilities = ranking_cv.probabilities(
+                classifier_features(features, ranking, n_components, np.random.default_rng(projection_seed)),
+                labels, item_groups, np.random.default_rng(ranking_seed),
+            )
     repeat_aucs = aucs_per_repeat(repeat_probabilities, labels)
     interval = bootstrap_auc_interval(repeat_probabilities, labels, item_groups, n_bootstrap=n_bootstrap, seed=seed)
-    probabilities = repeat_probabilities.mean(axis=0)
 
     atom_scores = flagged = flag_threshold = None
     if level == "molecule":
@@ -452,10 +463,16 @@ def adversarial_validation(
         n_train=len(train),
         n_pool=len(pool),
         settings={
-            "classifier": chosen,
+            "classifier": tested,
             "classifier_requested": classifier,
-            "classifier_params": classifier_params(chosen, seed),
-            "features": _feature_description(chosen, n_components),
+            "classifier_params": classifier_params(tested, seed),
+            "features": _feature_description(tested, n_components),
+            "ranking_classifier": ranking,
+            **({} if ranking == tested else {
+                "ranking_classifier_params": classifier_params(ranking, seed),
+                "ranking_features": _feature_description(ranking, n_components),
+                "ranking_auc": roc_auc(probabilities, labels),
+            }),
             "n_splits": n_splits,
             "repeats": repeats,
             "permutations": permutations,
