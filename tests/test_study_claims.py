@@ -11,7 +11,7 @@ from ase.build import molecule
 from scipy import stats
 
 from atomloop.study.atomic_errors import atomic_error_rows
-from atomloop.study.claims import claim_1_rows, claim_2_rows, molecular_cost_rows, paired
+from atomloop.study.claims import basis_learnability_rows, claim_1_rows, claim_2_rows, molecular_cost_rows, paired
 from atomloop.study.environments import environment_keys, seen_environments
 from atomloop.units import HARTREE_TO_KCAL_PER_MOL
 
@@ -105,3 +105,23 @@ def test_molecular_cost_pairs_each_atomic_target_with_the_total_one():
     assert rows["atomic:mo-pm-iao"]["difference_mev_atom"] == pytest.approx(6.0)
     assert rows["atomic:mo-pm-iao"]["difference_high"] == pytest.approx(paired([5.0, 7.0]).high)
     assert (rows["atomic:ao-eda"]["atomic_trained_mev_atom"], rows["atomic:ao-eda"]["total_trained_mev_atom"]) == (11.75, 11.0)
+
+
+def test_basis_learnability_pairs_each_scheme_with_its_own_labels_by_seed():
+    def rows(values: dict[tuple[str, str], tuple[float, ...]]) -> list[dict]:
+        return [
+            {**_experiment("in-distribution", target, seed, None), "reference_scheme": scheme, "element": "all",
+             "environment": "all", "centred_mae_kcal_mol": value}
+            for (target, scheme), series in values.items() for seed, value in enumerate(series)
+        ]
+
+    first = rows({("atomic:ao-eda", "ao-eda"): (1.0, 2.0, 3.0), ("atomic:mo-pm-iao", "mo-pm-iao"): (4.0, 4.0),
+                  ("total", "ao-eda"): (50.0, 50.0, 50.0), ("atomic:mo-pm-iao", "ao-eda"): (9.0, 9.0)})
+    second = rows({("atomic:ao-eda", "ao-eda"): (2.0, 2.5, 5.5, 7.0), ("atomic:mo-pm-iao", "mo-pm-iao"): (4.5, 3.5)})
+    ao, mo = basis_learnability_rows(first, second)  # cross-scheme and total-trained rows are not learnability
+    assert (ao["scheme"], ao["n_pairs"], mo["scheme"], mo["n_pairs"]) == ("ao-eda", 3, "mo-pm-iao", 2)
+    assert ao["difference_kcal_mol"] == pytest.approx(4.0 / 3.0)
+    assert (ao["difference_low"], ao["difference_high"]) == pytest.approx(
+        (paired([1.0, 0.5, 2.5]).low, paired([1.0, 0.5, 2.5]).high))
+    assert (ao["first_basis_kcal_mol"], ao["second_basis_kcal_mol"]) == (pytest.approx(2.0), pytest.approx(10.0 / 3.0))
+    assert mo["difference_kcal_mol"] == pytest.approx(0.0)

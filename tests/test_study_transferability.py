@@ -23,9 +23,11 @@ from atomloop.store.reports import study_rows
 from atomloop.store.tables import ExperimentAtomicError, ExperimentError, Model, Prediction, Study, StudyExperiment
 from atomloop.study import StudyConfig
 from atomloop.study.claims import (
+    BASIS_LEARNABILITY_COLUMNS,
     CLAIM_1_COLUMNS,
     CLAIM_2_COLUMNS,
     MOLECULAR_COST_COLUMNS,
+    basis_learnability_rows,
     claim_1_rows,
     claim_2_rows,
     molecular_cost_rows,
@@ -228,3 +230,24 @@ def test_changed_inputs_under_one_name_are_refused(engine, tiny_dataset):
     with Session(engine) as session:
         errors = np.array(session.execute(text("SELECT mae_kcal_mol FROM study_experiments")).scalars().all())
     assert errors.size == 1 and errors[0] > 0
+
+
+def test_basis_learnability_compares_two_studies_of_the_same_molecules(engine, tiny_dataset):
+    from atomloop.study import run_study
+
+    matrix = {**TINY, "targets": ("atomic:ao-eda", "atomic:mo-pm-iao"), "architectures": ("schnet",),
+              "strategies": ("random",), "splits": ("in-distribution",), "sizes": (3,), "seeds": (0, 1)}
+    for name, basis in (("sto", "sto-3g"), ("split", "3-21g")):
+        config = StudyConfig.from_options(quick=True, **{**matrix, "name": name, "basis": basis})
+        assert run_study(config, engine=engine, progress=False).done == 4
+    with Session(engine) as session:
+        first, second = (study_rows(session, n).views["study_atomic_errors"] for n in ("sto", "split"))
+    table = basis_learnability_rows(first, second)
+    assert {(r["scheme"], r["environment"], r["n_pairs"]) for r in table} >= {("ao-eda", "all", 2), ("mo-pm-iao", "all", 2)}
+    result = CliRunner().invoke(app, ["study", "basis-learnability", "--first", "sto", "--second", "split"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("tiny: sto-3g (sto) then 3-21g (split)")
+    for row in table:  # every row is a markdown line with the views' numbers
+        assert "| " + " | ".join(fmt(row[c]) for c in BASIS_LEARNABILITY_COLUMNS) + " |" in result.output.splitlines()
+    refused = CliRunner().invoke(app, ["study", "basis-learnability", "--first", "sto", "--second", "sto"])
+    assert isinstance(refused.exception, InputError) and "must share a dataset and differ in basis" in str(refused.exception)

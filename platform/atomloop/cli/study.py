@@ -105,6 +105,34 @@ def basis_dependence(
     typer.echo(markdown_table(basis_dependence_rows(changes), BASIS_DEPENDENCE_COLUMNS))
 
 
+@study_app.command("basis-learnability")
+def basis_learnability(
+    first: str = typer.Option(..., help="Study at the first basis."),
+    second: str = typer.Option(..., help="Study of the same dataset, splits and seeds at the second basis."),
+) -> None:
+    """Claim 3: how well each scheme's atomic energies are learnt at two basis sets: the
+    element-centred atomic MAE (kcal/mol) of atomic:S models against S's labels, second minus
+    first basis, with a paired 95 % interval over seeds."""
+    from atomloop.db.engine import get_engine, session_scope
+    from atomloop.errors import InputError
+    from atomloop.store.reports import study_rows
+    from atomloop.study.claims import BASIS_LEARNABILITY_COLUMNS, basis_learnability_rows
+    from atomloop.study.markdown import markdown_table
+
+    with session_scope(get_engine()) as session:
+        studies = [study_rows(session, name) for name in (first, second)]
+    (a, b) = (rows.study["parameters"] for rows in studies)
+    if a.get("dataset") != b.get("dataset") or a.get("basis") == b.get("basis"):
+        raise InputError(f"studies {first!r} and {second!r} must share a dataset and differ in basis; they have "
+                         f"{a.get('dataset')}/{a.get('basis')} and {b.get('dataset')}/{b.get('basis')}")
+    table = basis_learnability_rows(*(rows.views["study_atomic_errors"] for rows in studies))
+    if not table:
+        raise InputError(f"studies {first!r} and {second!r} have no atomic:S experiments in common (same split, "
+                         "architecture, strategy, size and seed)")
+    typer.echo(f"{a['dataset']}: {a['basis']} ({first}) then {b['basis']} ({second})\n")
+    typer.echo(markdown_table(table, BASIS_LEARNABILITY_COLUMNS))
+
+
 def report(
     out: Path = typer.Option(..., help="The file to write: HTML, or with a .md name the claim tables as markdown (studies)."),
     study: str = typer.Option(None, help="Name of a study."),

@@ -17,6 +17,12 @@ pairs with differences d_k, the interval is mean(d) ± t_{0.975, n-1} · sd(d) /
   that split divided by the in-distribution one, paired by seed; the interval is over
   log-ratios, reported as ratios. Beside it the mean adversarial AUC of training vs test
   molecules on each split.
+* **Claim 3, learnability across bases** (:func:`basis_learnability_rows`, two studies of the
+  same molecules, splits and seeds labelled at two basis sets): per scheme S, the
+  element-centred atomic MAE (kcal/mol) of the ``atomic:S``-trained model against S's own
+  labels, second basis minus first, paired by seed (pairs also share split, architecture,
+  strategy and size, so they trained and tested on the same molecules). Positive: S's atomic
+  energies are harder to learn at the second basis.
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ CLAIM_1_COLUMNS = (
 MOLECULAR_COST_COLUMNS = (
     "target", *CONTEXT, "n_pairs", "atomic_trained_mev_atom", "total_trained_mev_atom", "difference_mev_atom",
     "difference_low", "difference_high",
+)
+BASIS_LEARNABILITY_COLUMNS = (
+    "scheme", "environment", *CONTEXT, "n_pairs", "first_basis_kcal_mol", "second_basis_kcal_mol",
+    "difference_kcal_mol", "difference_low", "difference_high",
 )
 TRANSFER_SPLITS = ("size-transfer", "group-transfer")
 CLAIM_2_COLUMNS = (
@@ -141,4 +151,35 @@ def claim_2_rows(experiments: Iterable[Mapping]) -> list[dict]:
                 "auc_in_distribution": float(np.mean([inside[s]["auc"] for s in seeds])),
                 "auc_transfer": float(np.mean([outside[s]["auc"] for s in seeds])),
             })
+    return table
+
+
+def _own_scheme_errors(atomic_errors: Iterable[Mapping]) -> dict[tuple, dict[int, float]]:
+    """Centred atomic MAE of each ``atomic:S``-trained model against S's labels (element
+    ``all``; environments ``all`` and ``unseen``), by (S, environment, *context) and seed."""
+    own = [r for r in atomic_errors if r["element"] == "all" and r["environment"] in ("all", "unseen")
+           and r["target"] == f"atomic:{r['reference_scheme']}"]
+    return {key: {r["seed"]: r["centred_mae_kcal_mol"] for r in rows}
+            for key, rows in _by(own, ("reference_scheme", "environment", *CONTEXT)).items()}
+
+
+def basis_learnability_rows(first: Iterable[Mapping], second: Iterable[Mapping]) -> list[dict]:
+    """Claim 3's learnability table from the ``study_atomic_errors`` rows of two studies (first
+    and second basis): per scheme, environment and context both means and the paired
+    difference second - first over common seeds."""
+    by_first, by_second = _own_scheme_errors(first), _own_scheme_errors(second)
+    table = []
+    for key in sorted(set(by_first) & set(by_second)):
+        a, b = by_first[key], by_second[key]
+        seeds = sorted(set(a) & set(b))
+        if not seeds:
+            continue
+        result = paired([b[s] - a[s] for s in seeds])
+        scheme, environment, *context = key
+        table.append({
+            "scheme": scheme, "environment": environment, **dict(zip(CONTEXT, context)), "n_pairs": result.n,
+            "first_basis_kcal_mol": float(np.mean([a[s] for s in seeds])),
+            "second_basis_kcal_mol": float(np.mean([b[s] for s in seeds])),
+            "difference_kcal_mol": result.mean, "difference_low": result.low, "difference_high": result.high,
+        })
     return table
