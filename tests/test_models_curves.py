@@ -16,7 +16,7 @@ from atomloop.errors import InputError
 from atomloop.loop.models import evaluate_registered, prepare_data, train_and_register
 from atomloop.models.curves import run_directory
 from atomloop.models.evaluate import UnseenElementWarning, unseen_elements
-from atomloop.models.fitting import choose_validation, fit, split_training_data
+from atomloop.models.fitting import choose_validation, fit, k_fold_epochs, split_training_data
 from atomloop.models.training import TrainingConfig, new_model, training_fingerprint
 from atomloop.store.labels import LabelSource
 from atomloop.store.models import EPOCH_COLUMNS, training_curves
@@ -65,6 +65,16 @@ def test_validation_holds_out_at_least_50_from_150_molecules_and_folds_below():
     assert (data.valid_ids, data.folds, data.validation_rule) == ([0, 1], [], "given")
 
 
+def test_k_fold_epochs_end_the_plateau_of_the_mean_curve_not_its_noisy_minimum():
+    plateau = np.array([[50.0, 30.0, 21.0, 23.0, 22.0, 23.0], [60.0, 32.0, 25.0, 23.0, 24.0, 23.0],
+                        [55.0, 28.0, 20.0, 23.0, 23.0, 22.0]])  # mean 55, 30, 22, 23, 23, 22.7; SE at epoch 3: 1.53
+    assert k_fold_epochs(plateau) == 6
+    rising = plateau.copy()
+    rising[:, 4:] += 10.0  # validation rises significantly after epoch 4: stop there
+    assert k_fold_epochs(rising) == 4
+    assert k_fold_epochs(plateau[:1]) == 3  # one fold: no spread, its minimum
+
+
 def test_k_fold_training_takes_the_epoch_of_the_mean_fold_curve_then_trains_on_every_molecule(atomloop_home):
     """Ten molecules and HF (its fold's training part has no fluorine: left out of that fold's
     curve, with a warning); 3 folds of 6 epochs, then all 11 molecules for the chosen epochs."""
@@ -77,9 +87,9 @@ def test_k_fold_training_takes_the_epoch_of_the_mean_fold_curve_then_trains_on_e
         result, _ = fit("schnet", data, config, TINY)
     assert sorted(result.fold_histories) == [1, 2, 3]
     assert all(len(history) == 6 for history in result.fold_histories.values())
-    mean = np.mean([[r["valid_mae_kcal_mol"] for r in h] for h in result.fold_histories.values()], axis=0)
-    assert result.best_epoch == 1 + int(np.argmin(mean))
-    assert result.best_valid_mae_kcal_mol == pytest.approx(mean.min(), rel=1e-12)
+    curves = np.array([[r["valid_mae_kcal_mol"] for r in h] for h in result.fold_histories.values()])
+    assert result.best_epoch == k_fold_epochs(curves)
+    assert result.best_valid_mae_kcal_mol == pytest.approx(curves.mean(axis=0)[result.best_epoch - 1], rel=1e-12)
     assert [r["epoch"] for r in result.history] == list(range(1, result.best_epoch + 1))
     assert not any(key.startswith("valid_") for r in result.history for key in r)
     assert data.validation_record(result) == {
