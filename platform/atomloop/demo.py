@@ -23,8 +23,8 @@ from atomloop.loop.config import LoopConfig
 POOL_TAG = "organic"
 DEMO_ELEMENTS = frozenset({1, 6, 7, 8, 9, 17})
 DEMO_CONFIG = LoopConfig(
-    pool_tag=POOL_TAG, schemes=("mo-pm-iao", "ao-eda"), epochs=200, stop_on_auc=False, name="demo",
-    test_size=40, k=20,
+    pool_tag=POOL_TAG, schemes=("mo-pm-iao", "ao-eda"), epochs=120, stop_on_auc=False, name="demo",
+    test_size=40, k=40,
 )  # LoopConfig's defaults otherwise: 20 initial, 10 OOD, 3 rounds, HF/STO-3G, SchNet+NequIP
 
 
