@@ -64,9 +64,9 @@ def test_paired_interval_is_scipys_paired_t_interval():
     assert paired([0.3]).low is None
 
 
-def _experiment(split, target, seed, mae, auc=0.6):
+def _experiment(split, target, seed, mae, auc=0.6, p_value=0.5):
     return {"split": split, "target": target, "architecture": "schnet", "strategy": "random", "training_size": 8,
-            "seed": seed, "status": "done", "mae_mev_atom": mae, "auc": auc}
+            "seed": seed, "status": "done", "mae_mev_atom": mae, "auc": auc, "auc_p_value": p_value}
 
 
 def test_claim_tables_pair_by_seed():
@@ -84,15 +84,17 @@ def test_claim_tables_pair_by_seed():
     assert (row["atomic_trained_kcal_mol"], row["total_trained_kcal_mol"]) == (pytest.approx(2.0), pytest.approx(3.0))
 
     experiments = [_experiment("in-distribution", "total", s, m, 0.5) for s, m in enumerate((10.0, 20.0))]
-    experiments += [_experiment("size-transfer", "total", s, m, 0.9) for s, m in enumerate((20.0, 80.0))]
+    experiments += [_experiment("size-transfer", "total", s, m, 0.9, p) for s, m, p in ((0, 20.0, 0.0099), (1, 80.0, 0.0297))]
     experiments.append(_experiment("size-transfer", "total", 7, 1.0))  # no in-distribution partner: left out
-    experiments += [_experiment("group-transfer", "total", s, m, 0.7) for s, m in enumerate((5.0, 10.0))]
+    experiments += [_experiment("group-transfer", "total", s, m, 0.7, None if s else 0.01) for s, m in enumerate((5.0, 10.0))]
     ratio, group = claim_2_rows(experiments)
     assert (ratio["transfer_split"], group["transfer_split"]) == ("size-transfer", "group-transfer")
     assert ratio["n_pairs"] == 2 and ratio["ratio"] == pytest.approx(math.sqrt(2.0 * 4.0))
     assert (ratio["auc_in_distribution"], ratio["auc_transfer"]) == (0.5, 0.9)
     assert ratio["ratio_low"] < ratio["ratio"] < ratio["ratio_high"]
     assert group["ratio"] == pytest.approx(0.5) and group["auc_transfer"] == 0.7
+    # the largest seed's p-value: <= 0.05 means every seed's test found a shift; a seed without a test: None
+    assert (ratio["p_in_distribution"], ratio["p_transfer"], group["p_transfer"]) == (0.5, 0.0297, None)
 
 
 def test_molecular_cost_pairs_each_atomic_target_with_the_total_one():

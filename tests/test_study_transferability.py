@@ -78,6 +78,8 @@ def _check_experiments(session: Session) -> None:
     for r in rows:
         assert len(r.train_molecule_ids) == r.training_size and not set(r.train_molecule_ids) & set(r.test_molecule_ids)
         assert 0.0 <= r.auc_low <= r.auc <= r.auc_high <= 1.0
+        # one-sided permutation p-value over 100 permutations: (1 + #null >= auc) / 101
+        assert 1 / 101 <= r.auc_p_value <= 1.0 and r.auc_p_value * 101 == pytest.approx(round(r.auc_p_value * 101))
         if r.split == "size-transfer":  # the test molecules are the largest (heavy atoms)
             assert min(heavy[i] for i in r.test_molecule_ids) >= max(heavy[i] for i in r.train_molecule_ids)
         if r.split == "group-transfer":
@@ -203,6 +205,14 @@ def test_tiny_study_flow_writes_rows_views_plots_and_report(engine, tiny_dataset
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Model)) == n_models
         assert session.scalar(select(func.count()).select_from(Prediction)) == n_predictions
+        tests = session.execute(text("SELECT id, auc, auc_low, auc_high, auc_p_value FROM experiments ORDER BY id")).all()
+        session.execute(text("UPDATE experiments SET auc_p_value = NULL WHERE split = 'size-transfer'"))
+        session.commit()
+    # experiments stored without a p-value (before revision 0009) get the same test on resume
+    n_untested = sum(1 for experiment in QUICK.experiments() if experiment.split == "size-transfer")
+    assert flow(**TINY, quick=True).endswith(f"0 failed, {n_untested} permutation tests filled in")
+    with Session(engine) as session:
+        assert session.execute(text("SELECT id, auc, auc_low, auc_high, auc_p_value FROM experiments ORDER BY id")).all() == tests
 
     result = CliRunner().invoke(app, ["report", "--study", "tiny", "--out", str(tmp_path / "cli.html")])
     assert result.exit_code == 0, result.output

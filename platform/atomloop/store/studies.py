@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from atomloop.errors import InputError
@@ -75,6 +75,23 @@ def stored_training_set(session: Session, study_id: int, split: str, strategy: s
             StudyExperiment.seed == seed, StudyExperiment.status == "done",
         )
     ).first()
+
+
+def experiments_without_p_value(session: Session, study_id: int) -> list[Any]:
+    """The study's done experiments whose adversarial test has no p-value: rows with ``id``,
+    ``train_molecule_ids``, ``test_molecule_ids`` and ``seed``."""
+    return session.execute(
+        select(StudyExperiment.id, StudyExperiment.train_molecule_ids, StudyExperiment.test_molecule_ids,
+               StudyExperiment.seed)
+        .where(StudyExperiment.study_id == study_id, StudyExperiment.status == "done",
+               StudyExperiment.auc_p_value.is_(None))
+        .order_by(StudyExperiment.id)
+    ).all()
+
+
+def update_experiment(session: Session, experiment_id: int, values: dict[str, Any]) -> None:
+    """Set columns of one experiment row (``values``: column name -> value)."""
+    session.execute(update(StudyExperiment).where(StudyExperiment.id == experiment_id).values(**values))
 
 
 def store_experiment(

@@ -363,6 +363,9 @@ class StudyExperiment(Base):
     auc: Mapped[float | None] = mapped_column(Double, comment="adversarial ROC AUC, training vs test set")
     auc_low: Mapped[float | None] = mapped_column(Double)
     auc_high: Mapped[float | None] = mapped_column(Double)
+    auc_p_value: Mapped[float | None] = mapped_column(
+        Double, comment="one-sided permutation p-value of the AUC, (1 + #null >= auc) / (B + 1)"
+    )
     mae_kcal_mol: Mapped[float | None] = mapped_column(Double, comment="molecular energies, kcal/mol")
     rmse_kcal_mol: Mapped[float | None] = mapped_column(Double)
     mae_mev_atom: Mapped[float | None] = mapped_column(Double, comment="molecular energy error per atom, meV/atom")

@@ -16,7 +16,9 @@ pairs with differences d_k, the interval is mean(d) ± t_{0.975, n-1} · sd(d) /
   (size-transfer, group-transfer) and target, the per-atom molecular-energy MAE (meV/atom) on
   that split divided by the in-distribution one, paired by seed; the interval is over
   log-ratios, reported as ratios. Beside it the mean adversarial AUC of training vs test
-  molecules on each split.
+  molecules on each split and the largest of its seeds' one-sided permutation p-values (the
+  test rejects "same distribution" for every seed when it is <= 0.05; None when a seed's row
+  has no test).
 * **Claim 3, learnability across bases** (:func:`basis_learnability_rows`, two studies of the
   same molecules, splits and seeds labelled at two basis sets): per scheme S, the
   element-centred atomic MAE (kcal/mol) of the ``atomic:S``-trained model against S's own
@@ -52,6 +54,7 @@ TRANSFER_SPLITS = ("size-transfer", "group-transfer")
 CLAIM_2_COLUMNS = (
     "transfer_split", "target", "architecture", "strategy", "training_size", "n_pairs", "in_distribution_mev_atom",
     "transfer_mev_atom", "ratio", "ratio_low", "ratio_high", "auc_in_distribution", "auc_transfer",
+    "p_in_distribution", "p_transfer",
 )
 
 
@@ -150,8 +153,16 @@ def claim_2_rows(experiments: Iterable[Mapping]) -> list[dict]:
                 "ratio_high": None if result.high is None else math.exp(result.high),
                 "auc_in_distribution": float(np.mean([inside[s]["auc"] for s in seeds])),
                 "auc_transfer": float(np.mean([outside[s]["auc"] for s in seeds])),
+                "p_in_distribution": _largest_p_value([inside[s] for s in seeds]),
+                "p_transfer": _largest_p_value([outside[s] for s in seeds]),
             })
     return table
+
+
+def _largest_p_value(experiments: Sequence[Mapping]) -> float | None:
+    """The largest permutation p-value of ``experiments`` (None when one has none)."""
+    values = [r.get("auc_p_value") for r in experiments]
+    return None if any(v is None for v in values) else max(values)
 
 
 def _own_scheme_errors(atomic_errors: Iterable[Mapping]) -> dict[tuple, dict[int, float]]:

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 EXPERIMENT_COLUMNS = (
     "experiment_id", "split", "target", "architecture", "strategy", "training_size", "seed", "status",
-    "n_train", "n_test", "auc", "auc_low", "auc_high", "mae_kcal_mol", "rmse_kcal_mol", "mae_mev_atom",
+    "n_train", "n_test", "auc", "auc_low", "auc_high", "auc_p_value", "mae_kcal_mol", "rmse_kcal_mol", "mae_mev_atom",
     "atomic_mae_kcal_mol", "atomic_mae_mev", "model_id",
 )
 SUMMARY_COLUMNS = (

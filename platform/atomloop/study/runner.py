@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from ase import Atoms
@@ -77,6 +78,19 @@ def _labelled_molecules(session: Session, settings: QMSettings, ids: list[int]) 
     return molecules, atoms_by_id
 
 
+class AdversarialTest(NamedTuple):
+    """Adversarial validation of an experiment's training vs test set."""
+
+    auc: float
+    auc_low: float
+    auc_high: float
+    p_value: float | None  # one-sided permutation p-value; None without a permutation test
+
+    def columns(self) -> dict[str, float | None]:
+        """The values of the ``experiments`` columns."""
+        return {"auc": self.auc, "auc_low": self.auc_low, "auc_high": self.auc_high, "auc_p_value": self.p_value}
+
+
 @dataclass
 class StudyPlan:
     """A study's labelled molecules and the caches its experiments share (splits, training
@@ -89,7 +103,7 @@ class StudyPlan:
     atoms_by_id: dict[int, Atoms]
     _splits: dict[tuple[str, int], SplitSets] = field(default_factory=dict)
     _training: dict[tuple, list[int]] = field(default_factory=dict)
-    _auc: dict[tuple, tuple[float, float, float]] = field(default_factory=dict)
+    _auc: dict[tuple, AdversarialTest] = field(default_factory=dict)
     _environments: dict[int, list[str]] = field(default_factory=dict)
 
     @property
@@ -132,15 +146,16 @@ class StudyPlan:
             energies.append([p.energy for p in predict(result.model, candidate_atoms)])
         return np.array(energies)
 
-    def auc(self, train_ids: list[int], test_ids: list[int], seed: int) -> tuple[float, float, float]:
-        """Adversarial ROC AUC of training vs test molecules, with its bootstrap interval."""
+    def auc(self, train_ids: list[int], test_ids: list[int], seed: int) -> AdversarialTest:
+        """Adversarial validation of training vs test molecules: ROC AUC, its bootstrap interval
+        and the one-sided permutation p-value (the defaults of :func:`adversarial_validation`)."""
         key = (tuple(train_ids), tuple(test_ids), seed)
         if key not in self._auc:
             result = adversarial_validation(
                 [self.atoms_by_id[i] for i in train_ids], [self.atoms_by_id[i] for i in test_ids],
                 seed=seed, n_bootstrap=AUC_BOOTSTRAP,
             )
-            self._auc[key] = (result.auc, *result.auc_interval)
+            self._auc[key] = AdversarialTest(result.auc, *result.auc_interval, result.p_value)
         return self._auc[key]
 
     def environments(self, molecule_id: int) -> list[str]:
@@ -213,7 +228,7 @@ def run_experiment(plan: StudyPlan, experiment: Experiment) -> str:
     train_ids: list[int] = []
     try:
         train_ids = plan.training_set(experiment)
-        auc, auc_low, auc_high = plan.auc(train_ids, split.test, experiment.seed)
+        test = plan.auc(train_ids, split.test, experiment.seed)
         with session_scope(plan.engine) as session:
             model_id = _reusable_model(session, plan, experiment, train_ids, split)
         if model_id is None:
@@ -237,7 +252,7 @@ def run_experiment(plan: StudyPlan, experiment: Experiment) -> str:
         atomic_kcal = sum(e.atomic_mae_kcal_mol * e.n_atoms for e in atoms_total) / n_atoms if target.scheme else None
         values = {
             "status": "done", "model_id": model_id, "train_molecule_ids": train_ids, "test_molecule_ids": split.test,
-            "auc": auc, "auc_low": auc_low, "auc_high": auc_high, "mae_kcal_mol": energy["mae_kcal_mol"],
+            **test.columns(), "mae_kcal_mol": energy["mae_kcal_mol"],
             "rmse_kcal_mol": energy["rmse_kcal_mol"], "mae_mev_atom": energy["mae_mev_atom"],
             "atomic_mae_kcal_mol": atomic_kcal,
             "atomic_mae_mev": None if atomic_kcal is None else sum(e.atomic_mae_mev * e.n_atoms for e in atoms_total) / n_atoms,
@@ -263,9 +278,25 @@ class StudyResult:
     done: int = 0
     failed: int = 0
     skipped: int = 0
+    tests_filled: int = 0
 
     def summary(self) -> str:
-        return f"study {self.name} (id {self.study_id}): {self.done} run, {self.skipped} already done, {self.failed} failed"
+        filled = f", {self.tests_filled} permutation tests filled in" if self.tests_filled else ""
+        return (f"study {self.name} (id {self.study_id}): {self.done} run, {self.skipped} already done, "
+                f"{self.failed} failed{filled}")
+
+
+def fill_permutation_tests(plan: StudyPlan, *, progress: bool = False) -> int:
+    """Run the adversarial test of every finished experiment stored without a p-value (studies
+    run before revision 0009) and store its AUC, interval and p-value together; returns how
+    many experiments it filled."""
+    with session_scope(plan.engine) as session:
+        untested = studies.experiments_without_p_value(session, plan.study_id)
+    for row in tqdm(untested, desc="permutation tests", unit="exp", disable=not progress or not untested):
+        test = plan.auc(row.train_molecule_ids, row.test_molecule_ids, row.seed)
+        with session_scope(plan.engine) as session:
+            studies.update_experiment(session, row.id, test.columns())
+    return len(untested)
 
 
 def run_study(
@@ -292,6 +323,7 @@ def run_study(
     for experiment in tqdm(pending, desc="experiments", unit="exp", disable=not progress):
         status = (experiment_runner or run_experiment)(plan, experiment)
         setattr(result, status, getattr(result, status) + 1)
+    result.tests_filled = fill_permutation_tests(plan, progress=progress)
     with session_scope(engine) as session:
         studies.finish_study(session, study_id, "done" if result.failed == 0 else "failed")
     return result
