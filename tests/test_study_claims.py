@@ -11,7 +11,14 @@ from ase.build import molecule
 from scipy import stats
 
 from atomloop.study.atomic_errors import atomic_error_rows
-from atomloop.study.claims import basis_learnability_rows, claim_1_rows, claim_2_rows, molecular_cost_rows, paired
+from atomloop.study.claims import (
+    architecture_rows,
+    basis_learnability_rows,
+    claim_1_rows,
+    claim_2_rows,
+    molecular_cost_rows,
+    paired,
+)
 from atomloop.study.environments import environment_keys, seen_environments
 from atomloop.units import HARTREE_TO_KCAL_PER_MOL
 
@@ -107,6 +114,21 @@ def test_molecular_cost_pairs_each_atomic_target_with_the_total_one():
     assert rows["atomic:mo-pm-iao"]["difference_mev_atom"] == pytest.approx(6.0)
     assert rows["atomic:mo-pm-iao"]["difference_high"] == pytest.approx(paired([5.0, 7.0]).high)
     assert (rows["atomic:ao-eda"]["atomic_trained_mev_atom"], rows["atomic:ao-eda"]["total_trained_mev_atom"]) == (11.75, 11.0)
+
+
+def test_architectures_pair_by_seed_on_the_same_cell():
+    def experiment(architecture, seed, mae, split="in-distribution"):
+        return {**_experiment(split, "total", seed, mae), "architecture": architecture}
+
+    experiments = [experiment("schnet", s, m) for s, m in enumerate((10.0, 12.0, 11.0))]
+    experiments += [experiment("nequip", s, m) for s, m in enumerate((13.0, 12.5, 14.0))]
+    experiments += [experiment("nequip", 9, 1.0), experiment("schnet", 0, 99.0, "size-transfer")]  # no partner
+    (row,) = architecture_rows(experiments)
+    assert (row["first_architecture"], row["second_architecture"], row["split"], row["n_pairs"]) == ("nequip", "schnet", "in-distribution", 3)
+    expected = paired([-3.0, -0.5, -3.0])  # schnet - nequip, seed by seed
+    assert (row["first_mev_atom"], row["second_mev_atom"]) == (pytest.approx(13.0 + 1 / 6), 11.0)
+    assert row["difference_mev_atom"] == pytest.approx(expected.mean)
+    assert (row["difference_low"], row["difference_high"]) == (pytest.approx(expected.low), pytest.approx(expected.high))
 
 
 def test_basis_learnability_pairs_each_scheme_with_its_own_labels_by_seed():

@@ -23,10 +23,12 @@ from atomloop.store.reports import study_rows
 from atomloop.store.tables import ExperimentAtomicError, ExperimentError, Model, Prediction, Study, StudyExperiment
 from atomloop.study import StudyConfig
 from atomloop.study.claims import (
+    ARCHITECTURE_COLUMNS,
     BASIS_LEARNABILITY_COLUMNS,
     CLAIM_1_COLUMNS,
     CLAIM_2_COLUMNS,
     MOLECULAR_COST_COLUMNS,
+    architecture_rows,
     basis_learnability_rows,
     claim_1_rows,
     claim_2_rows,
@@ -171,7 +173,8 @@ def _check_report(session: Session, document: str) -> None:
     experiments = [dict(r) for r in session.execute(text("SELECT * FROM study_experiments")).mappings()]
     for table, columns, expected in (("claim_1", CLAIM_1_COLUMNS, claim_1_rows(atomic)),
                                      ("molecular_cost", MOLECULAR_COST_COLUMNS, molecular_cost_rows(experiments)),
-                                     ("claim_2", CLAIM_2_COLUMNS, claim_2_rows(experiments))):
+                                     ("claim_2", CLAIM_2_COLUMNS, claim_2_rows(experiments)),
+                                     ("architectures", ARCHITECTURE_COLUMNS, architecture_rows(experiments))):
         assert len(tables[table]) == len(expected) > 0, table
         for row, want in zip(tables[table], expected):
             assert all(same_number(row[c], want[c]) for c in columns), (table, row, want)

@@ -25,6 +25,9 @@ pairs with differences d_k, the interval is mean(d) ± t_{0.975, n-1} · sd(d) /
   labels, second basis minus first, paired by seed (pairs also share split, architecture,
   strategy and size, so they trained and tested on the same molecules). Positive: S's atomic
   energies are harder to learn at the second basis.
+* **Architectures** (:func:`architecture_rows`): per split, target, strategy and size, the
+  per-atom molecular MAE (meV/atom) of one architecture minus another's (names in alphabetical
+  order: ``nequip`` - ``schnet``), paired by seed (the same training and test molecules).
 """
 
 from __future__ import annotations
@@ -50,6 +53,12 @@ BASIS_LEARNABILITY_COLUMNS = (
     "scheme", "environment", *CONTEXT, "n_pairs", "first_basis_kcal_mol", "second_basis_kcal_mol",
     "difference_kcal_mol", "difference_low", "difference_high",
 )
+CELL = ("split", "target", "strategy", "training_size")
+ARCHITECTURE_COLUMNS = (
+    *CELL, "first_architecture", "second_architecture", "n_pairs", "first_mev_atom", "second_mev_atom",
+    "difference_mev_atom", "difference_low", "difference_high",
+)
+TARGET_SIDES = ("total_trained", "atomic_trained")  # claim 1's sides: first total-, then atomic-trained
 TRANSFER_SPLITS = ("size-transfer", "group-transfer")
 CLAIM_2_COLUMNS = (
     "transfer_split", "target", "architecture", "strategy", "training_size", "n_pairs", "in_distribution_mev_atom",
@@ -84,17 +93,19 @@ def _by(rows: Iterable[Mapping], keys: Sequence[str]) -> dict[tuple, list[Mappin
     return grouped
 
 
-def _atomic_minus_total(atomic: Mapping[int, float], total: Mapping[int, float], unit: str) -> dict | None:
-    """Means of both sides over their common seeds and the paired difference atomic - total
-    (columns ``atomic_trained_<unit>``, ``total_trained_<unit>``, ``difference_<unit>``, ...)."""
-    seeds = sorted(set(atomic) & set(total))
+def _second_minus_first(first: Mapping[int, float], second: Mapping[int, float], sides: tuple[str, str],
+                        unit: str) -> dict | None:
+    """Means of both sides (by seed) over their common seeds and the paired difference second -
+    first: columns ``n_pairs``, ``<sides[0]>_<unit>``, ``<sides[1]>_<unit>``, ``difference_<unit>``,
+    ``difference_low``, ``difference_high``; None without a common seed."""
+    seeds = sorted(set(first) & set(second))
     if not seeds:
         return None
-    result = paired([atomic[s] - total[s] for s in seeds])
+    result = paired([second[s] - first[s] for s in seeds])
     return {
         "n_pairs": result.n,
-        f"atomic_trained_{unit}": float(np.mean([atomic[s] for s in seeds])),
-        f"total_trained_{unit}": float(np.mean([total[s] for s in seeds])),
+        f"{sides[0]}_{unit}": float(np.mean([first[s] for s in seeds])),
+        f"{sides[1]}_{unit}": float(np.mean([second[s] for s in seeds])),
         f"difference_{unit}": result.mean, "difference_low": result.low, "difference_high": result.high,
     }
 
@@ -106,7 +117,8 @@ def claim_1_rows(atomic_errors: Iterable[Mapping]) -> list[dict]:
     table = []
     for (scheme, environment, *context), cell in sorted(_by(rows, ("reference_scheme", "environment", *CONTEXT)).items()):
         by_target = {t: {r["seed"]: r["centred_mae_kcal_mol"] for r in rs} for (t,), rs in _by(cell, ("target",)).items()}
-        compared = _atomic_minus_total(by_target.get(f"atomic:{scheme}", {}), by_target.get("total", {}), "kcal_mol")
+        compared = _second_minus_first(by_target.get("total", {}), by_target.get(f"atomic:{scheme}", {}), TARGET_SIDES,
+                                       "kcal_mol")
         if compared:
             table.append({"reference_scheme": scheme, "environment": environment, **dict(zip(CONTEXT, context)), **compared})
     return table
@@ -121,7 +133,7 @@ def molecular_cost_rows(experiments: Iterable[Mapping]) -> list[dict]:
     for context, cell in sorted(_by(done, CONTEXT).items()):
         by_target = {t: {r["seed"]: r["mae_mev_atom"] for r in rs} for (t,), rs in _by(cell, ("target",)).items()}
         for target in sorted(t for t in by_target if t.startswith("atomic:")):
-            compared = _atomic_minus_total(by_target[target], by_target.get("total", {}), "mev_atom")
+            compared = _second_minus_first(by_target.get("total", {}), by_target[target], TARGET_SIDES, "mev_atom")
             if compared:
                 table.append({"target": target, **dict(zip(CONTEXT, context)), **compared})
     return table
@@ -181,16 +193,28 @@ def basis_learnability_rows(first: Iterable[Mapping], second: Iterable[Mapping])
     by_first, by_second = _own_scheme_errors(first), _own_scheme_errors(second)
     table = []
     for key in sorted(set(by_first) & set(by_second)):
-        a, b = by_first[key], by_second[key]
-        seeds = sorted(set(a) & set(b))
-        if not seeds:
-            continue
-        result = paired([b[s] - a[s] for s in seeds])
-        scheme, environment, *context = key
-        table.append({
-            "scheme": scheme, "environment": environment, **dict(zip(CONTEXT, context)), "n_pairs": result.n,
-            "first_basis_kcal_mol": float(np.mean([a[s] for s in seeds])),
-            "second_basis_kcal_mol": float(np.mean([b[s] for s in seeds])),
-            "difference_kcal_mol": result.mean, "difference_low": result.low, "difference_high": result.high,
-        })
+        compared = _second_minus_first(by_first[key], by_second[key], ("first_basis", "second_basis"), "kcal_mol")
+        if compared:
+            scheme, environment, *context = key
+            table.append({"scheme": scheme, "environment": environment, **dict(zip(CONTEXT, context)), **compared})
+    return table
+
+
+def architecture_rows(experiments: Iterable[Mapping]) -> list[dict]:
+    """Architectures compared on the same molecules, from ``study_experiments`` rows (of one
+    study, or of several studies of the same dataset, splits and seeds): per split, target,
+    strategy and training size and each pair of architectures (by name), the per-atom molecular
+    MAE (meV/atom) of the second minus the first, paired by seed."""
+    done = [r for r in experiments if r["status"] == "done" and r["mae_mev_atom"] is not None]
+    table = []
+    for cell_key, cell in sorted(_by(done, CELL).items()):
+        by_architecture = {a: {r["seed"]: r["mae_mev_atom"] for r in rs} for (a,), rs in _by(cell, ("architecture",)).items()}
+        names = sorted(by_architecture)
+        for i, first in enumerate(names):
+            for second in names[i + 1:]:
+                compared = _second_minus_first(by_architecture[first], by_architecture[second], ("first", "second"),
+                                               "mev_atom")
+                if compared:
+                    table.append({**dict(zip(CELL, cell_key)), "first_architecture": first,
+                                  "second_architecture": second, **compared})
     return table

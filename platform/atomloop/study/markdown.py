@@ -19,9 +19,11 @@ def study_markdown(rows) -> str:
     """The claim tables and the summary over seeds of a study (:class:`atomloop.store.reports.StudyRows`)
     as markdown: what ``docs/results`` shows; ``atomloop report --study NAME --out FILE.md``."""
     from atomloop.study.claims import (
+        ARCHITECTURE_COLUMNS,
         CLAIM_1_COLUMNS,
         CLAIM_2_COLUMNS,
         MOLECULAR_COST_COLUMNS,
+        architecture_rows,
         claim_1_rows,
         claim_2_rows,
         molecular_cost_rows,
@@ -37,6 +39,8 @@ def study_markdown(rows) -> str:
          markdown_table(molecular_cost_rows(experiments), MOLECULAR_COST_COLUMNS)),
         ("claim 2: transfer split over in-distribution per-atom MAE (ratio)",
          markdown_table(claim_2_rows(experiments), CLAIM_2_COLUMNS)),
+        ("architectures: per-atom MAE of molecular energies, second minus first architecture (meV/atom)",
+         markdown_table(architecture_rows(experiments), ARCHITECTURE_COLUMNS)),
         ("summary over seeds", markdown_table(rows.views["study_summary"], SUMMARY_COLUMNS)),
     ]
     return "\n\n".join(f"#### {title}" + (f"\n\n{body}" if body else "") for title, body in sections) + "\n"

@@ -18,9 +18,11 @@ from ase.data import atomic_numbers
 
 from atomloop.select.stopping import ANTI_LEARNING, STOP_MARGIN, stopping_decision
 from atomloop.study.claims import (
+    ARCHITECTURE_COLUMNS,
     CLAIM_1_COLUMNS,
     CLAIM_2_COLUMNS,
     MOLECULAR_COST_COLUMNS,
+    architecture_rows,
     claim_1_rows,
     claim_2_rows,
     molecular_cost_rows,
@@ -104,6 +106,9 @@ def study_report(rows: StudyRows) -> str:
         ("Claim 2: transfer to larger molecules and unseen functional groups (per-atom MAE, transfer split / "
          "in-distribution, paired over seeds, 95 % interval)",
          table("claim_2", CLAIM_2_COLUMNS, claim_2_rows(views["study_experiments"]))),
+        ("Architectures on the same molecules (per-atom MAE of molecular energies, meV/atom; second - first "
+         "architecture paired over seeds, 95 % t interval)",
+         table("architectures", ARCHITECTURE_COLUMNS, architecture_rows(views["study_experiments"]))),
         ("Learning curves", figure(figures["learning_curves"], "learning curves")),
         ("Error vs adversarial AUC", figure(figures["error_vs_auc"], "error vs AUC")),
         ("AO vs MO partitions", figure(figures["partition_comparison"], "partition comparison")),
