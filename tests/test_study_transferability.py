@@ -25,11 +25,13 @@ from atomloop.study import StudyConfig
 from atomloop.study.claims import (
     ARCHITECTURE_COLUMNS,
     BASIS_LEARNABILITY_COLUMNS,
+    BASIS_MOLECULAR_COLUMNS,
     CLAIM_1_COLUMNS,
     CLAIM_2_COLUMNS,
     MOLECULAR_COST_COLUMNS,
     architecture_rows,
     basis_learnability_rows,
+    basis_molecular_rows,
     claim_1_rows,
     claim_2_rows,
     molecular_cost_rows,
@@ -248,19 +250,31 @@ def test_changed_inputs_under_one_name_are_refused(engine, tiny_dataset):
 def test_basis_learnability_compares_two_studies_of_the_same_molecules(engine, tiny_dataset):
     from atomloop.study import run_study
 
-    matrix = {**TINY, "targets": ("atomic:ao-eda", "atomic:mo-pm-iao"), "architectures": ("schnet",),
+    matrix = {**TINY, "targets": ("total", "atomic:ao-eda", "atomic:mo-pm-iao"), "architectures": ("schnet",),
               "strategies": ("random",), "splits": ("in-distribution",), "sizes": (3,), "seeds": (0, 1)}
     for name, basis in (("sto", "sto-3g"), ("split", "3-21g")):
         config = StudyConfig.from_options(quick=True, **{**matrix, "name": name, "basis": basis})
-        assert run_study(config, engine=engine, progress=False).done == 4
+        assert run_study(config, engine=engine, progress=False).done == 6
     with Session(engine) as session:
-        first, second = (study_rows(session, n).views["study_atomic_errors"] for n in ("sto", "split"))
-    table = basis_learnability_rows(first, second)
+        studies = [study_rows(session, n).views for n in ("sto", "split")]
+    table = basis_learnability_rows(*(views["study_atomic_errors"] for views in studies))
     assert {(r["scheme"], r["environment"], r["n_pairs"]) for r in table} >= {("ao-eda", "all", 2), ("mo-pm-iao", "all", 2)}
+    molecular = basis_molecular_rows(*(views["study_experiments"] for views in studies))
+    assert {(r["target"], r["n_pairs"]) for r in molecular} == {("total", 2), ("atomic:ao-eda", 2), ("atomic:mo-pm-iao", 2)}
+    mae = {(basis, r["target"], r["seed"]): r["mae_mev_atom"]
+           for basis, views in zip(("sto", "split"), studies) for r in views["study_experiments"]}
+    for row in molecular:  # recomputed from the views: the change, and beyond the total-trained models' change
+        change = [mae["split", row["target"], s] - mae["sto", row["target"], s] for s in (0, 1)]
+        assert row["difference_mev_atom"] == pytest.approx(np.mean(change), abs=1e-9)
+        if row["target"] == "total":
+            assert row["beyond_total_mev_atom"] is None
+        else:
+            total = [mae["split", "total", s] - mae["sto", "total", s] for s in (0, 1)]
+            assert row["beyond_total_mev_atom"] == pytest.approx(np.mean(change) - np.mean(total), abs=1e-9)
     result = CliRunner().invoke(app, ["study", "basis-learnability", "--first", "sto", "--second", "split"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("tiny: sto-3g (sto) then 3-21g (split)")
-    for row in table:  # every row is a markdown line with the views' numbers
-        assert "| " + " | ".join(fmt(row[c]) for c in BASIS_LEARNABILITY_COLUMNS) + " |" in result.output.splitlines()
+    for row, columns in [(r, BASIS_LEARNABILITY_COLUMNS) for r in table] + [(r, BASIS_MOLECULAR_COLUMNS) for r in molecular]:
+        assert "| " + " | ".join(fmt(row[c]) for c in columns) + " |" in result.output.splitlines()  # the views' numbers
     refused = CliRunner().invoke(app, ["study", "basis-learnability", "--first", "sto", "--second", "sto"])
     assert isinstance(refused.exception, InputError) and "must share a dataset and differ in basis" in str(refused.exception)

@@ -24,7 +24,10 @@ pairs with differences d_k, the interval is mean(d) ± t_{0.975, n-1} · sd(d) /
   element-centred atomic MAE (kcal/mol) of the ``atomic:S``-trained model against S's own
   labels, second basis minus first, paired by seed (pairs also share split, architecture,
   strategy and size, so they trained and tested on the same molecules). Positive: S's atomic
-  energies are harder to learn at the second basis.
+  energies are harder to learn at the second basis. Beside it (:func:`basis_molecular_rows`) the
+  per-atom molecular MAE (meV/atom) of every target's models, second minus first basis, and for
+  each atomic target that change minus the total-trained models' change (paired by seed): what
+  the scheme's labels add to the second basis's cost beyond the total energies' own.
 * **Architectures** (:func:`architecture_rows`): per split, target, strategy and size, the
   per-atom molecular MAE (meV/atom) of one architecture minus another's (names in alphabetical
   order: ``nequip`` - ``schnet``), paired by seed (the same training and test molecules).
@@ -52,6 +55,10 @@ MOLECULAR_COST_COLUMNS = (
 BASIS_LEARNABILITY_COLUMNS = (
     "scheme", "environment", *CONTEXT, "n_pairs", "first_basis_kcal_mol", "second_basis_kcal_mol",
     "difference_kcal_mol", "difference_low", "difference_high",
+)
+BASIS_MOLECULAR_COLUMNS = (
+    "target", *CONTEXT, "n_pairs", "first_basis_mev_atom", "second_basis_mev_atom", "difference_mev_atom",
+    "difference_low", "difference_high", "beyond_total_mev_atom", "beyond_total_low", "beyond_total_high",
 )
 CELL = ("split", "target", "strategy", "training_size")
 ARCHITECTURE_COLUMNS = (
@@ -84,6 +91,11 @@ def paired(differences: Sequence[float]) -> Paired:
         return Paired(int(d.size), float(d.mean()) if d.size else math.nan, None, None)
     half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
     return Paired(int(d.size), float(d.mean()), float(d.mean() - half), float(d.mean() + half))
+
+
+def _finished(experiments: Iterable[Mapping]) -> list[Mapping]:
+    """The ``study_experiments`` rows that finished with a molecular MAE."""
+    return [r for r in experiments if r["status"] == "done" and r["mae_mev_atom"] is not None]
 
 
 def _by(rows: Iterable[Mapping], keys: Sequence[str]) -> dict[tuple, list[Mapping]]:
@@ -128,7 +140,7 @@ def molecular_cost_rows(experiments: Iterable[Mapping]) -> list[dict]:
     """What training on atomic energies costs (or gains) in molecular energies: per atomic
     target and context, its per-atom molecular MAE (meV/atom) minus the total-trained model's,
     paired by seed, from ``study_experiments`` rows."""
-    done = [r for r in experiments if r["status"] == "done" and r["mae_mev_atom"] is not None]
+    done = _finished(experiments)
     table = []
     for context, cell in sorted(_by(done, CONTEXT).items()):
         by_target = {t: {r["seed"]: r["mae_mev_atom"] for r in rs} for (t,), rs in _by(cell, ("target",)).items()}
@@ -200,12 +212,46 @@ def basis_learnability_rows(first: Iterable[Mapping], second: Iterable[Mapping])
     return table
 
 
+def _molecular_errors(experiments: Iterable[Mapping]) -> dict[tuple, dict[int, float]]:
+    """Per-atom molecular MAE (meV/atom) of the finished ``study_experiments`` rows, by (target,
+    *context) and seed."""
+    return {key: {r["seed"]: r["mae_mev_atom"] for r in rows}
+            for key, rows in _by(_finished(experiments), ("target", *CONTEXT)).items()}
+
+
+def basis_molecular_rows(first: Iterable[Mapping], second: Iterable[Mapping]) -> list[dict]:
+    """Claim 3's molecular side from the ``study_experiments`` rows of two studies (first and
+    second basis): per target and context the per-atom molecular MAE (meV/atom) at both bases and
+    the paired difference second - first over common seeds; for ``atomic:S`` targets also
+    ``beyond_total``: that difference minus the ``total``-trained models' difference of the same
+    seed and context (None without a total-trained pair), so the total energies' own change of
+    difficulty with the basis is taken out."""
+    by_first, by_second = _molecular_errors(first), _molecular_errors(second)
+    common = sorted(set(by_first) & set(by_second))
+    change = {key: {s: by_second[key][s] - by_first[key][s] for s in set(by_first[key]) & set(by_second[key])}
+              for key in common}
+    table = []
+    for key in common:
+        compared = _second_minus_first(by_first[key], by_second[key], ("first_basis", "second_basis"), "mev_atom")
+        if not compared:
+            continue
+        target, *context = key
+        total = change.get(("total", *context), {})
+        seeds = sorted(set(change[key]) & set(total)) if target != "total" else []
+        beyond = paired([change[key][s] - total[s] for s in seeds]) if seeds else None
+        table.append({"target": target, **dict(zip(CONTEXT, context)), **compared,
+                      "beyond_total_mev_atom": beyond.mean if beyond else None,
+                      "beyond_total_low": beyond.low if beyond else None,
+                      "beyond_total_high": beyond.high if beyond else None})
+    return table
+
+
 def architecture_rows(experiments: Iterable[Mapping]) -> list[dict]:
     """Architectures compared on the same molecules, from ``study_experiments`` rows (of one
     study, or of several studies of the same dataset, splits and seeds): per split, target,
     strategy and training size and each pair of architectures (by name), the per-atom molecular
     MAE (meV/atom) of the second minus the first, paired by seed."""
-    done = [r for r in experiments if r["status"] == "done" and r["mae_mev_atom"] is not None]
+    done = _finished(experiments)
     table = []
     for cell_key, cell in sorted(_by(done, CELL).items()):
         by_architecture = {a: {r["seed"]: r["mae_mev_atom"] for r in rs} for (a,), rs in _by(cell, ("architecture",)).items()}
