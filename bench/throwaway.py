@@ -1,5 +1,7 @@
 """A throwaway atomloop store for benchmarks: an embedded PostgreSQL and an ``ATOMLOOP_HOME``
-in a temporary folder, migrated to the head revision, removed afterwards."""
+in a temporary folder, migrated to the head revision, removed afterwards, also when the bench
+is stopped with SIGTERM (after a SIGKILL the server is stopped, the folder stays:
+:func:`atomloop.db.embedded.throwaway_cluster`)."""
 
 from __future__ import annotations
 
@@ -14,18 +16,16 @@ from pathlib import Path
 def throwaway_store() -> Iterator:
     """Yield an engine on a fresh store; ``ATOMLOOP_HOME`` and ``ATOMLOOP_DATABASE_URL`` point
     at it meanwhile, so labelling and training workers find it."""
-    with tempfile.TemporaryDirectory() as home:
+    from atomloop.db.embedded import throwaway_cluster
+    from atomloop.lifetime import sigterm_raises
+
+    with sigterm_raises(), tempfile.TemporaryDirectory() as home, throwaway_cluster(Path(home) / "pg") as server:
         os.environ["ATOMLOOP_HOME"] = home
         from atomloop.db import get_engine, migrate
-        from atomloop.db.embedded import EmbeddedPostgres
 
-        server = EmbeddedPostgres(Path(home) / "pg")
-        url = server.start()
-        try:
-            migrate.upgrade(url)
-            os.environ["ATOMLOOP_DATABASE_URL"] = url
-            engine = get_engine(url)
-            yield engine
-            engine.dispose()
-        finally:
-            server.destroy()
+        url = server.url()
+        migrate.upgrade(url)
+        os.environ["ATOMLOOP_DATABASE_URL"] = url
+        engine = get_engine(url)
+        yield engine
+        engine.dispose()

@@ -25,13 +25,14 @@ _counter = itertools.count()
 
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory):
-    """A PostgreSQL cluster started for this test session and stopped after it."""
-    from atomloop.db.embedded import EmbeddedPostgres
+    """A PostgreSQL cluster started for this test session and stopped after it, also when pytest
+    is stopped: SIGTERM interrupts the session as Ctrl-C does (teardown runs), and after a
+    SIGKILL a watchdog stops the server."""
+    from atomloop.db.embedded import throwaway_cluster
+    from atomloop.lifetime import sigterm_raises
 
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "postgres")
-    server.start()
-    yield server
-    server.destroy()
+    with sigterm_raises(KeyboardInterrupt), throwaway_cluster(tmp_path_factory.mktemp("pg") / "postgres") as server:
+        yield server
 
 
 def _admin(server) -> psycopg.Connection:

@@ -4,6 +4,7 @@ and the ones orphaned before they got to watch (the race ``kill -9`` of the loop
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,6 +56,48 @@ LATE_WATCHER = textwrap.dedent(
     """
 )
 
+# A command holding a throwaway cluster (as the test harness and the benches do): it says the
+# postmaster's pid and the cluster's folder, then waits to be stopped.
+CLUSTER_HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from atomloop.db.embedded import throwaway_cluster
+    from atomloop.lifetime import sigterm_raises
+
+    with sigterm_raises(), throwaway_cluster(Path(sys.argv[1])) as server:
+        print(server.server_pid, server.cluster_dir, flush=True)
+        time.sleep(600)
+    """
+)
+
+# A process that forks inside sigterm_raises: the child, SIGTERMed, dies of it (it must not unwind
+# into its parent's cleanup); the parent still turns SIGTERM into SystemExit.
+FORK_INSIDE = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    from atomloop.lifetime import sigterm_raises
+
+    with sigterm_raises():
+        child = os.fork()
+        if child == 0:
+            try:
+                time.sleep(60)
+            finally:
+                print("child unwound", flush=True)
+            os._exit(0)
+        time.sleep(0.5)
+        os.kill(child, signal.SIGTERM)
+        _, status = os.waitpid(child, 0)
+        print("child", os.WTERMSIG(status) if os.WIFSIGNALED(status) else "exited", flush=True)
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        except SystemExit as stop:
+            print("parent", stop.code, flush=True)
+    """
+)
+
 
 def _alive(pid: int) -> bool:
     try:
@@ -101,3 +144,34 @@ def test_a_process_orphaned_before_it_watches_still_exits(tmp_path):
             os.kill(child, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
+def test_a_throwaway_cluster_ends_with_the_command_that_started_it(tmp_path, stop):
+    script = tmp_path / "cluster_holder.py"
+    script.write_text(CLUSTER_HOLDER)
+    holder = subprocess.Popen([sys.executable, str(script), str(tmp_path / "pg")], stdout=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    cluster_dir = ""
+    try:
+        pid, cluster_dir = holder.stdout.readline().split()
+        postmaster = int(pid)
+        assert _alive(postmaster)
+        os.kill(holder.pid, stop)
+        assert holder.wait(timeout=60) == (143 if stop == signal.SIGTERM else -signal.SIGKILL)
+        assert _gone_within([postmaster], 20), f"the cluster's server outlived a {stop.name}ed command"
+        if stop == signal.SIGTERM:  # the command unwound: the cluster is deleted too
+            assert not Path(cluster_dir).exists()
+    finally:
+        try:
+            os.killpg(holder.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        shutil.rmtree(cluster_dir, ignore_errors=True)  # what a SIGKILL leaves (it may lie outside tmp_path)
+
+
+def test_sigterm_unwinds_the_process_that_asked_and_kills_its_forked_children(tmp_path):
+    script = tmp_path / "fork_inside.py"
+    script.write_text(FORK_INSIDE)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert result.stdout.split("\n")[:2] == [f"child {int(signal.SIGTERM)}", "parent 143"], result.stdout + result.stderr

@@ -81,3 +81,6 @@ def test_a_database_restart_mid_labelling_loses_and_duplicates_nothing(tmp_path,
             os.killpg(loop.pid, signal.SIGKILL)
         engine.dispose()
         _atomloop(environment, "db", "stop", timeout=60)
+        from atomloop.db.embedded import EmbeddedPostgres
+
+        EmbeddedPostgres(tmp_path / "home" / "postgres").destroy()  # its folder may lie outside tmp_path

@@ -189,3 +189,6 @@ def test_the_wheel_alone_migrates_a_fresh_embedded_store_and_runs_a_tiny_loop(tm
         assert revision == HEAD_REVISION and Path(schemas).is_relative_to(site) and models == "2"
     finally:
         subprocess.run([sys.executable, "-m", "atomloop", "db", "stop"], cwd=work, env=env, capture_output=True)
+        from atomloop.db.embedded import EmbeddedPostgres
+
+        EmbeddedPostgres(tmp_path / "home" / "postgres").destroy()  # its folder may lie outside tmp_path

@@ -50,4 +50,7 @@ def test_serve_on_another_port_points_its_ui_there_and_commands_of_the_home_find
         os.killpg(serve.pid, signal.SIGTERM)
         serve.wait(timeout=60)
         subprocess.run([sys.executable, "-m", "atomloop", "db", "stop"], env=environment, capture_output=True, timeout=60)
+        from atomloop.db.embedded import EmbeddedPostgres
+
+        EmbeddedPostgres(tmp_path / "home" / "postgres").destroy()  # its folder may lie outside tmp_path
     assert not announced.exists()  # withdrawn when serve stops

@@ -25,9 +25,11 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -269,6 +271,14 @@ class EmbeddedPostgres:
         shutil.rmtree(self.cluster_dir, ignore_errors=True)
         (self.home_dir / "CLUSTER_LOCATION").unlink(missing_ok=True)
 
+    @property
+    def server_pid(self) -> int | None:
+        """Process id of the running server's postmaster (first line of ``postmaster.pid``)."""
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
     def status(self) -> ServerStatus:
         return ServerStatus(self.cluster_dir, self.is_initialized(), self.is_running(), self.port, find_bindir())
 
@@ -293,3 +303,25 @@ class EmbeddedPostgres:
             if not exists:
                 with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                     conn.execute(f'CREATE DATABASE "{name}"')
+
+
+@contextlib.contextmanager
+def throwaway_cluster(home_dir: Path) -> Iterator[EmbeddedPostgres]:
+    """A cluster that lives no longer than the process that started it (tests, benchmarks):
+    started in ``home_dir``, yielded, then stopped and deleted. Should this process be killed
+    (SIGKILL, or a SIGTERM that no :func:`atomloop.lifetime.sigterm_raises` turns into an
+    exception), a watchdog stops the server within seconds (fast shutdown: SIGINT); the data
+    folder then stays."""
+    from atomloop.lifetime import stop_with_this_process
+
+    server = EmbeddedPostgres(home_dir)
+    watchdog = None
+    try:
+        server.start()
+        watchdog = stop_with_this_process(server.server_pid, signal.SIGINT)
+        yield server
+    finally:
+        server.destroy()
+        if watchdog is not None:  # its target is gone: it just exits
+            watchdog.terminate()
+            watchdog.wait(timeout=10)
