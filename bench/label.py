@@ -25,14 +25,13 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from ase import Atoms
 from ase.build import molecule
+from throwaway import throwaway_store  # bench/throwaway.py, beside this script
 
 from atomloop.qm import VALID_SCHEMES, QMSettings, compute, parse_scheme
 from atomloop.qm.calculation import repartition
@@ -119,22 +118,12 @@ def plain_loop_seconds(names: tuple[str, ...], settings: QMSettings, workers: in
 
 def label_seconds(names: tuple[str, ...], settings: QMSettings, workers: int) -> float:
     """Wall time of ``label_molecules`` over ``names`` in a fresh, throwaway embedded store."""
-    from atomloop.db import get_engine, migrate
-    from atomloop.db.embedded import EmbeddedPostgres
     from atomloop.ingest import ingest_atoms
     from atomloop.labelling import label_molecules
 
-    with tempfile.TemporaryDirectory() as home:
-        server = EmbeddedPostgres(Path(home) / "pg")
-        url = server.start()
-        try:
-            migrate.upgrade(url)
-            engine = get_engine(url)
-            ingest_atoms([molecule(n) for n in names], source="bench", engine=engine)
-            report = label_molecules(settings, engine=engine, workers=workers, progress=False)
-            engine.dispose()
-        finally:
-            server.destroy()
+    with throwaway_store() as engine:
+        ingest_atoms([molecule(n) for n in names], source="bench", engine=engine)
+        report = label_molecules(settings, engine=engine, workers=workers, progress=False)
     if report.done != len(names):
         raise RuntimeError(report.summary())
     return report.wall_time
