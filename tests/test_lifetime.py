@@ -1,5 +1,6 @@
 """``exit_when_orphaned``: pool workers end with the process that started them, the idle ones
-and the ones orphaned before they got to watch (the race ``kill -9`` of the loop once lost)."""
+and the ones orphaned before they got to watch (the race ``kill -9`` of the loop once lost); throwaway
+clusters (the test harness's, the benches') end with the command that started them, however it ends."""
 
 from __future__ import annotations
 
@@ -146,7 +147,7 @@ def test_a_process_orphaned_before_it_watches_still_exits(tmp_path):
             pass
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_a_throwaway_cluster_ends_with_the_command_that_started_it(tmp_path, stop):
     script = tmp_path / "cluster_holder.py"
     script.write_text(CLUSTER_HOLDER)

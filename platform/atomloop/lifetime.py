@@ -1,6 +1,6 @@
 """Processes that end with the command that started them, even when it is killed with SIGKILL.
 
-Two guarantees, Linux first (elsewhere they are best effort):
+Linux first (elsewhere best effort):
 
 * :func:`die_with_parent` asks the kernel to SIGKILL the calling process when the thread that
   started it ends (``PR_SET_PDEATHSIG``); for processes a command starts from its main thread.
