@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,13 +77,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="best of this many runs per figure (2 cores are noisy)")
     args = parser.parse_args()
 
-    from atomloop.db import migrate
-    from atomloop.db.embedded import throwaway_cluster
-    from atomloop.db.engine import get_engine
-    from atomloop.lifetime import sigterm_raises
+    from throwaway import throwaway_server  # bench/throwaway.py, beside this script
 
-    with sigterm_raises(), tempfile.TemporaryDirectory() as scratch, \
-            throwaway_cluster(Path(scratch) / "postgres") as server:
+    from atomloop.db import migrate
+    from atomloop.db.engine import get_engine
+
+    with throwaway_server() as (server, scratch):
         url = server.url()
         migrate.upgrade(url)
         engine = get_engine(url)
@@ -92,13 +90,13 @@ def main() -> None:
             seeds = range(count, count + args.repeats)  # new molecules for every repeat
             new_rate, present_rate = map(max, zip(*(time_atomloop(count, engine, seed) for seed in seeds)))
             rss = max_rss_mb()
-            ase_tx = max(time_ase(count, Path(scratch), seed, one_transaction=True) for seed in seeds)
+            ase_tx = max(time_ase(count, scratch, seed, one_transaction=True) for seed in seeds)
             line = (
                 f"N={count:>7}: atomloop {new_rate:8.0f} mol/s new, {present_rate:8.0f} mol/s all-present | "
                 f"ASE one transaction {ase_tx:7.0f} mol/s (ratio {new_rate / ase_tx:4.2f}x)"
             )
             if count <= args.row_by_row_max:
-                ase_rows = time_ase(count, Path(scratch), count, one_transaction=False)
+                ase_rows = time_ase(count, scratch, count, one_transaction=False)
                 line += f" | ASE row by row {ase_rows:6.0f} mol/s (ratio {new_rate / ase_rows:5.1f}x)"
             print(line + f" | max RSS after atomloop ingest {rss:.0f} MB (best of {args.repeats})", flush=True)
 

@@ -25,11 +25,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -37,13 +35,13 @@ import numpy as np
 from ase import Atoms
 from ase.build import molecule
 from ase.collections import g2
+from throwaway import throwaway_server  # bench/throwaway.py, beside this script
 
 from atomloop.db import get_engine, migrate
-from atomloop.db.embedded import EmbeddedPostgres, throwaway_cluster
+from atomloop.db.embedded import EmbeddedPostgres
 from atomloop.ingest import ingest_atoms
 from atomloop.labelling import label_molecules
 from atomloop.labelling.cluster import dask_processes
-from atomloop.lifetime import sigterm_raises
 from atomloop.qm import QMSettings, compute
 
 WORKER_COUNTS = (1, 2, 4)
@@ -112,12 +110,12 @@ def measure(molecules: Sequence[Atoms], trivial: Sequence[Atoms], settings: QMSe
     """The plain loop, the store alone, then each worker count on its own cluster (warmed up first)."""
     rows = [Row("plain loop, 1 process", 1, best_of(repeats, lambda: plain_seconds(molecules, settings)),
                 best_of(repeats, lambda: plain_seconds(trivial, trivial_settings)))]
-    with sigterm_raises(), tempfile.TemporaryDirectory() as home, throwaway_cluster(Path(home) / "pg") as server:
+    with throwaway_server() as (server, home):
         rows.append(Row("store, no scheduler, 1 process", 1,
                         best_of(repeats, lambda: label_seconds(server, molecules, settings, None)),
                         best_of(repeats, lambda: label_seconds(server, trivial, trivial_settings, None))))
         for count in workers:
-            directory = Path(home) / f"dask-{count}"
+            directory = home / f"dask-{count}"
             directory.mkdir()
             with dask_processes(count, directory) as address:
                 label_seconds(server, h2_molecules(4 * count, start=2.0), trivial_settings, address)  # warm-up
