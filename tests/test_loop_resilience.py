@@ -164,6 +164,7 @@ def test_a_round_whose_molecules_another_live_process_holds_is_not_marked_labell
         (held,) = queue_calculations(session, steps.qm_settings(config), initial[:1])
         session.execute(update(Calculation).where(Calculation.id == held).values(
             status=CalculationStatus.running, worker="elsewhere:1", heartbeat=func.now(), attempts=1))
-    with pytest.raises(steps.LabellingUnfinishedError, match=r"round 0: 1 of \d+ molecules are still being labelled"):
+    with pytest.raises(steps.LabellingUnfinishedError, match=r"round 0: 1 of \d+ molecules have no finished label in this store \(their calculations are "
+                       r"claimed by a live worker\)"):
         steps.label_step(engine, config, run_id, 0, initial, partial(label_in_process, engine=engine))
     assert not steps.round_state(engine, run_id, 0).done("labelled")

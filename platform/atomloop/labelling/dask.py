@@ -26,16 +26,17 @@ class DaskUnavailableError(AtomloopError):
     """The Dask scheduler cannot be reached."""
 
 
-def _label_chunk(url: str, settings: dict, molecule_ids: list[int], limits: ResourceLimits, threads: int,
-                 stale_after_s: float, device: str = "cpu") -> dict[str, int]:
+def _label_chunk(url: str, store: str, settings: dict, molecule_ids: list[int], limits: ResourceLimits,
+                 threads: int, stale_after_s: float, device: str = "cpu") -> dict[str, int]:
     """A Dask task: label one chunk in this worker (one PySCF process) and return its counts;
-    ``device`` (auto, cpu, cuda) is resolved on the worker's machine."""
+    ``device`` (auto, cpu, cuda) is resolved on the worker's machine. ``url`` reaching a store
+    other than ``store`` (the identity of the one the task was made for) is refused."""
     from atomloop.db.engine import get_engine
     from atomloop.labelling.runner import label_molecules
 
     return label_molecules(
         QMSettings.from_dict(settings), engine=get_engine(url), molecule_ids=molecule_ids, threads=threads,
-        limits=limits, stale_after_s=stale_after_s, progress=False, device=device,
+        limits=limits, stale_after_s=stale_after_s, progress=False, device=device, store=store,
     ).counts()
 
 
@@ -44,12 +45,14 @@ def label_on_dask(
     threads: int = 1, stale_after_s: float, chunk_size: int = CHUNK_SIZE, on_finished: Callable[[int], None] | None = None,
     device: str = "cpu",
 ) -> None:
-    """Label ``molecule_ids`` as chunks of ``chunk_size`` on the scheduler at ``address``
+    """Label the molecules ``molecule_ids`` (their calculations queued) as chunks of ``chunk_size`` on the scheduler at ``address``
     (``tcp://host:port``); ``on_finished(n)`` after each chunk of ``n`` molecules; the SCFs run
     on ``device`` of each worker's machine (``auto``: its GPU where it has one)."""
     from distributed import Client, as_completed
 
-    url = engine.url.render_as_string(hide_password=False)
+    from atomloop.store.store_identity import store_identity
+
+    url, store = engine.url.render_as_string(hide_password=False), store_identity(engine)
     ids = list(molecule_ids)
     chunks = [ids[i:i + chunk_size] for i in range(0, len(ids), chunk_size)]
     try:
@@ -58,7 +61,7 @@ def label_on_dask(
         raise DaskUnavailableError(f"cannot reach the Dask scheduler at {address}: {error}") from None
     with client:
         futures = {
-            client.submit(_label_chunk, url, settings.to_dict(), chunk, limits, threads, stale_after_s, device,
+            client.submit(_label_chunk, url, store, settings.to_dict(), chunk, limits, threads, stale_after_s, device,
                           key=f"label-{settings.settings_hash[:12]}-{chunk[0]}-{len(chunk)}", pure=False): len(chunk)
             for chunk in chunks
         }

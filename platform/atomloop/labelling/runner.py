@@ -23,6 +23,7 @@ from atomloop.qm.settings import QMSettings
 from atomloop.store.molecules import tagged_ids
 from atomloop.store.queue import pending_molecule_ids, queue_calculations, reclaim_abandoned, status_counts
 from atomloop.store.results import lacking_schemes
+from atomloop.store.store_identity import check_store_identity
 
 STALE_AFTER_S = 300.0
 
@@ -120,6 +121,7 @@ def label_molecules(
     progress: bool = True,
     dask_address: str | None = None,
     device: str = "cpu",
+    store: str | None = None,
 ) -> LabelReport:
     """Label the molecules without a finished calculation at ``settings`` (idempotent).
 
@@ -131,11 +133,15 @@ def label_molecules(
     interrupted earlier (dead worker or heartbeat older than ``stale_after_s``) are redone;
     failed ones only with ``retry_failed``. Energies in Hartree. The SCFs run on ``device`` (auto,
     cpu, cuda: :mod:`atomloop.qm.device`), resolved here before any work, or with ``dask_address``
-    on each Dask worker's machine; the device does not change the settings hash.
+    on each Dask worker's machine; the device does not change the settings hash. ``store``: the
+    identity (:func:`~atomloop.store.store_identity.store_identity`) of the store the calling task
+    was made for; against any other store nothing runs (:class:`~atomloop.store.store_identity.WrongStoreError`).
     """
     device = check_label_device(device) if dask_address is not None else resolve_label_device(device)
     started = time.perf_counter()
     engine = engine or get_engine()
+    if store is not None:
+        check_store_identity(engine, store)
     report = LabelReport(settings_hash=settings.settings_hash)
     with session_scope(engine) as session:
         if tag is not None and not tagged_ids(session, tag):
@@ -151,7 +157,7 @@ def label_molecules(
         if dask_address is not None and ids:
             from atomloop.labelling.dask import label_on_dask
 
-            label_on_dask(engine, settings, ids, dask_address, limits=limits, threads=threads,
+            label_on_dask(engine, settings, pending, dask_address, limits=limits, threads=threads,
                           stale_after_s=stale_after_s, on_finished=bar.update, device=device)
         elif workers <= 1:
             from pyscf import lib

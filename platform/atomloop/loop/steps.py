@@ -24,6 +24,7 @@ from atomloop.select.stopping import stopping_decision
 from atomloop.store import runs
 from atomloop.store.labels import LabelSource, labelled_subset
 from atomloop.store.models import unpredicted_ids
+from atomloop.store.queue import pending_molecule_ids
 from atomloop.store.runs import ROUND_STEPS, RoundProgress, selected_ids, split_ids
 
 STEPS = ROUND_STEPS
@@ -103,9 +104,9 @@ def label_step(
 ) -> None:
     """Label ``molecule_ids`` (round 0: also the test sets) through ``labeller``.
 
-    The step is done only when its work is: molecules still claimed by another live process
-    (a second run of the same loop, say) raise :class:`LabellingUnfinishedError` and leave the
-    round unmarked."""
+    The step is done only when its work is, as this store's rows say: molecules without a finished
+    calculation (still claimed by another live process, or labelled elsewhere) raise
+    :class:`LabellingUnfinishedError` and leave the round unmarked."""
     if round_state(engine, run_id, index).done("labelled"):
         return
     started = time.perf_counter()
@@ -113,13 +114,17 @@ def label_step(
     if index == 0:
         with session_scope(engine) as session:
             ids += split_ids(session, config.run_name, "test") + split_ids(session, config.run_name, "ood_test")
-    counts = labeller(qm_settings(config), ids)
-    unfinished = counts["remaining"]
+    settings = qm_settings(config)
+    counts = labeller(settings, ids)
+    with session_scope(engine) as session:  # this store's rows decide, not what the labeller reports
+        unfinished = len(pending_molecule_ids(session, settings.settings_hash, molecule_ids=ids))
     if unfinished:
+        cause = ("their calculations are claimed by a live worker" if counts["remaining"]
+                 else "no finished calculation is stored for them")
         raise LabellingUnfinishedError(
-            f"round {index}: {unfinished} of {len(ids)} molecules are still being labelled by another process "
-            "(their calculations are claimed by a live worker); run again when it has finished "
-            "(the round is not marked labelled, so no model trains on a partial set)"
+            f"round {index}: {unfinished} of {len(ids)} molecules have no finished label in this store ({cause}); "
+            "run again when their labelling has finished (the round is not marked labelled, so no model trains "
+            "on a partial set)"
         )
     _mark(engine, run_id, index, "labelled", time.perf_counter() - started)
 

@@ -4,7 +4,8 @@ Tasks retry only when the database is unreachable (a reconnect can help); any ot
 failure is a bug or bad input and surfaces at once. No task takes a database URL as a
 parameter (Prefect stores parameters): workers resolve the store from their environment
 (``ATOMLOOP_DATABASE_URL`` or ``ATOMLOOP_HOME``), which process pools and Dask workers
-started here inherit.
+started here inherit. A labelling task carries the identity of its store instead
+(:mod:`atomloop.store.store_identity`): a worker started for another store refuses it.
 """
 
 from __future__ import annotations
@@ -55,9 +56,11 @@ summarize_task = task(steps.summarize_round, name="summarize", **TASK_OPTIONS)
 
 
 @task(name="label-chunk", **TASK_OPTIONS)
-def label_chunk(settings: dict, molecule_ids: list[int], threads: int = 1) -> dict[str, int]:
-    """Label a few molecules in this worker (one PySCF process); returns the counts. A worker
-    process whose parent (the loop, a Dask nanny) died exits instead of labelling on."""
+def label_chunk(store: str, settings: dict, molecule_ids: list[int], threads: int = 1) -> dict[str, int]:
+    """Label a few molecules in this worker (one PySCF process); returns the counts. ``store``: the
+    identity of the loop's store; a worker whose environment names another store refuses the task
+    (:class:`~atomloop.store.store_identity.WrongStoreError`). A worker process whose parent (the
+    loop, a Dask nanny) died exits instead of labelling on."""
     import multiprocessing
 
     from atomloop.labelling import label_molecules
@@ -67,7 +70,7 @@ def label_chunk(settings: dict, molecule_ids: list[int], threads: int = 1) -> di
         exit_when_orphaned(parent.pid)  # the pid that started us: it may be gone already
 
     return label_molecules(
-        QMSettings.from_dict(settings), molecule_ids=molecule_ids, threads=threads, progress=False
+        QMSettings.from_dict(settings), molecule_ids=molecule_ids, threads=threads, progress=False, store=store
     ).counts()
 
 
@@ -108,8 +111,10 @@ def fan_out_labeller(settings: QMSettings, molecule_ids: Sequence[int], *, chunk
     derived rows (a new scheme, atomization values), which are computed here, without an SCF."""
     from atomloop.labelling import label_molecules
     from atomloop.store.queue import pending_molecule_ids
+    from atomloop.store.store_identity import store_identity
 
-    with session_scope(get_engine()) as session:
+    engine = get_engine()
+    with session_scope(engine) as session:
         without_scf = set(pending_molecule_ids(session, settings.settings_hash, molecule_ids=list(molecule_ids)))
     ids = [i for i in molecule_ids if i in without_scf]
     totals = {"done": 0, "failed": 0, "refused": 0, "remaining": 0}
@@ -120,7 +125,7 @@ def fan_out_labeller(settings: QMSettings, molecule_ids: Sequence[int], *, chunk
         return totals
     keep_chunk_states_off_the_console()
     logger, started, finished, step = get_run_logger(), time.monotonic(), 0, 1
-    for future in as_completed(label_chunk.map(unmapped(settings.to_dict()), chunks)):
+    for future in as_completed(label_chunk.map(unmapped(store_identity(engine)), unmapped(settings.to_dict()), chunks)):
         for key, value in future.result().items():
             totals[key] += value
         finished += 1

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Double,
     Enum,
@@ -413,3 +414,16 @@ class ExperimentError(Base):
     mae_mev_atom: Mapped[float | None] = mapped_column(Double)
     atomic_mae_kcal_mol: Mapped[float | None] = mapped_column(Double, comment="atomic energies (atomic targets)")
     atomic_mae_mev: Mapped[float | None] = mapped_column(Double)
+
+
+class StoreIdentity(Base):
+    """The store's one identity row, written by migration 0010 (see :mod:`atomloop.store.store_identity`)."""
+
+    __tablename__ = "store_identity"
+    __table_args__ = (CheckConstraint("singleton", name="ck_store_identity_one_row"),)
+
+    singleton: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default="true",
+                                            comment="always true: the table holds one row")
+    store_id: Mapped[str] = mapped_column(Text, nullable=False, server_default=func.gen_random_uuid().cast(Text),
+                                          comment="random id written when the store was created")
+    created: Mapped[datetime] = _created()
