@@ -19,7 +19,7 @@ from atomloop.study.claims import (
     molecular_cost_rows,
     paired,
 )
-from atomloop.study.environments import environment_keys, seen_environments
+from atomloop.select.environments import environment_keys, seen_environments
 from atomloop.units import HARTREE_TO_KCAL_PER_MOL
 
 

@@ -36,7 +36,7 @@ from atomloop.study.claims import (
     claim_2_rows,
     molecular_cost_rows,
 )
-from atomloop.study.environments import environment_keys, seen_environments
+from atomloop.select.environments import environment_keys, seen_environments
 from atomloop.study.html import fmt
 from atomloop.study.matrix import Target
 from atomloop.study.plots import PLOTS

@@ -24,7 +24,7 @@ app = typer.Typer(
 )
 
 # Each module defines ``register(app)``; order is the order of ``atomloop --help``.
-_COMMAND_MODULES = ("db", "ingest", "export", "label", "select", "train", "export_model", "loop", "serve", "demo", "study")
+_COMMAND_MODULES = ("db", "ingest", "export", "label", "select", "train", "export_model", "loop", "serve", "demo", "study", "benchmark")
 
 for _module in _COMMAND_MODULES:
     importlib.import_module(f"atomloop.cli.{_module}").register(app)

@@ -222,7 +222,7 @@ def pooled_descriptors(
     rows = []
     for start, stop in tqdm(zip(starts[:-1], starts[1:]), desc="pooled descriptors", disable=not progress):
         per_atom, offsets = atom_descriptors(atoms_list[start:stop], settings)
-        rows.append(_pool_by_channel(per_atom, offsets, len(settings.channels)))
+        rows.append(pool_by_channel(per_atom, offsets, len(settings.channels)))
     return np.concatenate(rows)
 
 
@@ -238,7 +238,7 @@ def _chunk_starts(sizes: np.ndarray, max_atoms: int) -> np.ndarray:
     return np.array(starts + [sizes.size])
 
 
-def _pool_by_channel(per_atom: np.ndarray, offsets: np.ndarray, n_channels: int) -> np.ndarray:
+def pool_by_channel(per_atom: np.ndarray, offsets: np.ndarray, n_channels: int) -> np.ndarray:
     """Pool atom descriptors (shape (total_atoms, C + W), one-hot first; molecule ``k`` owns rows
     ``offsets[k]:offsets[k+1]``) into rows of shape (n_molecules, 1 + C + 2 C W)."""
     sizes = np.diff(offsets)

@@ -10,6 +10,21 @@ farthest-point sampling (:func:`diverse_top_k`), so one new motif does not fill 
   (:func:`committee_disagreement`, Hartree/atom).
 * ``hybrid``: the mean of the two scores' rank percentiles, ``w r_committee + (1 - w) r_ood``
   with ``w = 0.5``: rank-based, so the scales (Hartree/atom vs probability) do not matter.
+* ``ensemble``: ``committee`` with at least :data:`ENSEMBLE_MEMBERS` members (models trained on
+  bootstrap resamples of the labelled set).
+* ``targeted``: toward molecules the user wants to predict (unlabelled): a classifier tells the
+  labelled set (0) from the target molecules (1); a pool molecule's score is its logit, the log
+  of the density ratio p_target / p_labelled up to a constant (:func:`target_density_ratio`).
+* ``k-center``: greedy k-center (Sener & Savarese 2018): each pick the pool molecule farthest, in
+  standardised descriptors, from everything labelled or picked before.
+* ``lcmd``: largest-cluster maximum-distance (Holzmüller et al., JMLR 2023) in the model's
+  last-layer features (the gradient kernel of its output layer): every pool molecule belongs to
+  its nearest centre (labelled or picked); each pick is the farthest member of the cluster with
+  the largest sum of squared distances.
+* ``coverage``: radius-2 bond-graph atom environments (:mod:`atomloop.select.environments`) not
+  yet in the labelled set, each weighted by how many pool molecules hold it; greedy, a pick's
+  environments count as covered for the next (a pool whose environments are all covered is
+  topped up at random).
 """
 
 from __future__ import annotations
@@ -36,13 +51,23 @@ class PoolView:
 
     ``descriptors``: shape (n, D), molecule descriptors (diversity). ``natoms``: shape (n,).
     ``ood_scores``: shape (n,), higher = more out of distribution. ``committee_predictions``:
-    shape (n_models, n), total energies in Hartree.
+    shape (n_models, n), total energies (Hartree, or any one unit). ``labelled_descriptors`` (m, D)
+    and ``target_descriptors`` (t, D): the same descriptors of the m labelled molecules and of t
+    molecules to be predicted. ``embeddings`` (n, E) and ``labelled_embeddings`` (m, E): the
+    model's last-layer features. ``environments``: per pool molecule, the integer ids of its atoms'
+    environments; ``labelled_environments``: the ids the labelled set holds.
     """
 
     descriptors: np.ndarray
     natoms: np.ndarray
     ood_scores: np.ndarray | None = None
     committee_predictions: np.ndarray | None = None
+    labelled_descriptors: np.ndarray | None = None
+    target_descriptors: np.ndarray | None = None
+    embeddings: np.ndarray | None = None
+    labelled_embeddings: np.ndarray | None = None
+    environments: Sequence[np.ndarray] | None = None
+    labelled_environments: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -99,12 +124,23 @@ def _rank_percentile(values: np.ndarray) -> np.ndarray:
     return rankdata(values) / values.size
 
 
+ENSEMBLE_MEMBERS = 4
+
+
 class Strategy(ABC):
-    """A way to pick k pool molecules; subclasses set ``name`` and define :meth:`select`."""
+    """A way to pick k pool molecules; subclasses set ``name`` and define :meth:`select`.
+    ``needs``: the :class:`PoolView` fields beyond descriptors and atom counts it reads."""
 
     name: ClassVar[str]
-    needs_ood: ClassVar[bool] = False
-    needs_committee: ClassVar[bool] = False
+    needs: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def needs_ood(self) -> bool:
+        return "ood_scores" in self.needs
+
+    @property
+    def needs_committee(self) -> bool:
+        return "committee_predictions" in self.needs
 
     @abstractmethod
     def select(self, pool: PoolView, k: int, *, seed: int = 0) -> Picked:
@@ -140,7 +176,7 @@ def _require(values: np.ndarray | None, what: str, strategy: str) -> np.ndarray:
 
 class AdversarialStrategy(ScoredStrategy):
     name = "adversarial"
-    needs_ood = True
+    needs = ("ood_scores",)
 
     def score(self, pool: PoolView) -> np.ndarray:
         return _require(pool.ood_scores, "adversarial-validation scores", self.name)
@@ -157,17 +193,26 @@ class RandomStrategy(Strategy):
 
 class CommitteeStrategy(ScoredStrategy):
     name = "committee"
-    needs_committee = True
+    needs = ("committee_predictions",)
+    min_members: ClassVar[int] = 2
 
     def score(self, pool: PoolView) -> np.ndarray:
-        predictions = _require(pool.committee_predictions, "predictions of at least two models", self.name)
+        predictions = _require(pool.committee_predictions, f"predictions of at least {self.min_members} models",
+                               self.name)
+        if predictions.shape[0] < self.min_members:
+            raise InputError(f"strategy {self.name!r} needs predictions of at least {self.min_members} models; "
+                             f"got {predictions.shape[0]}")
         return committee_disagreement(predictions, pool.natoms)
+
+
+class EnsembleStrategy(CommitteeStrategy):
+    name = "ensemble"
+    min_members = ENSEMBLE_MEMBERS
 
 
 class HybridStrategy(ScoredStrategy):
     name = "hybrid"
-    needs_ood = True
-    needs_committee = True
+    needs = ("ood_scores", "committee_predictions")
     committee_weight: ClassVar[float] = 0.5
 
     def score(self, pool: PoolView) -> np.ndarray:
@@ -175,6 +220,145 @@ class HybridStrategy(ScoredStrategy):
         ood = AdversarialStrategy().score(pool)
         w = self.committee_weight
         return w * _rank_percentile(committee) + (1.0 - w) * _rank_percentile(ood)
+
+
+def _standardised(*blocks: np.ndarray) -> list[np.ndarray]:
+    """``blocks`` standardised with the mean and spread of all their rows together."""
+    stacked = np.vstack(blocks)
+    spread = stacked.std(axis=0)
+    mean, scale = stacked.mean(axis=0), np.where(spread > 0, spread, 1.0)
+    return [(block - mean) / scale for block in blocks]
+
+
+def target_density_ratio(labelled: np.ndarray, target: np.ndarray, pool: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """Log density ratio log(p_target / p_labelled) of each pool row, up to a constant, shape (n,):
+    the logit of an L2-regularised logistic regression of labelled rows (0, shape (m, D)) against
+    target rows (1, shape (t, D)), classes weighted equally, on standardised descriptors."""
+    from sklearn.linear_model import LogisticRegression
+
+    labelled, target, pool = _standardised(labelled, target, pool)
+    features = np.vstack([labelled, target])
+    labels = np.r_[np.zeros(len(labelled)), np.ones(len(target))]
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, tol=1e-8, random_state=seed)
+    return model.fit(features, labels).decision_function(pool)
+
+
+def _nearest(rows: np.ndarray, centres: np.ndarray, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Index of each row's nearest centre and the squared distance to it, shapes (n,) and (n,),
+    for rows (n, D) and centres (c >= 1, D)."""
+    best, owner = np.full(len(rows), np.inf), np.zeros(len(rows), dtype=int)
+    norms = (rows**2).sum(axis=1)[:, None]
+    for start in range(0, len(centres), chunk):
+        block = centres[start:start + chunk]
+        d2 = np.maximum(norms - 2 * rows @ block.T + (block**2).sum(axis=1)[None, :], 0.0)
+        column = d2.argmin(axis=1)
+        value = d2[np.arange(len(rows)), column]
+        better = value < best
+        best, owner = np.where(better, value, best), np.where(better, start + column, owner)
+    return owner, best
+
+
+def greedy_centres(pool: np.ndarray, labelled: np.ndarray, k: int, *, largest_cluster: bool) -> np.ndarray:
+    """k pool positions picked one at a time, each becoming a centre beside the labelled rows.
+
+    ``largest_cluster=False``: greedy k-center, the pool row farthest from every centre.
+    ``True``: LCMD, the farthest member of the cluster (pool rows sharing a nearest centre) whose
+    squared distances sum highest. ``pool`` (n, D), ``labelled`` (m, D); returns shape (min(k, n),).
+    """
+    n = len(pool)
+    if len(labelled):
+        owner, d2 = _nearest(pool, labelled)
+    else:
+        owner, d2 = np.zeros(n, dtype=int), np.full(n, np.inf)
+    available = np.ones(n, dtype=bool)
+    picked: list[int] = []
+    for _ in range(min(k, n)):
+        if largest_cluster and np.isfinite(d2).all():
+            sizes = np.bincount(owner, weights=d2, minlength=len(labelled) + n)
+            members = np.flatnonzero((owner == np.argmax(sizes)) & available)
+            choice = int(members[np.argmax(d2[members])]) if members.size else int(np.argmax(np.where(available, d2, -1)))
+        else:
+            choice = int(np.argmax(np.where(available, d2, -1.0)))
+        picked.append(choice)
+        available[choice] = False
+        new = ((pool - pool[choice]) ** 2).sum(axis=1)
+        closer = new < d2
+        d2, owner = np.where(closer, new, d2), np.where(closer, len(labelled) + choice, owner)
+    return np.array(picked, dtype=int)
+
+
+class TargetedStrategy(ScoredStrategy):
+    name = "targeted"
+    needs = ("labelled_descriptors", "target_descriptors")
+
+    def score(self, pool: PoolView) -> np.ndarray:
+        labelled = _require(pool.labelled_descriptors, "descriptors of the labelled molecules", self.name)
+        target = _require(pool.target_descriptors, "descriptors of the molecules to be predicted", self.name)
+        return target_density_ratio(labelled, target, pool.descriptors)
+
+
+class KCenterStrategy(Strategy):
+    name = "k-center"
+    needs = ("labelled_descriptors",)
+
+    def select(self, pool: PoolView, k: int, *, seed: int = 0) -> Picked:
+        _check_k(k, pool)
+        labelled = _require(pool.labelled_descriptors, "descriptors of the labelled molecules", self.name)
+        rows, labelled = _standardised(pool.descriptors, labelled)
+        return Picked(indices=greedy_centres(rows, labelled, k, largest_cluster=False), scores=None)
+
+
+class LCMDStrategy(Strategy):
+    name = "lcmd"
+    needs = ("embeddings", "labelled_embeddings")
+
+    def select(self, pool: PoolView, k: int, *, seed: int = 0) -> Picked:
+        _check_k(k, pool)
+        rows = _require(pool.embeddings, "the model's last-layer features of the pool", self.name)
+        labelled = _require(pool.labelled_embeddings, "the model's last-layer features of the labelled set", self.name)
+        return Picked(indices=greedy_centres(rows, labelled, k, largest_cluster=True), scores=None)
+
+
+def environment_coverage(environments: Sequence[np.ndarray], covered: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Greedy picks (positions, shape (min(k, n),)) that add the most pool-frequency-weighted
+    environments not in ``covered``; ``environments``: one int array of environment ids per pool
+    molecule. Once nothing new is left, the rest is a seeded uniform draw."""
+    from scipy.sparse import csr_matrix
+
+    n = len(environments)
+    unique = [np.unique(ids) for ids in environments]
+    columns = np.concatenate(unique) if n else np.zeros(0, dtype=int)
+    keys, column = np.unique(columns, return_inverse=True)
+    holds = csr_matrix((np.ones(column.size), (np.repeat(np.arange(n), [u.size for u in unique]), column)),
+                       shape=(n, keys.size))
+    weight = np.asarray(holds.sum(axis=0)).ravel() * ~np.isin(keys, covered)
+    by_environment = holds.T.tocsr()
+    gains = holds @ weight
+    picked: list[int] = []
+    available = np.ones(n, dtype=bool)
+    for _ in range(min(k, n)):
+        choice = int(np.argmax(np.where(available, gains, -1.0)))
+        if gains[choice] <= 0:
+            break
+        picked.append(choice)
+        available[choice] = False
+        new = holds.indices[holds.indptr[choice]:holds.indptr[choice + 1]]
+        new = new[weight[new] > 0]
+        gains -= by_environment[new].T @ weight[new]
+        weight[new] = 0.0
+    rest = np.random.default_rng(seed).permutation(np.flatnonzero(available))[: min(k, n) - len(picked)]
+    return np.r_[np.array(picked, dtype=int), rest]
+
+
+class CoverageStrategy(Strategy):
+    name = "coverage"
+    needs = ("environments", "labelled_environments")
+
+    def select(self, pool: PoolView, k: int, *, seed: int = 0) -> Picked:
+        _check_k(k, pool)
+        environments = _require(pool.environments, "atom environments of the pool", self.name)
+        covered = _require(pool.labelled_environments, "atom environments of the labelled set", self.name)
+        return Picked(indices=environment_coverage(environments, covered, k, seed), scores=None)
 
 
 STRATEGIES: dict[str, Strategy] = {}
@@ -233,5 +417,6 @@ def pick(
     return covered[picked.indices], picked.scores
 
 
-for _strategy in (AdversarialStrategy(), RandomStrategy(), CommitteeStrategy(), HybridStrategy()):
+for _strategy in (AdversarialStrategy(), RandomStrategy(), CommitteeStrategy(), HybridStrategy(), EnsembleStrategy(),
+                  TargetedStrategy(), KCenterStrategy(), LCMDStrategy(), CoverageStrategy()):
     register_strategy(_strategy)

@@ -13,7 +13,7 @@ target against one scheme's labels on equal terms, each error is reported twice:
   that distinguishes two models of the same element.
 
 Rows per element (and ``all``) and per environment: ``seen`` (the atom's radius-2 bond-graph
-key, :mod:`atomloop.study.environments`, occurs in the training set), ``unseen``, ``all``.
+key, :mod:`atomloop.select.environments`, occurs in the training set), ``unseen``, ``all``.
 """
 
 from __future__ import annotations

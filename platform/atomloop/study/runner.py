@@ -39,7 +39,7 @@ from atomloop.store.studies import ExperimentKey
 from atomloop.study.atomic_errors import AtomicErrorRow, atomic_error_rows
 from atomloop.study.breakdown import error_breakdown
 from atomloop.study.dataset import dataset_molecule_ids
-from atomloop.study.environments import environment_keys
+from atomloop.select.environments import environment_keys
 from atomloop.study.matrix import Experiment, StudyConfig, Target
 from atomloop.study.splits import SplitSets, StudyMolecule, functional_group, split_dataset
 from atomloop.study.training_sets import AUC_BOOTSTRAP, choose_training_set
