@@ -158,3 +158,35 @@ def test_pool_tag_explicit_ids_and_clear_errors(store, engine):
 def test_empty_store_is_a_clear_error(engine):
     with pytest.raises(InputError, match="no training molecules"):
         select_round(strategy="adversarial", k=2, round_index=0, engine=engine)
+
+
+def test_k_center_and_coverage_rounds_read_the_labelled_set_from_the_store(store):
+    import numpy as np
+
+    from atomloop.select.descriptors import DescriptorSettings, molecule_descriptors
+    from atomloop.select.environments import environment_keys
+    from atomloop.store.molecules import load_atoms
+
+    engine, train_ids, pool_ids = store
+    with session_scope(engine) as session:
+        train, pool = list(load_atoms(session, train_ids)), list(load_atoms(session, pool_ids))
+    report = select_round(strategy="k-center", k=3, round_index=0, seed=0, engine=engine)
+    with session_scope(engine) as session:
+        settings = session.scalars(select(AdversarialValidation)).one().settings["descriptors"]
+    rows = molecule_descriptors(train + pool, DescriptorSettings(
+        **{key: tuple(value) if isinstance(value, list) else value for key, value in settings.items()}))
+    spread = rows.std(axis=0)
+    rows = (rows - rows.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    nearest = ((rows[len(train):, None, :] - rows[None, :len(train), :]) ** 2).sum(-1).min(axis=1)
+    assert report.selected[0].molecule_id == pool_ids[int(np.argmax(nearest))]  # farthest from everything labelled
+
+    coverage = select_round(strategy="coverage", k=2, round_index=1, seed=0, engine=engine)
+    seen = {key for atoms in train for key in environment_keys(atoms)}
+    chosen = {s.molecule_id for s in report.selected}
+    remaining = [(i, a) for i, a in zip(pool_ids, pool, strict=True) if i not in chosen]
+    counts: dict[str, int] = {}
+    for _, atoms in remaining:
+        for key in set(environment_keys(atoms)) - seen:
+            counts[key] = counts.get(key, 0) + 1
+    gains = {i: sum(counts.get(key, 0) for key in set(environment_keys(a)) - seen) for i, a in remaining}
+    assert gains[coverage.selected[0].molecule_id] == max(gains.values()) > 0

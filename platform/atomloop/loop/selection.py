@@ -9,9 +9,29 @@ import numpy as np
 from sqlalchemy import Engine
 
 from atomloop.db.engine import get_engine
-from atomloop.select.adversarial import adversarial_validation, group_keys
-from atomloop.select.strategies import get_strategy, pick
+from ase import Atoms
+
+from atomloop.select.adversarial import AdversarialResult, adversarial_validation, group_keys
+from atomloop.select.descriptors import DescriptorSettings, molecule_descriptors
+from atomloop.select.environments import environment_keys
+from atomloop.select.strategies import LabelledSet, get_strategy, pick
 from atomloop.store.selections import SelectionReport, read_selection_inputs, write_selection
+
+
+def labelled_set(needs: Sequence[str], train: Sequence[Atoms], pool: Sequence[Atoms],
+                 result: AdversarialResult) -> LabelledSet:
+    """The labelled-set inputs a strategy ``needs`` (descriptors of the validation's kind, atom
+    environments as ids shared by training set and pool)."""
+    descriptors = environments = pool_environments = None
+    if "labelled_descriptors" in needs:
+        descriptors = molecule_descriptors(train, DescriptorSettings(**result.settings["descriptors"]))
+    if "environments" in needs:
+        vocabulary: dict[str, int] = {}
+        train_ids, pool_environments = ([np.array([vocabulary.setdefault(key, len(vocabulary))
+                                                   for key in environment_keys(atoms)]) for atoms in molecules]
+                                        for molecules in (train, pool))
+        environments = np.unique(np.concatenate(train_ids))
+    return LabelledSet(descriptors, environments, pool_environments)
 
 
 def select_round(
@@ -47,7 +67,9 @@ def select_round(
         inputs.train_atoms, inputs.pool_atoms, level=level, seed=seed, classifier=classifier, progress=progress
     )
     natoms = np.array([len(atoms) for atoms in inputs.pool_atoms])
-    picked = pick(chosen_strategy.name, result, natoms, inputs.committee, k, seed, groups=group_keys(inputs.pool_atoms))
+    labelled = labelled_set(chosen_strategy.needs, inputs.train_atoms, inputs.pool_atoms, result)
+    picked = pick(chosen_strategy.name, result, natoms, inputs.committee, k, seed, groups=group_keys(inputs.pool_atoms),
+                  labelled=labelled)
     return write_selection(
         engine, run_id=run_id, round_index=round_index, strategy=chosen_strategy.name, k=k, pool_tag=pool_tag,
         pool_ids=inputs.pool_ids, result=result, picked=picked, seconds=time.perf_counter() - started,

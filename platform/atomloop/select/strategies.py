@@ -387,13 +387,25 @@ def one_per_group(groups: Sequence[str], scores: np.ndarray | None, seed: int) -
     return np.sort(order[first])
 
 
+@dataclass(frozen=True)
+class LabelledSet:
+    """What model-free strategies know beyond an adversarial validation: the labelled set's
+    molecule descriptors (m, D; the kind of ``AdversarialResult.pool_descriptors``) and atom
+    environment ids, and the environment ids of each pool molecule."""
+
+    descriptors: np.ndarray | None = None
+    environments: np.ndarray | None = None
+    pool_environments: Sequence[np.ndarray] | None = None
+
+
 def pick(
     strategy: str, result: AdversarialResult, natoms: np.ndarray, committee: np.ndarray | None, k: int, seed: int,
-    groups: Sequence[str] | None = None,
+    groups: Sequence[str] | None = None, labelled: LabelledSet = LabelledSet(),
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Pool positions in rank order and their strategy scores, from an adversarial validation
     ``result``, atom counts (n_pool,) and committee predictions (n_models, n_pool; Hartree) or
-    None. Committee strategies only see pool molecules that every committee model has predicted.
+    None, and what ``labelled`` holds. Committee strategies only see pool molecules that every
+    committee model has predicted.
 
     ``groups`` (molecule identity per pool molecule, e.g. conformers of one molecule share one):
     a round takes at most one structure per group, its best scorer under the strategy (random:
@@ -408,6 +420,8 @@ def pick(
             descriptors=result.pool_descriptors[positions], natoms=natoms[positions],
             ood_scores=result.scores[positions],
             committee_predictions=None if committee is None else committee[:, positions],
+            labelled_descriptors=labelled.descriptors, labelled_environments=labelled.environments,
+            environments=None if labelled.pool_environments is None else [labelled.pool_environments[i] for i in positions],
         )
 
     if groups is not None:
