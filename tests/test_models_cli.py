@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from models_testdata import SCHEME, labelled, store_labelled
 from typer.testing import CliRunner
 
-from atomloop.cli import app
-from atomloop.errors import InputError
+from atomloop.cli import EXIT_USAGE, app
 from atomloop.ingest import ingest_atoms
 
 
@@ -41,9 +41,13 @@ def test_train_evaluate_and_tune_commands(engine):
     assert tuned.exit_code == 0, tuned.output
     assert re.search(r"tuning search adhoc\.r0\.[0-9a-f]{12}\.nequip\.total: \d complete, \d pruned", tuned.output), tuned.output
 
-    refused = runner.invoke(app, ["train", "--arch", "schnet", "--target", "atomic"])
-    assert isinstance(refused.exception, InputError) and "needs a partition scheme" in str(refused.exception)
-    missing_round = runner.invoke(app, ["train", "--arch", "schnet", "--round", "3", "--run", "nope"])
-    assert isinstance(missing_round.exception, InputError) and "no run named 'nope'" in str(missing_round.exception)
-    no_such_round = runner.invoke(app, ["train", "--arch", "schnet", "--round", "3"])
-    assert "no round 3 in the rounds without a run; rounds: none" in str(no_such_round.exception)
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--target", "atomic"], "target 'atomic' needs a partition scheme (--scheme)"),
+    (["--round", "3", "--run", "nope"],
+     "Invalid value for '--run': no run named 'nope'; runs: none (see 'atomloop train --help')"),
+    (["--round", "3"],
+     "Invalid value for '--round': no round 3 in the rounds without a run; rounds: none (see 'atomloop train --help')"),
+])
+def test_train_refuses_what_names_nothing_with_one_line_and_exit_2(database_url, atomloop, args, message):
+    assert atomloop("train", "--arch", "schnet", *args) == (EXIT_USAGE, "", f"error: {message}\n")

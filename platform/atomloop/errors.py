@@ -9,5 +9,10 @@ class InputError(AtomloopError):
     """Bad input: a malformed file, an unknown element, an impossible charge/multiplicity."""
 
 
+class UsageError(InputError):
+    """The caller asked for what cannot be: options that need one another, a value no option
+    takes. ``atomloop`` exits with status 2 for it, as for a usage error of its options."""
+
+
 class ArtifactWriteError(AtomloopError):
     """A model artifact could not be written (disk full, read-only, no permission)."""

@@ -44,9 +44,10 @@ def _usage_message(error: TyperException) -> str:
 
 
 def main() -> None:
-    """Console entry point: a usage error is one line and exit status 2; any other known error
-    (:class:`~atomloop.errors.AtomloopError`) one line and exit status 1."""
-    from atomloop.errors import AtomloopError
+    """Console entry point: a usage error (click's, or :class:`~atomloop.errors.UsageError`) is
+    one line and exit status 2; any other known error (:class:`~atomloop.errors.AtomloopError`)
+    one line and exit status 1."""
+    from atomloop.errors import AtomloopError, UsageError
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry: machines may be offline
     try:
@@ -57,6 +58,8 @@ def main() -> None:
         _fail(_usage_message(error), error.exit_code)
     except typer.Abort:
         _fail("aborted", EXIT_ERROR)
+    except UsageError as error:
+        _fail(str(error), EXIT_USAGE)
     except AtomloopError as error:
         _fail(str(error), EXIT_ERROR)
     except Exception as error:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from atomloop.cli.choices import require_model
+
 
 def export_model(
     model_id: int = typer.Argument(..., help="Registered model id."),
@@ -14,13 +16,11 @@ def export_model(
 ) -> None:
     """Export a registered model for use elsewhere: NequIP as a nequip package file for nequip's own ASE calculator,
     SchNet as TorchScript with a loader that needs only torch and ASE; energies in eV, forces in eV/Å."""
+    require_model(model_id)
     from atomloop.models.export import ExportDirectoryError, export_registered_model
-    from atomloop.store.models import ModelNotFoundError
 
     try:
         exported = export_registered_model(model_id, to)
-    except ModelNotFoundError as error:
-        raise typer.BadParameter(str(error), param_hint="MODEL_ID") from None
     except ExportDirectoryError as error:
         raise typer.BadParameter(str(error), param_hint="'--to'") from None
     names = ", ".join(path.name for path in exported.files)

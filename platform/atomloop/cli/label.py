@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import typer
 
+from atomloop.cli.choices import LABEL_DEVICE, LABEL_TASK_RUNNER, SCHEME
 from atomloop.labelling.limits import ResourceLimits
-from atomloop.qm.device import LABEL_DEVICES
-from atomloop.qm.schemes import VALID_SCHEMES
 
 
 def label(
     method: str = typer.Option("hf", help="'hf' or a PySCF/libxc functional (b3lyp, pbe0, wb97x, ...)."),
     basis: str = typer.Option("sto-3g", help="Any PySCF basis (sto-3g, 6-31g*, def2-svp, ...)."),
-    scheme: list[str] = typer.Option(
-        ["mo-pm-iao", "ao-eda"], "--scheme", "-s", help=f"Partition scheme (repeatable): {', '.join(VALID_SCHEMES)}."
-    ),
+    scheme: list[str] = SCHEME.option(["mo-pm-iao", "ao-eda"], "--scheme", "-s", help="Partition scheme (repeatable)."),
     limit: int | None = typer.Option(None, min=1, help="Label at most this many molecules."),
     where: str | None = typer.Option(None, "--where", help="Only molecules with this tag."),
     workers: int = typer.Option(1, min=1, help="Worker processes (with --task-runner process)."),
-    task_runner: str = typer.Option("process", "--task-runner", help="process: worker processes here; dask: tasks on the "
-                                    "Dask scheduler at ATOMLOOP_DASK_ADDRESS (workers started apart, see deploy/README.md)."),
+    task_runner: str = LABEL_TASK_RUNNER.option(
+        "process", "--task-runner", help="process: worker processes here; dask: tasks on the Dask scheduler at "
+        "ATOMLOOP_DASK_ADDRESS (workers started apart, see deploy/README.md).",
+    ),
     threads: int = typer.Option(1, min=1, help="PySCF/BLAS threads per worker."),
-    device: str = typer.Option("auto", "--device", help=f"Where the SCFs run: {', '.join(LABEL_DEVICES)} (auto: a CUDA "
-                               "GPU when one and gpu4pyscf are present; cuda needs pip install 'atomloop[gpu]'). "
-                               "With --task-runner dask, on each worker's machine."),
+    device: str = LABEL_DEVICE.option("auto", "--device", help="Where the SCFs run (auto: a CUDA GPU when one and "
+                                      "gpu4pyscf are present; cuda needs pip install 'atomloop[gpu]'). With "
+                                      "--task-runner dask, on each worker's machine."),
     grid_level: int = typer.Option(3, min=0, max=9, help="DFT grid level (0-9)."),
     density_fit: bool = typer.Option(False, "--density-fit", help="Density-fitted J/K."),
     atomization: bool = typer.Option(False, "--atomization", help="Also store E_A minus free-atom energies."),
@@ -44,14 +43,12 @@ def label(
     try:  # before any work; a Dask worker resolves the device on its own machine
         device = check_label_device(device) if task_runner == "dask" else resolve_label_device(device)
     except AtomloopError as error:
-        raise typer.BadParameter(str(error)) from None
+        raise typer.BadParameter(str(error), param_hint="'--device'") from None
     settings = QMSettings(
         method=method, basis=basis, schemes=tuple(scheme), grid_level=grid_level, density_fit=density_fit,
         atomization=atomization, conv_tol=conv_tol,
     )
     limits = ResourceLimits(max_atoms=max_atoms, max_basis_functions=max_basis_functions, max_memory_mb=max_memory_mb)
-    if task_runner not in ("process", "dask"):
-        raise InputError(f"--task-runner: unknown {task_runner!r}; choose process or dask")
     address = os.environ.get("ATOMLOOP_DASK_ADDRESS") if task_runner == "dask" else None
     if task_runner == "dask" and not address:
         raise InputError("--task-runner dask needs the scheduler's address in ATOMLOOP_DASK_ADDRESS (tcp://host:8786)")

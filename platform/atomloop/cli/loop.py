@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import typer
 
+from atomloop.cli import choices
 from atomloop.cli.model_options import with_model_options
 from atomloop.loop.config import LoopConfig
+
+CHOICES = {
+    "strategy": choices.STRATEGY, "level": choices.LEVEL, "architectures": choices.ARCHITECTURE,
+    "target": choices.TARGET, "validation": choices.VALIDATION, "schemes": choices.SCHEME,
+    "device": choices.TRAINING_DEVICE,
+}  # the fields of LoopConfig that take one of a few words
 
 
 def loop(
     config: LoopConfig,
     workers: int = typer.Option(2, help="Concurrent labelling tasks."),
-    task_runner: str = typer.Option("process", help="Labelling fan-out: process, thread or dask."),
+    task_runner: str = choices.LOOP_TASK_RUNNER.option("process", "--task-runner", help="Labelling fan-out."),
 ) -> None:
     """Run the active-learning loop (flows/active_learning.py:active_learning); rerun to resume."""
     from atomloop.db.engine import get_engine
@@ -31,4 +38,4 @@ def loop(
 
 
 def register(app: typer.Typer) -> None:
-    app.command(name="loop")(with_model_options(LoopConfig, loop))
+    app.command(name="loop")(with_model_options(LoopConfig, loop, CHOICES))

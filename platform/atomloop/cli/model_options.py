@@ -1,9 +1,11 @@
 """Typer options derived from the fields of a pydantic model, so a command cannot drift from it.
 
-``with_model_options(Model, extra)`` turns a function taking ``(config, **extra)`` into a Typer
-command with one option per field: ``--field-name`` (plus ``--alias`` for each validation alias),
-the field's default and its description as help; ``tuple[X, ...]`` fields become repeatable
-options, ``bool`` fields ``--flag/--no-flag``. A value the model rejects is one line and exit 2.
+``with_model_options(Model, extra, choices)`` turns a function taking ``(config, **extra)`` into a
+Typer command with one option per field: ``--field-name`` (plus ``--alias`` for each validation
+alias), the field's default and its description as help; ``tuple[X, ...]`` fields become
+repeatable options, ``bool`` fields ``--flag/--no-flag``; the fields of ``choices`` take one of
+their words, checked while parsing (:mod:`atomloop.cli.choices`). A value the model rejects is a
+usage error too: one line and exit 2.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import functools
 import inspect
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import typer
 from pydantic import AliasChoices, BaseModel, ValidationError
+
+from atomloop.cli.choices import Choices
 
 
 def _option_names(name: str, field) -> list[str]:
@@ -37,25 +41,32 @@ def _cli_annotation(annotation: Any) -> Any:
     return annotation
 
 
-def _parameter(name: str, field) -> inspect.Parameter:
+def _parameter(name: str, field, choices: Choices | None) -> inspect.Parameter:
     annotation = field.annotation
     default = list(field.default) if isinstance(field.default, tuple) else field.default
     if annotation is bool:
         names = [f"--{name.replace('_', '-')}/--no-{name.replace('_', '-')}"]
     else:
         names = _option_names(name, field)
-    option = typer.Option(default, *names, help=field.description, show_default=default is not None)
+    help_text, checked = field.description, {}
+    if choices is not None:
+        help_text, checked = choices.describe(help_text), {"parser": choices.parse, "metavar": choices.metavar}
+    option = typer.Option(default, *names, help=help_text, show_default=default is not None, **checked)
     keyword = inspect.Parameter.KEYWORD_ONLY
     return inspect.Parameter(name, keyword, default=option, annotation=_cli_annotation(annotation))
 
 
-def with_model_options(model: type[BaseModel], command: Callable[..., Any]) -> Callable[..., Any]:
-    """A Typer command: ``model``'s fields as options, then ``command``'s own keyword options.
+def with_model_options(
+    model: type[BaseModel], command: Callable[..., Any], choices: Mapping[str, Choices] | None = None
+) -> Callable[..., Any]:
+    """A Typer command: ``model``'s fields as options, then ``command``'s own keyword options;
+    ``choices``: the words some fields take (field name -> :class:`Choices`).
 
     ``command(config, **own_options)`` receives the validated model instance.
     """
+    choices = choices or {}
     own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "config"]
-    fields = [_parameter(name, field) for name, field in model.model_fields.items()]
+    fields = [_parameter(name, field, choices.get(name)) for name, field in model.model_fields.items()]
 
     @functools.wraps(command)
     def wrapper(**options: Any) -> Any:
@@ -65,9 +76,8 @@ def with_model_options(model: type[BaseModel], command: Callable[..., Any]) -> C
             config = model(**values)
         except ValidationError as error:
             first = error.errors()[0]
-            option = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "options"
-            typer.secho(f"error: {option}: {first['msg'].removeprefix('Value error, ')}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(2) from None
+            option = f"'--{str(first['loc'][0]).replace('_', '-')}'" if first["loc"] else "options"
+            raise typer.BadParameter(first["msg"].removeprefix("Value error, "), param_hint=option) from None
         return command(config, **own_values)
 
     parameters = fields + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]

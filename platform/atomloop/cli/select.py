@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from atomloop.loop.config import STRATEGIES
-from atomloop.select.names import CLASSIFIERS, LEVELS
+from atomloop.cli.choices import CLASSIFIER, LEVEL, STRATEGY
 
 if TYPE_CHECKING:
     from atomloop.store.selections import SelectionReport
@@ -46,18 +45,18 @@ def format_report(report: SelectionReport, top: int) -> str:
 
 
 def select(
-    strategy: str = typer.Option("adversarial", help=f"One of: {', '.join(STRATEGIES)}."),
+    strategy: str = STRATEGY.option("adversarial", "--strategy", help="How to pick the molecules."),
     k: int = typer.Option(20, min=1, help="How many molecules to select: k different molecules, at most one conformer "
                           "of each (its best scorer; random: a seeded choice), the top scorers made diverse by "
                           "farthest-point sampling among the 5k best."),
     round_index: int | None = typer.Option(None, "--round", min=0, help="Round index (default: the next one)."),
-    level: str = typer.Option("molecule", help=f"Adversarial validation level: {', '.join(LEVELS)}."),
+    level: str = LEVEL.option("molecule", "--level", help="Adversarial validation on molecules or on atoms."),
     pool_tag: str | None = typer.Option(None, help="Only pool molecules with this tag."),
     seed: int = typer.Option(0, help="Seed of folds, classifier, bootstrap and random picks."),
     run_id: int | None = typer.Option(None, help="Attach the round to this run (default: none)."),
-    classifier: str = typer.Option("auto", help=f"One of: {', '.join(CLASSIFIERS)} (auto: a 100-permutation test "
-                                   "by logistic regression on 16 principal axes; scores from it up to 1,000 molecules "
-                                   "a side, from hgb beyond)."),
+    classifier: str = CLASSIFIER.option("auto", "--classifier", help="auto: a 100-permutation test by logistic "
+                                        "regression on 16 principal axes; scores from it up to 1,000 molecules a "
+                                        "side, from hgb beyond."),
     top: int = typer.Option(20, min=0, help="Rows of the table to print."),
 ) -> None:
     """Select molecules to label next; rerunning a round prints its stored selection."""

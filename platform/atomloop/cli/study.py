@@ -7,6 +7,16 @@ from pathlib import Path
 
 import typer
 
+from atomloop.cli.choices import (
+    ARCHITECTURE,
+    FUNCTIONAL_GROUP,
+    SPLIT,
+    STUDY_STRATEGY,
+    STUDY_TARGET,
+    TRAINING_DEVICE,
+    naming,
+)
+
 study_app = typer.Typer(help="Studies over the store: which data and models transfer.", no_args_is_help=True)
 
 
@@ -29,22 +39,25 @@ def transferability(
     dataset: str = typer.Option(None, help="Tag of the molecules studied (default qm9-labelled). Shipped and ingested on first use: "
                                 "'qm9-labelled' (1,523 QM9 molecules with HF/6-31G* labels, nothing recomputed) and "
                                 "'organic' (SMILES and G2, labelled here at HF/STO-3G)."),
-    target: list[str] = typer.Option(None, "--targets", help="total | atomic:<scheme> | atomization:<scheme> (repeatable)."),
-    arch: list[str] = typer.Option(None, "--archs", help="Architectures (repeatable)."),
-    strategy: list[str] = typer.Option(None, "--strategies", help="Training-data strategies (repeatable)."),
-    split: list[str] = typer.Option(None, "--splits", help="Transfer splits (repeatable)."),
+    target: list[str] = typer.Option(None, "--targets", parser=STUDY_TARGET, metavar="<total|atomic:S|atomization:S>",
+                                     help="total, atomic:<scheme> or atomization:<scheme> (repeatable)."),
+    arch: list[str] = ARCHITECTURE.option(None, "--archs", help="Architectures (repeatable)."),
+    strategy: list[str] = STUDY_STRATEGY.option(None, "--strategies", help="Training-data strategies (repeatable)."),
+    split: list[str] = SPLIT.option(None, "--splits", help="Transfer splits (repeatable)."),
     size: list[int] = typer.Option(None, "--sizes", help="Training-set sizes in molecules (repeatable)."),
     seed: list[int] = typer.Option(None, "--seeds", help="Seeds (repeatable): paired intervals are over seeds."),
     epochs: int = typer.Option(None, help="Training epochs of every model."),
     quick: bool = typer.Option(False, "--quick", help="The toy matrix (minutes; checks the machinery, not the science)."),
     method: str = typer.Option(None, help="Labelling method (PySCF; default hf)."),
     basis: str = typer.Option(None, help="Labelling basis set (default: the dataset's: 6-31G* for qm9-labelled, else STO-3G)."),
-    transfer_group: list[str] = typer.Option(None, "--transfer-groups", help="Functional groups held out by group-transfer "
-                                             "(default aromatic, heteroaromatic, amide, ester)."),
+    transfer_group: list[str] = FUNCTIONAL_GROUP.option(
+        None, "--transfer-groups", help="Functional groups held out by group-transfer (default aromatic, "
+        "heteroaromatic, amide, ester).",
+    ),
     name: str = typer.Option(None, help="Study name (default: a hash of the inputs, so a rerun resumes)."),
     out: Path = typer.Option(Path("study"), help="Directory for the plots and report.html."),
     workers: int = typer.Option(2, help="Concurrent labelling tasks."),
-    device: str = typer.Option(None, help="Training device: auto (default), cpu or cuda."),
+    device: str = TRAINING_DEVICE.option(None, "--device", help="Training device (default auto)."),
 ) -> None:
     """Run (or resume) the transferability study (flows/study.py:transferability). Lists not given
     come from the dataset's matrix."""
@@ -127,7 +140,10 @@ def basis_learnability(
     from atomloop.study.markdown import markdown_table
 
     with session_scope(get_engine()) as session:
-        studies = [study_rows(session, name) for name in (first, second)]
+        studies = []
+        for option, name in (("'--first'", first), ("'--second'", second)):
+            with naming(option):
+                studies.append(study_rows(session, name))
     (a, b) = (rows.study["parameters"] for rows in studies)
     if a.get("dataset") != b.get("dataset") or a.get("basis") == b.get("basis"):
         raise InputError(f"studies {first!r} and {second!r} must share a dataset and differ in basis; they have "
@@ -151,23 +167,26 @@ def report(
 ) -> None:
     """Write a self-contained HTML report (tables and plots) of a study or an active-learning run,
     or a study's claim tables as markdown (--out FILE.md)."""
+    if (study is None) == (run is None):
+        raise typer.BadParameter("give exactly one of them", param_hint="'--study' / '--run'")
+    markdown = out.suffix.lower() == ".md"
+    if markdown and run is not None:
+        raise typer.BadParameter("markdown (FILE.md) is written for studies; write a run's report as .html",
+                                 param_hint="'--out'")
     from atomloop.db.engine import get_engine, session_scope
-    from atomloop.errors import InputError
     from atomloop.store.reports import run_rows, study_rows
     from atomloop.study.markdown import study_markdown
     from atomloop.study.report import run_report, study_report
 
-    if (study is None) == (run is None):
-        raise InputError("give exactly one of --study NAME or --run NAME")
-    markdown = out.suffix.lower() == ".md"
-    if markdown and run is not None:
-        raise InputError("markdown (--out FILE.md) is written for studies; write a run's report as .html")
     with session_scope(get_engine()) as session:
         if study is not None:
-            rows = study_rows(session, study)
+            with naming("'--study'"):
+                rows = study_rows(session, study)
             document = study_markdown(rows) if markdown else study_report(rows)
         else:
-            document = run_report(run_rows(session, run))
+            with naming("'--run'"):
+                rows = run_rows(session, run)
+            document = run_report(rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document, encoding="utf-8")
     typer.echo(f"wrote {out} ({len(document) // 1024} KiB)")

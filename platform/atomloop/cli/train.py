@@ -7,11 +7,21 @@ from typing import Any
 
 import typer
 
-from atomloop.errors import InputError
+from atomloop.cli.choices import (
+    ARCHITECTURE,
+    PREDICTION_DEVICE,
+    TARGET,
+    TRAINING_DEVICE,
+    VALIDATION,
+    naming,
+    require_model,
+)
 
-_ARCH_HELP = "Architecture: nequip or schnet."
+_ARCH_HELP = "Architecture."
 _TARGET_HELP = "total (molecular energies) or atomic (per-atom energies of --scheme, plus the total)."
-_ROUND_HELP = "Index of the round (of --run, else of the rounds without a run) the model belongs to."
+_ROUND_HELP = ("Index of the round the model belongs to: of --run, where it trains on that round's training set "
+               "(the run's molecules selected up to that round, labelled) and is tested on the run's test and OOD "
+               "molecules; else of the rounds without a run (as 'atomloop select' makes them).")
 _RUN_HELP = "Name of the active-learning run whose --round is meant."
 
 
@@ -21,7 +31,7 @@ def _parse_hyperparameters(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise InputError(f"--hp expects KEY=VALUE, got {pair!r}")
+            raise typer.BadParameter(f"expects KEY=VALUE, got {pair!r}", param_hint="'--hp'")
         try:
             parsed[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -38,6 +48,7 @@ def _tagged_ids(tag: str | None) -> list[int] | None:
     if tag is None:
         return None
     from atomloop.db import session_scope
+    from atomloop.errors import InputError
     from atomloop.store.molecules import tagged_ids
 
     with session_scope() as session:
@@ -48,15 +59,22 @@ def _tagged_ids(tag: str | None) -> list[int] | None:
 
 
 def _round_id(run: str | None, round_index: int | None) -> int | None:
+    """``rounds.id`` of ``--run``'s (else the run-less) round ``--round``; a usage error when
+    there is none."""
     if round_index is None:
         if run is not None:
-            raise InputError("--run needs --round INDEX")
+            raise typer.BadParameter("needs --round INDEX", param_hint="'--run'")
         return None
     from atomloop.db import session_scope
+    from atomloop.store.runs import run_named
     from atomloop.store.selections import round_id_of
 
     with session_scope() as session:
-        return round_id_of(session, run, round_index)
+        if run is not None:
+            with naming("'--run'"):
+                run_named(session, run)
+        with naming("'--round'"):
+            return round_id_of(session, run, round_index)
 
 
 def _summary(metrics: dict[str, Any]) -> str:
@@ -78,8 +96,8 @@ def _summary(metrics: dict[str, Any]) -> str:
 
 
 def train(
-    arch: str = typer.Option(..., "--arch", help=_ARCH_HELP),
-    target: str = typer.Option("total", "--target", help=_TARGET_HELP),
+    arch: str = ARCHITECTURE.option(..., "--arch", help=_ARCH_HELP),
+    target: str = TARGET.option("total", "--target", help=_TARGET_HELP),
     scheme: str | None = typer.Option(None, "--scheme", help="Partition scheme of the atomic energies (e.g. mo-pm-iao)."),
     settings_hash: str | None = typer.Option(None, "--settings-hash", help="Labels: calculations at this settings hash."),
     method: str | None = typer.Option(None, "--method", help="Labels: calculations of this method (if unambiguous)."),
@@ -94,7 +112,7 @@ def train(
         None, "--atomic-weight", help="Weight of the atomic-energy term against the total's, each normalised by its "
         "label spread (atomic target) [1.0].",
     ),
-    validation: str | None = typer.Option(
+    validation: str | None = VALIDATION.option(
         None, "--validation", help="auto (hold out max(10%, 50) molecules where 100 remain for training, else a k-fold "
         "estimate of the epochs), holdout or k-fold [auto].",
     ),
@@ -102,16 +120,19 @@ def train(
     hp: list[str] = typer.Option([], "--hp", help="Model hyper-parameter KEY=VALUE (repeatable), e.g. --hp num_layers=3."),
     test_tag: str | None = typer.Option(None, "--test-tag", help="Molecules with this tag form the test set."),
     ood_tag: str | None = typer.Option(None, "--ood-tag", help="Molecules with this tag form the out-of-distribution test set."),
-    device: str = typer.Option("auto", "--device", help="auto (CUDA when available), cpu or cuda."),
+    device: str = TRAINING_DEVICE.option("auto", "--device", help="auto: CUDA when available."),
 ) -> None:
-    """Train a model on the labelled molecules of the store and register it."""
+    """Train a model on the labelled molecules of the store (with --run and --round: on that
+    round's training set) and register it."""
+    hyperparameters = _parse_hyperparameters(hp)
+    round_id = _round_id(run, round_index)
+    test_ids, ood_ids = _tagged_ids(test_tag), _tagged_ids(ood_tag)
     from atomloop.loop.models import train_and_register
 
     model_id = train_and_register(
         arch=arch, target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
-        atomization=atomization, test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag),
-        round_id=_round_id(run, round_index),
-        hyperparameters=_parse_hyperparameters(hp),
+        atomization=atomization, test_ids=test_ids, ood_ids=ood_ids, round_id=round_id,
+        hyperparameters=hyperparameters,
         training=_given(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, atomic_weight=atomic_weight,
                         validation=validation, folds=folds),
         device=device,
@@ -135,18 +156,20 @@ def evaluate(
     model_id: int = typer.Argument(..., help="Registered model id."),
     test_tag: str | None = typer.Option(None, "--test-tag", help="Evaluate on molecules with this tag (default: the model's test set)."),
     ood_tag: str | None = typer.Option(None, "--ood-tag", help="Out-of-distribution molecules with this tag (default: the model's)."),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    device: str = PREDICTION_DEVICE.option("cpu", "--device", help="Where the model predicts."),
 ) -> None:
     """Predict a registered model's test and OOD molecules; store predictions and metrics."""
+    require_model(model_id)
+    test_ids, ood_ids = _tagged_ids(test_tag), _tagged_ids(ood_tag)
     from atomloop.loop.models import evaluate_registered
 
-    evaluate_registered(model_id, test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag), device=device)
+    evaluate_registered(model_id, test_ids=test_ids, ood_ids=ood_ids, device=device)
     _report(model_id)
 
 
 def tune(
-    arch: str = typer.Option(..., "--arch", help=_ARCH_HELP),
-    target: str = typer.Option("total", "--target", help=_TARGET_HELP),
+    arch: str = ARCHITECTURE.option(..., "--arch", help=_ARCH_HELP),
+    target: str = TARGET.option("total", "--target", help=_TARGET_HELP),
     trials: int = typer.Option(..., "--trials", help="Finished trials the search should hold (resumes the search of the same name, round, labels, architecture and target)."),
     timeout: float | None = typer.Option(None, "--timeout", help="Stop starting trials after this many seconds."),
     scheme: str | None = typer.Option(None, "--scheme", help="Partition scheme (atomic target)."),
@@ -160,15 +183,18 @@ def tune(
     epochs: int = typer.Option(100, "--epochs", help="Maximum epochs per trial."),
     test_tag: str | None = typer.Option(None, "--test-tag", help="Molecules with this tag form the test set."),
     ood_tag: str | None = typer.Option(None, "--ood-tag", help="Molecules with this tag form the OOD test set."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: str = TRAINING_DEVICE.option("auto", "--device", help="auto: CUDA when available."),
 ) -> None:
-    """Tune hyper-parameters with Optuna (a search, kept as an Optuna study in the store's database) and register the best model."""
+    """Tune hyper-parameters with Optuna (a search, kept as an Optuna study in the store's database) and register
+    the best model; with --run and --round on that round's training set."""
+    round_id = _round_id(run, round_index)
+    test_ids, ood_ids = _tagged_ids(test_tag), _tagged_ids(ood_tag)
     from atomloop.tune import tune as run_tuning
 
     result = run_tuning(
         arch=arch, target=target, trials=trials, timeout=timeout, scheme=scheme, settings_hash=settings_hash,
-        method=method, basis=basis, test_ids=_tagged_ids(test_tag), ood_ids=_tagged_ids(ood_tag),
-        round_id=_round_id(run, round_index), name=name, epochs=epochs, device=device,
+        method=method, basis=basis, test_ids=test_ids, ood_ids=ood_ids, round_id=round_id, name=name, epochs=epochs,
+        device=device,
     )
     typer.echo(
         f"tuning search {result.search_name}: {result.completed} complete, {result.pruned} pruned"

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from atomloop.config import get_settings
 from atomloop.db.engine import get_engine, session_scope
-from atomloop.errors import ArtifactWriteError, AtomloopError, InputError
+from atomloop.errors import ArtifactWriteError, AtomloopError, UsageError
 from atomloop.models.artifacts import writing_artifacts
 from atomloop.models.checkpoint import load_model, save_model
 from atomloop.models.curves import curves_of, write_event_files
@@ -37,8 +38,21 @@ from atomloop.store.models import (
     store_evaluation,
     training_elements,
 )
+from atomloop.store.runs import round_position, run_named, selected_ids, split_ids
 
 SPLIT_OF_SET = {"test": "test", "ood": "ood_test"}
+
+
+def round_sets(session: Session, round_id: int) -> dict[str, list[int]] | None:
+    """What the loop's training step trains and tests a run's round on: ``train``, the molecules
+    selected in rounds 0 up to this one (the initial set included), and the run's ``test`` and
+    ``ood`` molecules, labelled or not. None for a round without a run."""
+    run_name, index = round_position(session, round_id)
+    if run_name is None:
+        return None
+    run_id, _ = run_named(session, run_name)
+    return {"train": selected_ids(session, run_id, up_to_round=index), "test": split_ids(session, run_name, "test"),
+            "ood": split_ids(session, run_name, "ood_test")}
 
 
 def prepare_data(
@@ -53,6 +67,7 @@ def prepare_data(
     valid_ids: Sequence[int] | None = None,
     test_ids: Sequence[int] | None = None,
     ood_ids: Sequence[int] | None = None,
+    round_id: int | None = None,
     seed: int = 0,
     validation: str = "auto",
     folds: int = DEFAULT_FOLDS,
@@ -60,16 +75,24 @@ def prepare_data(
 ) -> TrainingData:
     """Load the labelled molecules and split them (see :func:`train_and_register`; ``validation``
     and ``folds`` as in :class:`~atomloop.models.training.TrainingConfig`); deterministic for the
-    same store contents and arguments."""
+    same store contents and arguments. A run's ``round_id``: the ids not given are the round's
+    (:func:`round_sets`), those of them that are labelled."""
     if target == "atomic" and scheme is None:
-        raise InputError("target 'atomic' needs a partition scheme (--scheme)")
+        raise UsageError("target 'atomic' needs a partition scheme (--scheme)")
     if atomization and scheme is None:
-        raise InputError("atomization-style targets need a partition scheme")
+        raise UsageError("atomization-style targets need a partition scheme")
     with session_scope(engine or get_engine()) as session:
         source = LabelSource(
             resolve_settings_hash(session, settings_hash=settings_hash, method=method, basis=basis), scheme, atomization
         )
         atoms_by_id = labelled_atoms(session, source)
+        in_round = round_sets(session, round_id) if round_id is not None else None
+    if in_round is not None:
+        given = {"train": train_ids, "test": test_ids, "ood": ood_ids}
+        train_ids, test_ids, ood_ids = (
+            [i for i in in_round[name] if i in atoms_by_id] if given[name] is None else given[name]
+            for name in ("train", "test", "ood")
+        )
     return split_training_data(
         source, atoms_by_id, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids, seed=seed,
         validation=validation, folds=folds,
@@ -99,7 +122,10 @@ def train_and_register(
 ) -> int:
     """Train a model on labelled molecules of the store and register it; returns its id.
 
-    ``train_ids`` None: every labelled molecule not in the validation/test/OOD ids.
+    ``round_id`` of a run: the model belongs to that round and, where not given, trains on its
+    training set and is tested on the run's test and OOD molecules, as the loop's models are
+    (those of them that are labelled; :func:`round_sets`). Otherwise ``train_ids`` None: every
+    labelled molecule not in the validation/test/OOD ids.
     ``valid_ids`` None: validation by ``training["validation"]`` (default ``auto``: a hold-out of
     max(10 %, 50) molecules where 100 remain for training, else a 5-fold estimate of the number of
     epochs; :mod:`atomloop.models.fitting`); given ``valid_ids`` are used as they are.
@@ -114,7 +140,7 @@ def train_and_register(
     data = prepare_data(
         target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
         atomization=atomization, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids,
-        seed=config.seed, validation=config.validation, folds=config.folds, engine=engine,
+        round_id=round_id, seed=config.seed, validation=config.validation, folds=config.folds, engine=engine,
     )
     artifacts = get_settings().artifacts_dir
     try:

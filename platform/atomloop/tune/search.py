@@ -155,14 +155,16 @@ def tune(
     trials or ``timeout`` seconds pass, then register the best trial's model.
 
     The search is named by :class:`SearchScope` (``name``, else the run of ``round_id``) and
-    the round's index; a new search warm-starts from the scope's latest earlier one.
+    the round's index; a new search warm-starts from the scope's latest earlier one. A run's
+    ``round_id``: the ids not given are that round's training set and the run's test and OOD
+    molecules (:func:`~atomloop.loop.models.prepare_data`), for every trial and the registered model.
     ``validation``: the rule (``TrainingConfig.validation``) of every trial and of the
     registered model."""
     engine = engine or get_engine()
     data = prepare_data(
         target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
-        train_ids=train_ids, valid_ids=valid_ids,
-        test_ids=test_ids, ood_ids=ood_ids, seed=seed, validation=validation, engine=engine,
+        train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids, round_id=round_id,
+        seed=seed, validation=validation, engine=engine,
     )
     storage = optuna_storage(engine.url.render_as_string(hide_password=False))
     scope_name, round_index = _scope_and_round(engine, round_id, name)
