@@ -147,15 +147,17 @@ def test_the_shipped_labelled_set_is_stored_at_pyscf_level_and_never_recomputed(
 def test_an_exported_training_file_reingests_with_every_scheme(engine, tmp_path):
     path = tmp_path / "labelled.extxyz"
     frames = _labelled_water_and_methane(path)
-    for frame in frames:
-        frame.arrays["atomic_energies_mo-pm-iao_hartree"] = np.full(len(frame), -1.5)
+    for frame in frames:  # another partition of the same total (Hartree)
+        per_atom = frame.get_potential_energy() / Hartree / len(frame)
+        frame.arrays["atomic_energies_mo-pm-iao_hartree"] = np.full(len(frame), per_atom)
     ase.io.write(path, frames, format="extxyz")
     report = ingest_source(str(path), labels=LEVEL, engine=engine)
     with session_scope(engine) as session:
         schemes = {scheme: labelled_atoms(session, LabelSource(LEVEL.settings_hash, scheme))
                    for scheme in ("external", "mo-pm-iao")}
-    for molecule_id in report.molecule_ids:
-        assert np.all(schemes["mo-pm-iao"][molecule_id].arrays["atomic_energies"] == -1.5)
+    for molecule_id, frame in zip(report.molecule_ids, frames, strict=True):
+        np.testing.assert_allclose(schemes["mo-pm-iao"][molecule_id].arrays["atomic_energies"],
+                                   frame.arrays["atomic_energies_mo-pm-iao_hartree"], rtol=0, atol=1e-8)  # 8 decimals
         assert molecule_id in schemes["external"]
 
 

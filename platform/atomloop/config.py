@@ -1,6 +1,8 @@
 """Settings read from the environment (``ATOMLOOP_*``), never from code.
 
-``ATOMLOOP_DATABASE_URL``: a ``postgresql+psycopg://`` SQLAlchemy URL. Unset means the
+``ATOMLOOP_DATABASE_URL``: a ``postgresql://`` (or ``postgresql+psycopg://``) SQLAlchemy URL,
+checked once where it is read (:func:`atomloop.db.url.configured_url`: another scheme, a libpq
+``key=value`` string or an unknown query option is one clear error). Unset means the
 embedded PostgreSQL cluster under ``ATOMLOOP_HOME``.
 ``ATOMLOOP_HOME``: where the embedded database, artifacts (model checkpoints) and caches
 live. Two different homes are two independent installations.
@@ -27,7 +29,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ATOMLOOP_", extra="ignore", env_ignore_empty=True)
 
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL of the store; unset = embedded PostgreSQL."
+        default=None, description="postgresql:// SQLAlchemy URL of the store; unset = embedded PostgreSQL."
     )
     home: Path = Field(default_factory=_default_home, description="Data directory.")
     embedded_port: int | None = Field(

@@ -4,6 +4,7 @@ nequip's and MACE's ASE data loaders)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,15 +31,27 @@ def _id_ranges(ids: list[int]) -> list[tuple[int, int]]:
 
 @contextmanager
 def _written_whole(path: Path) -> Iterator[Path]:
-    """A temporary file beside ``path``, renamed to it only when the block succeeds: a killed
-    or failed export leaves no file that blocks the retry (``path`` existing is refused)."""
+    """A temporary file beside ``path``, created on entry (so a folder that is missing or
+    unwritable is refused before any work) and renamed to ``path`` only when the block
+    succeeds: a killed or failed export leaves no file that blocks the retry (``path`` existing
+    is refused). Any failure to write is an :class:`InputError` naming ``path`` and the cause."""
     if path.exists():
         raise InputError(f"{path} exists; choose a new file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputError(f"cannot write {path}: "
+                         + (f"{folder} is not a folder" if folder.exists() else f"no folder {folder}"))
     partial = path.with_name(path.name + ".partial")
-    partial.unlink(missing_ok=True)
+    try:
+        partial.unlink(missing_ok=True)
+        partial.open("xb").close()
+    except OSError as error:
+        raise InputError(f"cannot write {path}: cannot create a file in {folder} ({error.strerror})") from None
     try:
         yield partial
         partial.replace(path)
+    except (OSError, sqlite3.Error) as error:
+        raise InputError(f"cannot write {path}: {getattr(error, 'strerror', None) or error}") from None
     finally:
         partial.unlink(missing_ok=True)
 
@@ -49,25 +62,31 @@ def export_ase_database(path: Path, *, tag: str | None = None, url: str | None =
     Rows are read through the store's ASE views, so the file holds exactly what
     ``ase db $(atomloop db ase-url)`` shows: positions (Å), energy (eV) when labelled, the
     key-value pairs and ``data`` (atomic energies per scheme in Hartree, ``energies`` in eV).
-    The tag is matched in the store (any tag, commas included), and only the
-    matching rows are read. Returns the number of rows written; refuses to overwrite a file.
+    The tag is matched in the store (exactly as stored), and only the
+    matching rows are read. Returns the number of rows written; refuses to overwrite a file, and
+    writes nothing when no molecule matches (an :class:`InputError`).
     """
     from atomloop.db.engine import get_engine, session_scope
     from atomloop.store.molecules import tagged_ids
 
     url = url or database_url()
-    queries: list[str | None] = [None]
-    if tag is not None:
-        with session_scope(get_engine(url)) as session:
-            queries = [f"id>={first},id<={last}" for first, last in _id_ranges(tagged_ids(session, tag))]
-    source = ase.db.connect(ase_url(url))
-    count = 0
     with _written_whole(Path(path)) as partial:
+        queries: list[str | None] = [None]
+        if tag is not None:
+            with session_scope(get_engine(url)) as session:
+                ids = tagged_ids(session, tag)
+            if not ids:
+                raise InputError(f"no molecules are tagged {tag!r}")
+            queries = [f"id>={first},id<={last}" for first, last in _id_ranges(ids)]
+        source = ase.db.connect(ase_url(url))
+        count = 0
         with ase.db.connect(str(partial), type="db") as target:
             for query in queries:
                 for row in source.select(query):
                     target.write(row.toatoms(), key_value_pairs=row.key_value_pairs, data=row.data)
                     count += 1
+        if count == 0:
+            raise InputError("the store holds no molecules; add some with atomloop ingest")
     return count
 
 
@@ -137,8 +156,8 @@ def export_extxyz(path: Path, *, url: str | None = None, **choice) -> int:
 
     from atomloop.db.engine import get_engine, session_scope
 
-    with session_scope(get_engine(url)) as session:
-        frames = extxyz_atoms(session, **choice)
     with _written_whole(Path(path)) as partial:
+        with session_scope(get_engine(url)) as session:
+            frames = extxyz_atoms(session, **choice)
         write(partial, frames, format="extxyz")
     return len(frames)

@@ -29,22 +29,30 @@ def ingest(
     max_heavy_atoms: int | None = typer.Option(None, "--max-heavy-atoms", min=1, help="Only molecules with at most this many non-hydrogen atoms."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N molecules of each source (after --max-heavy-atoms)."),
     labels: bool = typer.Option(False, "--labels", help="Store the energies the structures carry as finished calculations "
-                                "(ASE's conventions: eV, 'energy' in info or a calculator result, per-atom 'energies'; "
-                                "for qm9 its U0 at B3LYP/6-31G(2df,p); for atomloop:qm9-labelled PySCF's HF/6-31G* labels); never recomputed."),
+                                "(ASE's conventions: eV, 'energy' in info or a calculator result, per-atom 'energies' "
+                                "that must sum to it within 1e-6 Ha, at most 1e5 eV per atom; "
+                                "for qm9 its U0 at B3LYP/6-31G(2df,p); for atomloop:qm9-labelled PySCF's HF/6-31G* labels); "
+                                "never recomputed. A label that differs from the one stored at that level is an error."),
     label_program: str | None = typer.Option(None, "--label-program", help="With --labels: the program that computed them (e.g. orca)."),
     label_method: str | None = typer.Option(None, "--label-method", help="With --labels: their method (e.g. b3lyp)."),
     label_basis: str | None = typer.Option(None, "--label-basis", help="With --labels: their basis (e.g. def2-svp)."),
     label_scheme: str = typer.Option("external", "--label-scheme", help="With --labels: the scheme name of per-atom energies."),
+    replace: bool = typer.Option(False, "--replace", help="With --labels: replace a different label stored at that level "
+                                 "(the replaced energy is kept in the calculation's scf_info 'replaced')."),
 ) -> None:
     """Add molecules to the store; one transaction per source, duplicates stored once."""
     from atomloop.ingest import ingest_source
 
+    if replace and not labels:
+        from atomloop.errors import InputError
+
+        raise InputError("--replace replaces stored labels: it needs --labels")
     progress = sys.stderr.isatty()  # a bar on a terminal; logs and pipes get the summary lines only
     added = present = 0
     for spec in sources:
         level = _label_level(spec, labels, label_program, label_method, label_basis)
         report = ingest_source(spec, tags=tag, conformers=conformers, max_heavy_atoms=max_heavy_atoms, limit=limit,
-                               progress=progress, labels=level, scheme=label_scheme)
+                               progress=progress, labels=level, scheme=label_scheme, replace=replace)
         typer.echo(f"{spec}: {report.added} added, {report.present} already present"
                    + (f"; {report.labels_added} labels at {level.method}/{level.basis} ({level.program})" if level else ""))
         added += report.added

@@ -1,8 +1,12 @@
 """Getting molecules into the store: validate, deduplicate, bulk insert, one transaction per source.
 
 With ``labels`` (an :class:`~atomloop.store.external.ExternalLevel`) the energies the structures
-carry (ASE's conventions, eV; see :mod:`atomloop.ingest.labels`) are stored in the same
-transaction as finished calculations at that level, in Hartree, and never recomputed.
+carry (ASE's conventions, eV; see :mod:`atomloop.ingest.labels`: finite numbers within 1e5 eV per
+atom, per-atom energies summing to the total within 1e-6 Hartree) are stored in the same
+transaction as finished calculations at that level, in Hartree, and never recomputed. A label
+that differs from the one stored for the molecule at that level is an error naming both, unless
+``replace`` (see :func:`atomloop.store.external.write_external_labels`). Tags are checked by
+:func:`atomloop.store.molecules.checked_tags`. On any error nothing is written.
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ from atomloop.ingest.labels import external_label
 from atomloop.ingest.sources import read_source
 from atomloop.store.bulk import WriteReport, write_molecules
 from atomloop.store.external import EXTERNAL_SCHEME, ExternalLevel, LabelledRecord, PySCFLevel
-from atomloop.store.molecules import MoleculeRecord, records_from_atoms
+from atomloop.store.molecules import MoleculeRecord, checked_tags, records_from_atoms
 
 __all__ = ["ExternalLevel", "WriteReport", "ingest_atoms", "ingest_source", "read_source"]
 
 
 def _records(
-    located: Iterable[tuple[Atoms, str]], labels: ExternalLevel | PySCFLevel | None, scheme: str, batch: int = 1000
+    located: Iterable[tuple[Atoms, str]], labels: ExternalLevel | PySCFLevel | None, scheme: str, replace: bool,
+    batch: int = 1000,
 ) -> Iterator[MoleculeRecord | LabelledRecord]:
     iterator = iter(located)
     while structures := list(islice(iterator, batch)):
@@ -34,7 +39,7 @@ def _records(
             yield from records
             continue
         for record, (atoms, where) in zip(records, structures, strict=True):
-            yield LabelledRecord(record, external_label(atoms, where, scheme), where)
+            yield LabelledRecord(record, external_label(atoms, where, scheme), where, replace)
 
 
 def ingest_atoms(
@@ -46,19 +51,22 @@ def ingest_atoms(
     progress: bool = False,
     labels: ExternalLevel | PySCFLevel | None = None,
     scheme: str = EXTERNAL_SCHEME,
+    replace: bool = False,
 ) -> WriteReport:
     """Store ``atoms`` (positions in Å; ``info['charge']``, ``info['multiplicity']`` optional),
-    with ``labels``: also their energies as labels at that level (per-atom ones as ``scheme``).
+    with ``labels``: also their energies as labels at that level (per-atom ones as ``scheme``;
+    with ``replace`` replacing different labels stored at that level).
 
     Structures already in the store (same geometry up to rotation, translation and atom
     order) are not added again but get ``tags``. One transaction: on any bad structure
     nothing is written and ``InputError`` names the structure's index.
     """
+    tags = checked_tags(tags)
     located = ((a, f"{source}[{i}]") for i, a in enumerate(atoms))
     if progress:
         located = tqdm(located, desc=f"ingest {source}", unit="mol")
-    return write_molecules(engine or get_engine(), _records(located, labels, scheme), source=source, tags=tags,
-                           level=labels)
+    return write_molecules(engine or get_engine(), _records(located, labels, scheme, replace), source=source,
+                           tags=tags, level=labels)
 
 
 def ingest_source(
@@ -72,14 +80,16 @@ def ingest_source(
     progress: bool = False,
     labels: ExternalLevel | PySCFLevel | None = None,
     scheme: str = EXTERNAL_SCHEME,
+    replace: bool = False,
 ) -> WriteReport:
     """Store every structure of source ``spec`` (see :mod:`atomloop.ingest.sources`; at most
     ``max_heavy_atoms`` heavy atoms, the first ``limit``) in one transaction, with ``labels``
-    also their energies (see :func:`ingest_atoms`); errors name the file and line, and leave
+    also their energies (and ``replace``, see :func:`ingest_atoms`); errors name the file and line, and leave
     the store unchanged."""
+    tags = checked_tags(tags)
     located: Iterable[tuple[Atoms, str]] = read_source(spec, conformers=conformers, max_heavy_atoms=max_heavy_atoms,
                                                        limit=limit)
     if progress:
         located = tqdm(located, desc=f"ingest {spec}", unit="mol")
-    return write_molecules(engine or get_engine(), _records(located, labels, scheme), source=spec, tags=tags,
-                           level=labels)
+    return write_molecules(engine or get_engine(), _records(located, labels, scheme, replace), source=spec,
+                           tags=tags, level=labels)

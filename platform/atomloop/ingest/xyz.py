@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 from collections.abc import Iterator
 from contextlib import closing
 from itertools import islice
@@ -16,6 +17,8 @@ from ase.data import atomic_numbers
 from atomloop.errors import InputError
 
 _SNIFFED_BYTES = 8000  # a NUL byte among the first this many makes a file binary (as git decides)
+_ENERGY_COLUMN = re.compile(r"energies|atomic_energies_.+_hartree")  # per-atom energies (see atomloop.ingest.labels)
+_COLUMN_TYPES = {"L": "booleans", "S": "text"}
 
 
 def text_lines(path: Path) -> Iterator[str]:
@@ -50,6 +53,16 @@ def _check_symbols(lines: list[str], first_line: int, path: Path) -> None:
             raise InputError(f"{path}:{first_line + offset}: unknown element {symbol!r}")
 
 
+def _check_energy_columns(comment: str, where: str) -> None:
+    """Per-atom energy columns of an extxyz comment line's ``Properties`` must be numbers (R or
+    I): ASE reads a logical (L) column as 1.0 and 0.0."""
+    match = re.search(r"\bProperties=(\S+)", comment, re.IGNORECASE)
+    fields = match.group(1).strip("\"'").split(":") if match else []
+    for name, kind in zip(fields[::3], fields[1::3], strict=False):
+        if _ENERGY_COLUMN.fullmatch(name) and kind.upper() in _COLUMN_TYPES:
+            raise InputError(f"{where}: column {name} holds {_COLUMN_TYPES[kind.upper()]} (type {kind}), not numbers")
+
+
 def read_xyz_frames(path: Path) -> Iterator[tuple[Atoms, str]]:
     """Yield ``(atoms, "path:line")`` per frame of an xyz or extxyz file (positions in Å).
 
@@ -76,6 +89,7 @@ def read_xyz_frames(path: Path) -> Iterator[tuple[Atoms, str]]:
             if len(body) < natoms + 1:
                 raise InputError(f"{path}:{start}: frame declares {natoms} atoms but the file ends early")
             _check_symbols(body[1:], start + 2, path)
+            _check_energy_columns(body[0], f"{path}:{start}")
             try:
                 atoms = ase.io.read(io.StringIO(header + "".join(body)), format="extxyz")
             except Exception as error:  # ASE raises many types for malformed text

@@ -21,6 +21,7 @@ from atomloop.qm.settings import QMSettings
 from atomloop.store.molecules import MoleculeRecord
 
 EXTERNAL_SCHEME = "external"  # the scheme name of per-atom energies given with external labels
+ENERGY_TOLERANCE = 1e-6  # Hartree: per-atom energies sum to the total, and two labels are equal, within it
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,30 @@ class ExternalLabel:
 
 @dataclass(frozen=True)
 class LabelledRecord:
-    """A structure to store with its external label; ``where`` names it in errors (file:line)."""
+    """A structure to store with its external label; ``where`` names it in errors (file:line).
+    With ``replace`` the label replaces a different one stored at the level (recorded in the
+    calculation's ``scf_info['replaced']``) instead of being an error."""
 
     record: MoleculeRecord
     label: ExternalLabel
     where: str
+    replace: bool = False
+
+
+def _difference(given: ExternalLabel, other: ExternalLabel) -> str | None:
+    """How ``given`` differs from ``other`` beyond ``ENERGY_TOLERANCE`` (the total, else the
+    first atom of a scheme both have), as "energy -1.000000 Ha differs from -2.000000 Ha";
+    None when they agree."""
+    compared = [("energy", np.array([given.energy]), np.array([other.energy]))] + [
+        (f"{scheme} energy of atom", given.atomic_energies[scheme], other.atomic_energies[scheme])
+        for scheme in sorted(given.atomic_energies.keys() & other.atomic_energies.keys())]
+    for name, mine, theirs in compared:
+        gaps = np.abs(mine - theirs)
+        if gaps.max() > ENERGY_TOLERANCE:
+            i = int(gaps.argmax())
+            what = name if name == "energy" else f"{name} {i + 1}"
+            return f"{what} {mine[i]:.6f} Ha differs from {theirs[i]:.6f} Ha"
+    return None
 
 
 _INSERT_CALCULATIONS = """
@@ -102,6 +122,23 @@ ON CONFLICT ON CONSTRAINT uq_calculation_molecule_settings DO NOTHING
 RETURNING id, molecule_id
 """
 
+# A calculation without a result (queued, running or failed) gets the label; a done one only with
+# --replace (``replaced_by`` = where the new label came from), recorded in scf_info['replaced'].
+_UPDATE_CALCULATIONS = """
+UPDATE calculations AS c
+SET status = 'done', total_energy = given.energy, converged = true, finished = now(), reason = NULL,
+    worker = NULL, heartbeat = NULL, program_version = NULL, wall_time = NULL,
+    scf_info = CASE WHEN given.replaced_by IS NULL THEN NULL ELSE jsonb_build_object('replaced',
+        coalesce(c.scf_info -> 'replaced', '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+            'total_energy_hartree', c.total_energy, 'by', given.replaced_by, 'at', now()))) END
+FROM unnest(%(ids)s::bigint[], %(energies)s::double precision[], %(replaced_by)s::text[])
+     AS given (id, energy, replaced_by)
+WHERE c.id = given.id
+"""
+
+_CLEAR_ATOMIC = "DELETE FROM atomic_energies WHERE calculation_id = ANY(%(ids)s::bigint[])"
+_CLEAR_ORBITALS = "DELETE FROM scf_solutions WHERE calculation_id = ANY(%(ids)s::bigint[])"
+
 _INSERT_ATOMIC = """
 INSERT INTO atomic_energies (calculation_id, scheme, atom_index, atomic_number, energy)
 SELECT calculation_id, scheme, atom_index, atomic_number, energy
@@ -111,45 +148,113 @@ FROM unnest(%(calculation_ids)s::bigint[], %(schemes)s::text[], %(atom_indices)s
 
 _STORED_ATOMS = "SELECT id, numbers, positions FROM molecules WHERE id = ANY(%(ids)s::bigint[])"
 
+_STORED_CALCULATIONS = """
+SELECT molecule_id, id, status = 'done', total_energy FROM calculations
+WHERE settings_hash = %(settings_hash)s AND molecule_id = ANY(%(ids)s::bigint[])
+FOR UPDATE
+"""
+
+_STORED_ATOMIC = """
+SELECT calculation_id, scheme, array_agg(energy ORDER BY atom_index) FROM atomic_energies
+WHERE calculation_id = ANY(%(ids)s::bigint[]) GROUP BY calculation_id, scheme
+"""
+
+
+def _check_alignment(cursor, labelled: Sequence[tuple[int, LabelledRecord]]) -> None:
+    """Per-atom energies follow the stored molecule's atom order: a structure stored earlier
+    with its atoms in another order (or another geometry) is an :class:`InputError`."""
+    with_atomic = [(i, item) for i, item in labelled if item.label.atomic_energies]
+    if not with_atomic:
+        return
+    cursor.execute(_STORED_ATOMS, {"ids": sorted({i for i, _ in with_atomic})})
+    stored = {molecule_id: (list(numbers), np.asarray(positions)) for molecule_id, numbers, positions in cursor}
+    for molecule_id, item in with_atomic:
+        numbers, positions = stored[molecule_id]
+        if numbers != item.record.numbers.tolist() or not np.array_equal(positions, item.record.positions):
+            raise InputError(f"{item.where}: this molecule is stored with its atoms in another order or place "
+                             f"(molecule {molecule_id}); its per-atom energies cannot be aligned")
+
+
+def _stored_labels(
+    cursor, level: ExternalLevel | PySCFLevel, ids: list[int]
+) -> dict[int, tuple[int, ExternalLabel | None]]:
+    """Molecule id -> (its calculation at ``level``, locked; its label, None while not done)."""
+    cursor.execute(_STORED_CALCULATIONS, {"settings_hash": level.settings_hash, "ids": ids})
+    stored = {molecule_id: (calculation_id, ExternalLabel(energy) if done else None)
+              for molecule_id, calculation_id, done, energy in cursor.fetchall()}
+    labels = {calculation_id: label for calculation_id, label in stored.values() if label is not None}
+    if labels:
+        cursor.execute(_STORED_ATOMIC, {"ids": list(labels)})
+        for calculation_id, scheme, energies in cursor.fetchall():
+            labels[calculation_id].atomic_energies[scheme] = np.asarray(energies, dtype=float)
+    return stored
+
 
 def write_external_labels(
     cursor, level: ExternalLevel | PySCFLevel, labelled: Sequence[tuple[int, LabelledRecord]]
 ) -> int:
     """Store the labels of ``labelled`` — (molecule id, the record it was stored from) — as done
     calculations at ``level`` with ``cursor`` (a psycopg cursor inside the caller's
-    transaction); a molecule that already has a calculation at this level keeps it (the first
-    label given wins). Returns how many calculations were added.
+    transaction). Returns how many labels were written (added, filled in or replaced).
 
-    Per-atom energies follow the stored molecule's atom order, so a molecule stored earlier with
-    its atoms in another order (or another geometry) is an :class:`InputError`."""
-    first: dict[int, tuple[np.ndarray, np.ndarray, ExternalLabel, str]] = {}
+    A label equal (within ``ENERGY_TOLERANCE`` Hartree: the total and each per-atom energy of
+    a scheme both have) to the one stored, or given twice, is stored once; schemes the stored
+    one lacks are added to it. A different label is an :class:`InputError` naming both values,
+    unless its record says ``replace``: then it replaces the stored one (per-atom energies and
+    kept orbitals too) and ``scf_info['replaced']`` records the energy replaced (Hartree), by
+    which record and when. Two different labels for one molecule in one input are always an
+    error. A calculation queued, running or failed at ``level`` gets the label."""
+    given: dict[int, LabelledRecord] = {}
     for molecule_id, item in labelled:
-        first.setdefault(molecule_id, (item.record.numbers, item.record.positions, item.label, item.where))
-    if not first:
+        first = given.setdefault(molecule_id, item)
+        if first is not item and (difference := _difference(item.label, first.label)):
+            raise InputError(f"{item.where}: {difference} given for the same molecule at {first.where}")
+    if not given:
         return 0
-    with_atomic = [i for i, (_, _, label, _) in first.items() if label.atomic_energies]
-    if with_atomic:
-        cursor.execute(_STORED_ATOMS, {"ids": with_atomic})
-        for molecule_id, numbers, positions in cursor.fetchall():
-            given_numbers, given_positions, _, where = first[molecule_id]
-            if list(numbers) != given_numbers.tolist() or not np.array_equal(np.asarray(positions), given_positions):
-                raise InputError(f"{where}: this molecule is stored with its atoms in another order or place "
-                                 f"(molecule {molecule_id}); its per-atom energies cannot be aligned")
-    ids = list(first)
-    cursor.execute(_INSERT_CALCULATIONS, {
-        "method": level.method, "basis": level.basis, "settings_hash": level.settings_hash,
-        "settings": json.dumps(level.settings()), "program": level.program,
-        "molecule_ids": ids, "energies": [first[i][2].energy for i in ids],
-    })
-    added = {molecule_id: calculation_id for calculation_id, molecule_id in cursor.fetchall()}
+    _check_alignment(cursor, labelled)
+    stored = _stored_labels(cursor, level, list(given))
+    atomic: list[tuple[int, int, dict[str, np.ndarray]]] = []  # (calculation id, molecule id, schemes to write)
+    updates: list[tuple[int, int, str | None]] = []  # (calculation id, molecule id, replaced by)
+    for molecule_id, (calculation_id, label) in stored.items():
+        item = given[molecule_id]
+        if label is None:
+            updates.append((calculation_id, molecule_id, None))
+        elif difference := _difference(item.label, label):
+            if not item.replace:
+                raise InputError(f"{item.where}: {difference} stored for this molecule (molecule {molecule_id}) at "
+                                 f"{level.method}/{level.basis} ({level.program}); give --replace to replace it")
+            updates.append((calculation_id, molecule_id, item.where))
+        else:
+            atomic.append((calculation_id, molecule_id, {scheme: energies for scheme, energies in
+                                                         item.label.atomic_energies.items()
+                                                         if scheme not in label.atomic_energies}))
+    if updates:
+        ids = [calculation_id for calculation_id, _, _ in updates]
+        cursor.execute(_UPDATE_CALCULATIONS, {"ids": ids, "energies": [given[m].label.energy for _, m, _ in updates],
+                                              "replaced_by": [by for _, _, by in updates]})
+        cursor.execute(_CLEAR_ATOMIC, {"ids": ids})
+        cursor.execute(_CLEAR_ORBITALS, {"ids": ids})
+        atomic += [(calculation_id, m, given[m].label.atomic_energies) for calculation_id, m, _ in updates]
+    new = [i for i in given if i not in stored]
+    if new:
+        cursor.execute(_INSERT_CALCULATIONS, {
+            "method": level.method, "basis": level.basis, "settings_hash": level.settings_hash,
+            "settings": json.dumps(level.settings()), "program": level.program,
+            "molecule_ids": new, "energies": [given[i].label.energy for i in new],
+        })
+        added = cursor.fetchall()
+        if len(added) < len(new):  # another process queued one since: ingest again
+            raise InputError("a calculation at this level was queued while labels were stored; run the ingest again")
+        atomic += [(calculation_id, molecule_id, given[molecule_id].label.atomic_energies)
+                   for calculation_id, molecule_id in added]
     rows = [
-        (added[i], scheme, index, int(number), float(energy))
-        for i in with_atomic if i in added
-        for scheme, energies in first[i][2].atomic_energies.items()
-        for index, (number, energy) in enumerate(zip(first[i][0], energies, strict=True))
+        (calculation_id, scheme, index, int(number), float(energy))
+        for calculation_id, molecule_id, schemes in atomic
+        for scheme, energies in schemes.items()
+        for index, (number, energy) in enumerate(zip(given[molecule_id].record.numbers, energies, strict=True))
     ]
     if rows:
         calculation_ids, schemes, atom_indices, numbers, energies = (list(column) for column in zip(*rows, strict=True))
         cursor.execute(_INSERT_ATOMIC, {"calculation_ids": calculation_ids, "schemes": schemes,
                                         "atom_indices": atom_indices, "numbers": numbers, "energies": energies})
-    return len(added)
+    return len(updates) + len(new)

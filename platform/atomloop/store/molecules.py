@@ -36,6 +36,24 @@ class MoleculeRecord:
     tags: tuple[str, ...] = ()
 
 
+TAG_SEPARATOR = ","  # the ASE views' ``tag_list`` joins a molecule's tags with it (schemas/views)
+
+
+def checked_tags(tags: str | Iterable[str]) -> tuple[str, ...]:
+    """``tags`` as a tuple (one string is one tag), each checked to be a name ``tag_list`` can
+    show: not empty (nor only spaces) and without ``TAG_SEPARATOR``; else ``InputError``."""
+    tags = (tags,) if isinstance(tags, str) or not isinstance(tags, Iterable) else tuple(tags)
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise InputError(f"tag {tag!r} is not text")
+        if not tag.strip():
+            raise InputError("empty tag: a tag needs a character other than spaces")
+        if TAG_SEPARATOR in tag:
+            raise InputError(f"tag {tag!r} contains {TAG_SEPARATOR!r}, which separates the tags of tag_list; "
+                             "give each tag on its own")
+    return tags
+
+
 MIN_DISTANCE = 0.1  # Å: two atoms closer than this are one atom written twice (the shortest bond, H2, is 0.74 Å)
 MAX_COORDINATE = 1.0e4  # Å: farther from the origin is no molecule (and squares of distances overflow)
 
@@ -67,6 +85,7 @@ class _Validated:
     numbers: np.ndarray
     positions: np.ndarray
     identity: tuple[str, int, int]  # formula, charge, multiplicity
+    tags: tuple[str, ...]
 
 
 def _validate(atoms: Atoms) -> _Validated:
@@ -79,7 +98,8 @@ def _validate(atoms: Atoms) -> _Validated:
     positions = np.asarray(atoms.positions, dtype=np.float64)
     _check_positions(atoms, positions)
     charge, multiplicity = charge_and_multiplicity(atoms)
-    return _Validated(atoms, numbers, positions, (hill_formula(numbers), charge, multiplicity))
+    tags = checked_tags(atoms.info.get("tags", ()))
+    return _Validated(atoms, numbers, positions, (hill_formula(numbers), charge, multiplicity), tags)
 
 
 def records_from_atoms(located: Iterable[tuple[Atoms, str]]) -> list[MoleculeRecord]:
@@ -87,8 +107,8 @@ def records_from_atoms(located: Iterable[tuple[Atoms, str]]) -> list[MoleculeRec
     identity; hashes are computed for all molecules of one size at once.
 
     ``atoms.info`` may carry ``charge``, ``multiplicity``, ``name``, ``smiles`` and ``tags``
-    (a list of strings, e.g. a functional-group class). Raises ``InputError`` starting with
-    the location of the first invalid structure.
+    (a list of strings, e.g. a functional-group class, or one string; see :func:`checked_tags`).
+    Raises ``InputError`` starting with the location of the first invalid structure.
     """
     validated = []
     for atoms, location in located:
@@ -118,7 +138,7 @@ def records_from_atoms(located: Iterable[tuple[Atoms, str]]) -> list[MoleculeRec
             composition_hash=hashes[index][1],
             name=item.atoms.info.get("name"),
             smiles=item.atoms.info.get("smiles"),
-            tags=tuple(item.atoms.info.get("tags", ())),
+            tags=item.tags,
         )
         for index, item in enumerate(validated)
     ]
