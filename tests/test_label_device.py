@@ -59,7 +59,7 @@ def test_cuda_fails_here():
 
 @pytest.mark.parametrize(("value", "message"), [
     ("cuda", "gpu4pyscf is not installed; install it with pip install 'atomloop[gpu]'"),
-    ("gpu", "unknown device 'gpu'; choose one of auto, cpu, cuda"),
+    ("gpu", "unknown device 'gpu'; choose auto, cpu or cuda"),
 ])
 def test_label_with_an_unusable_device_is_one_line_and_exit_status_2(atomloop, no_gpu4pyscf, value, message):
     status, out, err = atomloop("label", "--device", value)

@@ -57,13 +57,17 @@ def test_labelled_energy_in_ev_and_export(database_url, engine, tmp_path):
     np.testing.assert_allclose(exported.positions, molecule("H2O").positions, atol=0)
 
 
-def test_export_by_tag_matches_in_the_store_commas_included_and_leaves_nothing_half_written(database_url, engine, tmp_path):
-    ingest_atoms([molecule(n) for n in ("H2O", "NH3", "CH4")], source="test", tags=["a,b"], engine=engine)
+def test_export_by_tag_takes_exactly_the_tagged_molecules_and_leaves_nothing_half_written(database_url, engine,
+                                                                                           tmp_path):
+    from atomloop.errors import InputError
+
+    ingest_atoms([molecule(n) for n in ("H2O", "NH3", "CH4")], source="test", tags=["ab", "b"], engine=engine)
     ingest_atoms([molecule("CO")], source="test", tags=["a"], engine=engine)
-    assert export_ase_database(tmp_path / "comma.db", tag="a,b", url=database_url) == 3
-    assert export_ase_database(tmp_path / "a.db", tag="a", url=database_url) == 1
-    assert export_ase_database(tmp_path / "none.db", tag="nothing", url=database_url) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.db", "comma.db", "none.db"]  # no .partial left
+    assert export_ase_database(tmp_path / "ab.db", tag="ab", url=database_url) == 3
+    assert export_ase_database(tmp_path / "a.db", tag="a", url=database_url) == 1  # not the 'ab' ones
+    with pytest.raises(InputError, match="no molecules are tagged 'nothing'"):
+        export_ase_database(tmp_path / "none.db", tag="nothing", url=database_url)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.db", "ab.db"]  # nothing for the unknown tag, no .partial
 
 
 def test_ase_web_browser_lists_the_live_store(database_url, engine):

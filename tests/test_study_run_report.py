@@ -58,4 +58,4 @@ def test_run_report_shows_the_stores_rounds_errors_and_selections(engine, tmp_pa
         assert len(tables["selections"]) == 5
         assert all(row["formula"] == formulas[int(row["molecule_id"])] for row in tables["selections"])
     missing = CliRunner().invoke(app, ["report", "--run", "nope", "--out", str(tmp_path / "x.html")])
-    assert "no run named 'nope'; runs: al" in str(missing.exception)
+    assert missing.exit_code == 2 and "no run named 'nope'; runs: al" in missing.output

@@ -38,7 +38,7 @@ T = TypeVar("T")
 # (atomloop.loop.tasks.TASK_RUNNERS); tests/test_cli_choices.py keeps these copies equal to them.
 TRAINING_DEVICES = ("auto", "cpu", "cuda")
 TASK_RUNNERS = ("process", "thread", "dask")
-METAVAR_WIDTH = 32  # longer lists of choices go into the option's help
+METAVAR_WIDTH = 7  # no wider than <float>: a wider metavar column truncates option names at 80 columns
 
 
 def words(names: Sequence[str]) -> str:
@@ -62,9 +62,9 @@ class Choices:
 
     @property
     def metavar(self) -> str:
-        """``<a|b|c>`` in ``--help``; ``<what>`` where that would be long."""
+        """``<a|b>`` in ``--help``; ``<name>`` where that would be longer (the choices are then in the help)."""
         listed = f"<{'|'.join(self.names)}>"
-        return listed if len(listed) <= METAVAR_WIDTH else f"<{self.what.replace(' ', '-')}>"
+        return listed if len(listed) <= METAVAR_WIDTH else "<name>"
 
     def describe(self, text: str | None) -> str:
         """An option's help ``text``, with the choices where neither the metavar nor ``text`` lists them."""
