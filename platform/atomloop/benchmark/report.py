@@ -121,7 +121,8 @@ def markdown(summary: dict) -> str:
 
 
 def plot_curves(seeds: list[dict], path: Path) -> None:
-    """Learning curves on the target set(s) and in distribution (geometric mean over seeds, 95 % band)."""
+    """Learning curves on the target set(s) and in distribution (geometric mean over seeds, 95 % band;
+    the y axis ends at twice the highest mean from the second budget on)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -134,6 +135,7 @@ def plot_curves(seeds: list[dict], path: Path) -> None:
     names = sorted({n for s in seeds for n in s["strategies"]})
     figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
     for axis, (key, target, title) in zip(axes[0], panels, strict=True):
+        highest = 0.0
         for name in names:
             runs = [s["strategies"][name] for s in seeds if name in s["strategies"]]
             labels = runs[0]["budgets"]
@@ -146,7 +148,10 @@ def plot_curves(seeds: list[dict], path: Path) -> None:
             axis.fill_between(labels, np.exp(mean - half), np.exp(mean + half), color=line.get_color(), alpha=0.15)
             if name == "random":
                 axis.axhline(np.exp(mean[-1]), color=line.get_color(), linestyle=":", linewidth=1)
+            highest = max(highest, float(np.exp(mean[1:]).max()))
+        # the first budget's errors can be orders of magnitude higher (an element not yet labelled): off the axis
         axis.set(xscale="log", yscale="log", xlabel="labels", ylabel="MAE (kcal/mol)", title=title)
+        axis.set_ylim(top=2.0 * highest)
     axes[0][0].legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
