@@ -190,3 +190,39 @@ def test_k_center_and_coverage_rounds_read_the_labelled_set_from_the_store(store
             counts[key] = counts.get(key, 0) + 1
     gains = {i: sum(counts.get(key, 0) for key in set(environment_keys(a)) - seen) for i, a in remaining}
     assert gains[coverage.selected[0].molecule_id] == max(gains.values()) > 0
+
+
+def test_lcmd_rounds_take_the_last_layer_features_of_the_runs_earlier_model(store):
+    import numpy as np
+
+    from atomloop.loop.models import load_registered_model, train_and_register
+    from atomloop.models.evaluate import last_layer_features
+    from atomloop.select.strategies import greedy_centres
+    from atomloop.store.molecules import load_atoms
+    from atomloop.store.tables import Run
+
+    engine, train_ids, pool_ids = store
+    with session_scope(engine) as session:
+        run = Run(name="lcmd", parameters={})
+        session.add(run)
+        session.flush()
+        first = Round(run_id=run.id, index=0)
+        session.add(first)
+        session.flush()
+        run_id, round_id = run.id, first.id
+    with pytest.raises(InputError, match="strategy 'lcmd' needs a model of the run trained in an earlier round"):
+        select_round(strategy="lcmd", k=3, round_index=1, run_id=run_id, train_ids=train_ids, pool_ids=pool_ids,
+                     engine=engine)
+    model_id = train_and_register(arch="schnet", target="total", settings_hash="hf-sto-3g-test", train_ids=train_ids[:40],
+                                  valid_ids=train_ids[40:50], round_id=round_id, hyperparameters={"num_features": 8, "num_layers": 1},
+                                  training={"epochs": 2, "batch_size": 10, "validation": "holdout"}, device="cpu",
+                                  progress=False, engine=engine)
+    report = select_round(strategy="lcmd", k=3, round_index=1, run_id=run_id, train_ids=train_ids,
+                          pool_ids=pool_ids, engine=engine)
+    with session_scope(engine) as session:
+        train, pool = list(load_atoms(session, train_ids)), list(load_atoms(session, pool_ids))
+    model = load_registered_model(model_id, engine=engine)
+    train_features, pool_features = last_layer_features(model, train), last_layer_features(model, pool)
+    assert train_features.shape == (len(train), 4)  # SchNet's readout: 8 features -> 4 -> 1
+    expected = greedy_centres(pool_features, train_features, 3, largest_cluster=True)
+    assert [s.molecule_id for s in report.selected] == [pool_ids[i] for i in expected]

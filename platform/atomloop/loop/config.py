@@ -19,7 +19,7 @@ from atomloop.qm.schemes import parse_scheme
 from atomloop.select.names import LEVELS
 from atomloop.select.stopping import STOP_MARGIN
 
-STRATEGIES = ("adversarial", "random", "committee", "hybrid", "k-center", "coverage")  # the loop can feed these
+STRATEGIES = ("adversarial", "random", "committee", "hybrid", "k-center", "coverage", "lcmd")  # the loop can feed these
 TARGETS = ("total", "atomic")
 LATER_FIELDS = ("atomic_weight", "validation")  # added after 0.1.0: in the run identity only when not the default
 CHOICES = {"strategy": STRATEGIES, "level": LEVELS, "target": TARGETS, "validation": VALIDATION_RULES}  # one of a few names

@@ -3,26 +3,48 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
+from ase import Atoms
 from sqlalchemy import Engine
 
-from atomloop.db.engine import get_engine
-from ase import Atoms
-
+from atomloop.db.engine import get_engine, session_scope
+from atomloop.errors import InputError
 from atomloop.select.adversarial import AdversarialResult, adversarial_validation, group_keys
 from atomloop.select.descriptors import DescriptorSettings, molecule_descriptors
 from atomloop.select.environments import environment_keys
 from atomloop.select.strategies import LabelledSet, get_strategy, pick
+from atomloop.store.runs import models_before
 from atomloop.store.selections import SelectionReport, read_selection_inputs, write_selection
 
 
-def labelled_set(needs: Sequence[str], train: Sequence[Atoms], pool: Sequence[Atoms],
-                 result: AdversarialResult) -> LabelledSet:
+LAST_LAYER_ARCHITECTURES = ("schnet", "nequip")  # whose features LCMD takes, in this order of preference
+
+
+def model_features(engine: Engine, run_id: int | None, round_index: int, train: Sequence[Atoms],
+                   pool: Sequence[Atoms]) -> tuple[np.ndarray, np.ndarray]:
+    """Last-layer features (training set, pool) of the run's model of the latest earlier round."""
+    from atomloop.loop.models import load_registered_model
+    from atomloop.models.evaluate import last_layer_features
+
+    with session_scope(engine) as session:
+        models = {} if run_id is None else models_before(session, run_id, round_index)
+    chosen = next((models[arch] for arch in LAST_LAYER_ARCHITECTURES if arch in models), None)
+    if chosen is None:
+        raise InputError("strategy 'lcmd' needs a model of the run trained in an earlier round; use it from round 2 "
+                         "of atomloop loop on, or select with another strategy")
+    model = load_registered_model(chosen, engine=engine)
+    return last_layer_features(model, train), last_layer_features(model, pool)
+
+
+def labelled_set(needs: Sequence[str], train: Sequence[Atoms], pool: Sequence[Atoms], result: AdversarialResult,
+                 features: Callable[[], tuple[np.ndarray, np.ndarray]]) -> LabelledSet:
     """The labelled-set inputs a strategy ``needs`` (descriptors of the validation's kind, atom
-    environments as ids shared by training set and pool)."""
-    descriptors = environments = pool_environments = None
+    environments as ids shared by training set and pool, ``features()`` of a model)."""
+    descriptors = environments = pool_environments = embeddings = pool_embeddings = None
+    if "embeddings" in needs:
+        embeddings, pool_embeddings = features()
     if "labelled_descriptors" in needs:
         descriptors = molecule_descriptors(train, DescriptorSettings(**result.settings["descriptors"]))
     if "environments" in needs:
@@ -31,7 +53,7 @@ def labelled_set(needs: Sequence[str], train: Sequence[Atoms], pool: Sequence[At
                                                    for key in environment_keys(atoms)]) for atoms in molecules]
                                         for molecules in (train, pool))
         environments = np.unique(np.concatenate(train_ids))
-    return LabelledSet(descriptors, environments, pool_environments)
+    return LabelledSet(descriptors, environments, pool_environments, embeddings, pool_embeddings)
 
 
 def select_round(
@@ -67,7 +89,8 @@ def select_round(
         inputs.train_atoms, inputs.pool_atoms, level=level, seed=seed, classifier=classifier, progress=progress
     )
     natoms = np.array([len(atoms) for atoms in inputs.pool_atoms])
-    labelled = labelled_set(chosen_strategy.needs, inputs.train_atoms, inputs.pool_atoms, result)
+    labelled = labelled_set(chosen_strategy.needs, inputs.train_atoms, inputs.pool_atoms, result, lambda: model_features(
+        engine, run_id, round_index, inputs.train_atoms, inputs.pool_atoms))
     picked = pick(chosen_strategy.name, result, natoms, inputs.committee, k, seed, groups=group_keys(inputs.pool_atoms),
                   labelled=labelled)
     return write_selection(

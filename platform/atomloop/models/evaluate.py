@@ -113,6 +113,36 @@ def predict(
     return predictions
 
 
+def last_layer_features(
+    model: AtomEnergyModel, atoms_list: Sequence[Atoms], *, batch_size: int = 32, device: str | torch.device = "cpu",
+) -> np.ndarray:
+    """Each molecule's sum over atoms of the input to the network's last linear layer, shape
+    (n_molecules, F): the features whose outer products make the gradient kernel of that layer
+    (what LCMD selection measures distances in). An ``InputError`` for networks without one."""
+    from atomloop.errors import InputError
+
+    linear = [module for module in model.network.modules() if isinstance(module, torch.nn.Linear)]
+    if not linear:
+        raise InputError(f"the {model.arch} network has no final linear layer to take features from")
+    captured: list[torch.Tensor] = []
+    hook = linear[-1].register_forward_hook(lambda _module, inputs, _output: captured.append(inputs[0].detach()))
+    device = torch.device(device)
+    model = model.to(device).eval()
+    rows = []
+    try:
+        with torch.no_grad():
+            for batch in iterate_batches(atoms_to_graphs(atoms_list, model.type_names, model.r_max), batch_size):
+                captured.clear()
+                model(to_device(batch, device))
+                per_atom = captured[-1].double().cpu()
+                owner = torch.repeat_interleave(torch.arange(batch[keys.NUM_ATOMS].numel()), batch[keys.NUM_ATOMS])
+                rows.append(torch.zeros(owner.max().item() + 1, per_atom.shape[1], dtype=torch.float64)
+                            .index_add_(0, owner, per_atom).numpy())
+    finally:
+        hook.remove()
+    return np.concatenate(rows) if rows else np.zeros((0, linear[-1].in_features))
+
+
 def energy_metrics(predicted: np.ndarray, reference: np.ndarray, natoms: np.ndarray) -> dict[str, float]:
     """Errors of molecular energies (inputs in Hartree, shape (M,))."""
     error = np.asarray(predicted, dtype=float) - np.asarray(reference, dtype=float)

@@ -149,6 +149,17 @@ def trained_models(session: Session, round_id: int) -> dict[str, int]:
     return {architecture: model_id for architecture, model_id in rows}
 
 
+def models_before(session: Session, run_id: int, index: int) -> dict[str, int]:
+    """Finished models, by architecture, of the latest round of run ``run_id`` before round
+    ``index`` that has any (empty when none has)."""
+    row = session.execute(
+        select(Round.id).join(Model, Model.round_id == Round.id)
+        .where(Round.run_id == run_id, Round.index < index, Model.status == "done")
+        .order_by(Round.index.desc()).limit(1)
+    ).first()
+    return {} if row is None else trained_models(session, row.id)
+
+
 @dataclass(frozen=True)
 class RoundRecord:
     """What a finished round left: its validation's AUC with 95 % interval and permutation
