@@ -2,8 +2,9 @@
 
 Ingests ASE's G2 molecules and atomloop's organic SMILES set (two RDKit conformers each),
 then runs the ``active_learning`` flow: HF/STO-3G labels partitioned into atomic energies
-(Pipek-Mezey/IAO), an initial training set of small molecules, 3 rounds of adversarially
-selected batches, SchNet and NequIP trained on atomic energies every round.
+(Pipek-Mezey/IAO), an initial training set of small molecules, 3 rounds of batches selected
+by the loop's default strategy (lcmd; adversarial validation tests each round for shift),
+SchNet and NequIP trained on atomic energies every round.
 """
 
 from __future__ import annotations

@@ -48,7 +48,8 @@ class LoopConfig(BaseModel):
     schemes: tuple[str, ...] = Field(
         ("mo-pm-iao",), min_length=1, description="Partition schemes labelled; the first is trained on."
     )
-    strategy: str = Field("adversarial", description=f"Selection strategy: {', '.join(STRATEGIES)}.")
+    strategy: str = Field("lcmd", description=f"Selection strategy: {', '.join(STRATEGIES)} (lcmd, the default, "
+                          "won the selection benchmark: docs/results/selection-benchmark).")
     level: str = Field("molecule", description="Adversarial validation on molecules or atoms.")
     architectures: tuple[str, ...] = Field(
         ARCHITECTURES, validation_alias=AliasChoices("architectures", "arch"),
