@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 from typing import NoReturn
 
 import typer
@@ -43,6 +44,18 @@ def _usage_message(error: TyperException) -> str:
     return f"{error.format_message()} (see '{command} --help')"
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001 - warnings' hook
+    """atomloop's own warnings as one line each (``warning: ...``), without the source line that
+    Python's default format echoes; other libraries' warnings as Python shows them."""
+    if category.__module__.startswith("atomloop"):
+        print(f"warning: {message}", file=file or sys.stderr)
+    else:
+        _PYTHON_SHOW_WARNING(message, category, filename, lineno, file, line)
+
+
+_PYTHON_SHOW_WARNING = warnings.showwarning
+
+
 def main() -> None:
     """Console entry point: a usage error (click's, or :class:`~atomloop.errors.UsageError`) is
     one line and exit status 2; any other known error (:class:`~atomloop.errors.AtomloopError`)
@@ -50,6 +63,7 @@ def main() -> None:
     from atomloop.errors import AtomloopError, UsageError
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry: machines may be offline
+    warnings.showwarning = _show_warning
     try:
         status = app(prog_name="atomloop", standalone_mode=False)  # click's errors reach us, not its usage text
     except TyperException as error:  # click's usage errors (exit status 2) and file errors
