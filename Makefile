@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: venv demo test serve bench bench-deps clean
+.PHONY: venv demo test docs serve bench bench-deps clean
 
 venv: $(STAMP)
 
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test]'
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test,docs]'
 	$(BIN)/pip install --quiet --no-deps qm9pack==1.0.3
 	$(BIN)/pip install --quiet --no-deps dask-jobqueue==0.9.0
 	touch $(STAMP)
@@ -25,6 +25,10 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest
+
+# the documentation site (mkdocs.yml): every warning is an error; the site goes to build/site/
+docs: venv
+	$(BIN)/mkdocs build --strict
 
 serve: venv
 	$(BIN)/atomloop serve
