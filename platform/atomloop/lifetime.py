@@ -10,6 +10,12 @@ Linux first (elsewhere best effort):
   library launched) to this one's life, through a tiny watchdog process of the first kind.
 * :func:`sigterm_raises` makes a SIGTERM unwind this process with an exception, so that its
   ``finally`` blocks and context managers clean up (Python's default is to die on the spot).
+
+Ctrl-C: a terminal sends SIGINT to every process of its foreground process group, the command's
+helpers included. The helpers leave it to the command: a Prefect server runs in a process group
+of its own, watchdogs and worker processes ignore it (:func:`ignore_interrupts`, or
+:func:`interrupts_held` around their start, which they inherit), so the command alone unwinds
+(:func:`interrupts_unwind`), stops its helpers on the way out and says so in one line.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 
 ORPHAN_CHECK_S = 2.0
 _watched_parents: set[int] = set()
@@ -39,6 +46,7 @@ def stop(*_):
         pass
     sys.exit(0)
 signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the command's: it stops the target itself
 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # a SIGTERM held back since the fork arrives now
 if os.getppid() != parent:
     stop()
@@ -117,3 +125,142 @@ def sigterm_raises(exception: type[BaseException] = SystemExit) -> Iterator[None
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+INTERRUPTED_MESSAGE = "interrupted; rerun to resume"
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's status of a command stopped by Ctrl-C
+
+
+class StopRequested(KeyboardInterrupt):
+    """A stop this process asked of itself (:func:`stop_main_thread`): it unwinds as a Ctrl-C
+    does, and :func:`stop_reason` says why (the command's last line)."""
+
+
+class _Interrupts:
+    """The state of :func:`interrupts_unwind` (one per process)."""
+
+    depth = 0
+    stopping = threading.Event()
+    reason: str | None = None
+    pending: BaseException | None = None  # raised by the next SIGINT handler call
+    main_ident: int | None = None
+    previous_handler = None
+    previous_hook = None
+    lock = threading.Lock()
+
+
+def stopping() -> bool:
+    """Whether this process is unwinding after a Ctrl-C or a :func:`stop_main_thread` (its console
+    then stays quiet but for the command's last line)."""
+    return _Interrupts.stopping.is_set()
+
+
+def stop_reason() -> str | None:
+    """Why :func:`stop_main_thread` stopped this process; None after a Ctrl-C (or no stop)."""
+    return _Interrupts.reason
+
+
+def _force_exit() -> None:
+    """A second Ctrl-C while unwinding: leave at once. What this process started ends too: the
+    watchdogs stop its servers, its workers watch their parent."""
+    with contextlib.suppress(Exception):
+        sys.stderr.write(f"{INTERRUPTED_MESSAGE}\n")
+        sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
+def _on_sigint(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+    with _Interrupts.lock:
+        pending, _Interrupts.pending = _Interrupts.pending, None
+        if pending is None and _Interrupts.stopping.is_set():
+            pending = False  # a second Ctrl-C
+        _Interrupts.stopping.set()
+    if pending is False:
+        _force_exit()
+    raise pending if pending is not None else KeyboardInterrupt
+
+
+def _unraisable(unraisable) -> None:
+    """Python drops an exception raised in a finalizer or weakref callback (it only prints it): a
+    Ctrl-C landing there would be lost, and the command would run on. Raise it again."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _Interrupts.main_ident is not None:
+        with _Interrupts.lock:
+            _Interrupts.pending = unraisable.exc_value
+        signal.pthread_kill(_Interrupts.main_ident, signal.SIGINT)
+        return
+    (_Interrupts.previous_hook or sys.__unraisablehook__)(unraisable)
+
+
+@contextlib.contextmanager
+def interrupts_unwind() -> Iterator[None]:
+    """Within the block, the first Ctrl-C (SIGINT) raises ``KeyboardInterrupt`` in the main thread
+    and marks this process :func:`stopping`; one that lands where Python ignores exceptions (a
+    finalizer) is raised again; a second Ctrl-C while unwinding ends the process at once with the
+    one line and status 130 (:func:`_force_exit`). Main thread only, else it changes nothing;
+    nested blocks share the outermost one's handler. The previous handler is restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if _Interrupts.depth == 0:
+        _Interrupts.stopping.clear()
+        _Interrupts.reason = _Interrupts.pending = None
+        _Interrupts.main_ident = threading.get_ident()
+        _Interrupts.previous_handler = signal.signal(signal.SIGINT, _on_sigint)
+        _Interrupts.previous_hook, sys.unraisablehook = sys.unraisablehook, _unraisable
+    _Interrupts.depth += 1
+    try:
+        yield
+    finally:
+        _Interrupts.depth -= 1
+        if _Interrupts.depth == 0:
+            signal.signal(signal.SIGINT, _Interrupts.previous_handler)
+            sys.unraisablehook = _Interrupts.previous_hook
+            _Interrupts.main_ident = None
+
+
+def stop_main_thread(reason: str) -> bool:
+    """From any thread: unwind the main thread as a Ctrl-C does (:class:`StopRequested`, which
+    carries ``reason``), waking it from any blocking wait (a real SIGINT to that thread). Only
+    inside :func:`interrupts_unwind`; returns whether the stop was requested (False outside, or
+    when the process is stopping already)."""
+    with _Interrupts.lock:
+        if _Interrupts.main_ident is None or _Interrupts.stopping.is_set():
+            return False
+        _Interrupts.stopping.set()
+        _Interrupts.reason = reason
+        _Interrupts.pending = StopRequested(reason)
+    signal.pthread_kill(_Interrupts.main_ident, signal.SIGINT)
+    return True
+
+
+def ignore_interrupts() -> None:
+    """In a helper process (a pool worker, a watchdog): ignore Ctrl-C, which the terminal sends
+    to the whole process group; the command that started the helper stops it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold SIGINT back in this thread within the block (it arrives after it): processes started
+    here inherit the blocked signal, so they never see a Ctrl-C, from their first instruction on."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def end_processes(processes: Iterable, grace_s: float = 2.0) -> None:
+    """Stop ``processes`` (``multiprocessing`` processes of this one): SIGTERM, then SIGKILL to
+    those still alive after ``grace_s`` seconds; each is joined (reaped)."""
+    processes = [p for p in processes if p.is_alive()]
+    for process in processes:
+        with contextlib.suppress(OSError):
+            process.terminate()
+    deadline = time.monotonic() + grace_s
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            with contextlib.suppress(OSError):
+                process.kill()
+            process.join(5)

@@ -56,6 +56,18 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 _PYTHON_SHOW_WARNING = warnings.showwarning
 
 
+def _interrupted() -> NoReturn:
+    """A Ctrl-C: one line and status 130 (what was finished is kept; the rerun resumes). A stop the
+    command asked of itself (:func:`atomloop.lifetime.stop_main_thread`: its store was stopped
+    under it) is its reason's error line and status 1."""
+    from atomloop.lifetime import EXIT_INTERRUPTED, INTERRUPTED_MESSAGE, stop_reason
+
+    if (reason := stop_reason()) is not None:
+        _fail(reason, EXIT_ERROR)
+    typer.echo(INTERRUPTED_MESSAGE, err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
 def main() -> None:
     """Console entry point: a usage error (click's, or :class:`~atomloop.errors.UsageError`) is
     one line and exit status 2; any other known error (:class:`~atomloop.errors.AtomloopError`)
@@ -64,8 +76,13 @@ def main() -> None:
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry: machines may be offline
     warnings.showwarning = _show_warning
+    from atomloop.lifetime import EXIT_INTERRUPTED, interrupts_unwind
+
     try:
-        status = app(prog_name="atomloop", standalone_mode=False)  # click's errors reach us, not its usage text
+        with interrupts_unwind():  # a Ctrl-C unwinds this process alone; its helpers leave it to us
+            status = app(prog_name="atomloop", standalone_mode=False)  # click's errors reach us, not its usage text
+    except KeyboardInterrupt:  # outside the command itself (Typer turns one inside it into status 130)
+        status = EXIT_INTERRUPTED
     except TyperException as error:  # click's usage errors (exit status 2) and file errors
         if not error.format_message():  # no arguments: the help is already printed
             sys.exit(error.exit_code)
@@ -84,4 +101,6 @@ def main() -> None:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         _fail(f"lost the connection to the database: {reason}; run the command again (finished work is kept)",
               EXIT_ERROR)
+    if status == EXIT_INTERRUPTED:
+        _interrupted()
     sys.exit(status if isinstance(status, int) else 0)
