@@ -4,12 +4,19 @@ The run's name defaults to a hash of these inputs, so starting the loop again wi
 same inputs continues the same run (resume) instead of starting a new one. ``LoopConfig`` is
 the single parameter of the Prefect flow; ``atomloop loop``'s options and the deployments'
 parameters are derived from its fields (``pool`` and ``arch`` are accepted aliases).
+
+A run can also be written down as a YAML file of these fields (:meth:`LoopConfig.to_yaml`,
+:meth:`LoopConfig.from_yaml`; ``atomloop loop --config run.yaml``, ``--dump-config``).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -29,6 +36,19 @@ class LoopConfig(BaseModel):
     """Everything that decides what an active-learning run computes.
 
     Energies are Hartree; ``max_wall_time`` is seconds; ``plateau_tolerance`` is relative.
+
+    As a file (``atomloop loop --config run.yaml``; ``atomloop loop --dump-config`` writes one):
+    a YAML mapping of these field names (or the aliases ``pool``, ``arch``) to values, fields
+    left out taking their defaults, e.g. ::
+
+        pool_tag: organic
+        k: 20
+        schemes: [mo-pm-iao, ao-eda]
+        max_wall_time: 3600
+
+    Values are read with JSON's types, strictly: ``k: "5"`` is not a number, ``stop_on_auc: 1``
+    not a boolean; a tuple is a list. :meth:`to_yaml` writes every field in this order, and
+    :meth:`from_yaml` reads that text back to an equal config.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -130,3 +150,81 @@ class LoopConfig(BaseModel):
     @property
     def training_scheme(self) -> str | None:
         return self.schemes[0] if self.target == "atomic" else None
+
+    def to_yaml(self) -> str:
+        """Every field, in field order, as YAML (tuples as lists) that :meth:`from_yaml` reads
+        back to an equal config."""
+        yaml, _, dumper = _yaml()
+        return yaml.dump(self.model_dump(mode="json"), Dumper=dumper, sort_keys=False, default_flow_style=None,
+                         allow_unicode=True, width=100)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> LoopConfig:
+        """The config a YAML text describes (see the class's docstring). Raises ValueError for
+        text that is not YAML or not a mapping (:func:`load_yaml_mapping`) and
+        pydantic.ValidationError for keys and values the config refuses."""
+        return cls.from_mapping(load_yaml_mapping(text))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[Any, Any]) -> LoopConfig:
+        """The config of a mapping read from a file, validated strictly with JSON's types."""
+        keyed = {str(key): value for key, value in values.items()}
+        return cls.model_validate_json(json.dumps(keyed, default=str), strict=True)
+
+
+# YAML 1.1 (PyYAML) reads 1e4 as a string; these read and write it as a number, as YAML 1.2 does.
+_FLOAT_WITH_EXPONENT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+
+
+@functools.cache
+def _yaml() -> tuple[Any, type, type]:
+    """PyYAML (imported on first use) and its safe loader and dumper, the loader refusing a key
+    given twice, both reading ``1e4`` as a number."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):  # noqa: ANN001, ANN202 - PyYAML's signature
+            if isinstance(node, yaml.MappingNode):
+                seen = set()
+                for key_node, _ in node.value:
+                    key = self.construct_object(key_node, deep=True)
+                    if isinstance(key, str | int | float | bool) or key is None:
+                        if key in seen:
+                            raise yaml.constructor.ConstructorError(
+                                None, None, f"the key {key!r} is given twice", key_node.start_mark
+                            )
+                        seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    for cls in (Loader, Dumper):
+        cls.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_WITH_EXPONENT, list("-+.0123456789"))
+    return yaml, Loader, Dumper
+
+
+def load_yaml_mapping(text: str) -> dict[Any, Any]:
+    """The mapping a YAML text holds (an empty text: an empty mapping). ValueError, with one
+    line saying where, for text that is not YAML, a key given twice or another kind of value."""
+    yaml, loader, _ = _yaml()
+    try:
+        values = yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader
+    except yaml.MarkedYAMLError as error:
+        problem = error.problem or error.context or "unreadable"
+        mark = error.problem_mark or error.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise ValueError(f"not YAML: {problem}{where}") from None
+    except yaml.YAMLError as error:
+        raise ValueError(f"not YAML: {' '.join(str(error).split())}") from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ValueError(f"not a YAML mapping of keys to values (found {_kind(values)})")
+    return values
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}.get(
+        type(value), f"a {type(value).__name__}"
+    )
