@@ -115,7 +115,8 @@ def test_rerun_with_same_inputs_resumes_and_computes_nothing(engine, tiny_pool, 
 
 
 def test_config_run_name_is_a_hash_of_the_inputs():
-    assert LoopConfig().run_name == "al-faef06c7ca9d"  # the name runs with default inputs have had since 0.1.0
+    assert LoopConfig(strategy="adversarial").run_name == "al-faef06c7ca9d"  # default inputs' name from 0.1.0 on
+    assert LoopConfig().run_name == "al-92572177bfd8"  # lcmd is the default now: a run of its own
     assert LoopConfig(atomic_weight=1.0).run_name == LoopConfig().run_name != LoopConfig(atomic_weight=2.0).run_name
     first = LoopConfig(pool_tag="a", initial=5)
     assert first.run_name == LoopConfig(pool_tag="a", initial=5, device="cpu").run_name
