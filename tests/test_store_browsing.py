@@ -99,11 +99,14 @@ def test_extxyz_export_carries_every_schemes_atomic_energies_for_ase_and_nequip(
     label_molecules(settings, engine=engine, progress=False)
     path = tmp_path / "train.extxyz"
     runner = CliRunner()
-    result = runner.invoke(app, ["export", "--to", str(path), "--basis", "STO3G", "--scheme", "mo-pm-iao"])
+    result = runner.invoke(app, ["export", "--to", str(path), "--basis", "STO3G"])  # energies: mo-pm-iao, the default
     assert result.exit_code == 0 and "wrote 2 molecules" in result.output and "(extended XYZ)" in result.output
     frames = read(path, index=":")
     assert [a.get_chemical_formula() for a in frames] == ["H2O", "H3N"]
     water = frames[0]
+    assert {key: water.info[key] for key in ("program", "method", "basis", "settings_hash", "energies_scheme")} == {
+        "program": "pyscf", "method": settings.method, "basis": "sto-3g", "settings_hash": settings.settings_hash,
+        "energies_scheme": "mo-pm-iao"}
     assert water.info["energy_hartree"] == pytest.approx(-74.96, abs=0.01)
     assert water.get_potential_energy() == pytest.approx(water.info["energy_hartree"] * units.Hartree, rel=1e-12)
     # ASE writes per-atom columns with 8 decimals (%16.8f): atomic energies come back to 5e-9 (Ha, eV)
@@ -118,6 +121,8 @@ def test_extxyz_export_carries_every_schemes_atomic_energies_for_ase_and_nequip(
     energy = first["total_energy"]
     # nequip holds energies in its default dtype (float32 here): agreement to its precision
     assert float(energy.sum()) == pytest.approx(water.get_potential_energy(), rel=4 * float(torch.finfo(energy.dtype).eps))
+    np.testing.assert_allclose(first["atomic_energy"].reshape(-1).double().numpy(), water.get_potential_energies(),
+                               rtol=4 * float(torch.finfo(energy.dtype).eps))
     assert first["pos"].shape == (3, 3)
     wrong = runner.invoke(app, ["export", "--to", str(tmp_path / "x.csv")])
     assert isinstance(wrong.exception, InputError) and "unknown extension '.csv'" in str(wrong.exception)
