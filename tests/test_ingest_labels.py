@@ -70,14 +70,60 @@ def test_a_structure_without_energy_names_its_place_and_nothing_is_stored(engine
     assert _counts(engine) == (0, 0)
 
 
-def test_per_atom_energies_of_a_molecule_stored_in_another_atom_order_are_refused(engine):
+def test_per_atom_energies_of_a_molecule_stored_in_another_atom_order_follow_the_stored_order(engine):
+    rng = np.random.default_rng(7)
+    ethanol = molecule("CH3CH2OH")
+    ethanol.positions += rng.normal(scale=0.05, size=ethanol.positions.shape)  # no two atoms alike
+    (ethanol_id,) = ingest_atoms([ethanol], source="first", engine=engine).molecule_ids
+    order = rng.permutation(len(ethanol))
+    moved = ethanol[order]  # atom i of the file is stored atom order[i]
+    moved.rotate(40, (1, 2, 3))
+    moved.translate((1.0, -2.0, 3.0))
+    per_atom = -100.0 - np.arange(len(moved)) * 1.25  # eV, one value per file atom
+    moved.calc = SinglePointCalculator(moved, energy=per_atom.sum(), energies=per_atom)
+    report = ingest_atoms([moved], source="second", labels=LEVEL, engine=engine)
+    assert (report.molecule_ids, report.added, report.labels_added) == ([ethanol_id], 0, 1)
+    with session_scope(engine) as session:
+        stored = labelled_atoms(session, LabelSource(LEVEL.settings_hash, "external"))[ethanol_id]
+    expected = np.empty(len(moved))
+    expected[order] = per_atom / Hartree
+    np.testing.assert_allclose(stored.arrays["atomic_energies"], expected, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(stored.numbers, ethanol.numbers)
+
+
+def test_an_atom_mapping_keeps_every_distance_or_there_is_none():
+    from atomloop.store.external import atom_mapping
+
     water = molecule("H2O")
-    ingest_atoms([water], source="first", engine=engine)
-    reordered = water[[1, 0, 2]]
-    reordered.calc = SinglePointCalculator(reordered, energy=-2080.0, energies=[-700.0, -680.0, -700.0])
-    with pytest.raises(InputError, match="another order"):
-        ingest_atoms([reordered], source="second", labels=LEVEL, engine=engine)
-    assert _counts(engine) == (1, 0)
+    mapping = atom_mapping(water.numbers[[1, 0, 2]], water.positions[[1, 0, 2]], water.numbers, water.positions)
+    assert sorted(mapping.tolist()) == [0, 1, 2] and mapping[1] == 0  # the oxygen; the hydrogens either way
+    stretched = water.positions.copy()
+    stretched[1] *= 1.01  # one O-H bond 0.01 Å longer
+    assert atom_mapping(water.numbers, stretched, water.numbers, water.positions) is None
+    assert atom_mapping(water.numbers, water.positions, np.array([8, 1, 9]), water.positions) is None
+
+
+def test_the_shipped_labelled_set_ingests_into_a_store_holding_qm9(engine):
+    """QM9 stored first (from qm9pack's CSV); the shipped set's frames are the same molecules
+    rounded to 8 decimals: their per-atom energies are aligned to the stored atoms."""
+    from atomloop.ingest.sources import read_source
+    from atomloop.store.external import PySCFLevel
+    from atomloop.study.qm9_labelled import LEVEL as SHIPPED
+
+    qm9 = ingest_source("qm9", limit=30, labels=QM9_LEVEL, engine=engine)
+    frames = [frame for frame, _ in read_source("atomloop:qm9-labelled", limit=12)]
+    report = ingest_source("atomloop:qm9-labelled", labels=PySCFLevel(SHIPPED), engine=engine, limit=12)
+    assert report.present == report.labels_added == len(frames) and report.added == 0
+    assert set(report.molecule_ids) <= set(qm9.molecule_ids)
+    with session_scope(engine) as session:
+        for scheme in SHIPPED.schemes:
+            labelled = labelled_atoms(session, LabelSource(SHIPPED.settings_hash, scheme), report.molecule_ids)
+            for molecule_id, frame in zip(report.molecule_ids, frames, strict=True):
+                np.testing.assert_allclose(labelled[molecule_id].arrays["atomic_energies"],
+                                           frame.arrays[f"atomic_energies_{scheme}_hartree"], rtol=0, atol=1e-8)
+                assert labelled[molecule_id].info["energy"] == pytest.approx(frame.info["energy_hartree"], abs=1e-10)
+        u0 = labelled_atoms(session, LabelSource(QM9_LEVEL.settings_hash), report.molecule_ids)
+    assert sorted(u0) == sorted(report.molecule_ids)  # QM9's own labels stay beside them
 
 
 def test_qm9_small_molecules_with_u0_as_labels(engine):

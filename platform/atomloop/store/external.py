@@ -160,19 +160,97 @@ WHERE calculation_id = ANY(%(ids)s::bigint[]) GROUP BY calculation_id, scheme
 """
 
 
-def _check_alignment(cursor, labelled: Sequence[tuple[int, LabelledRecord]]) -> None:
-    """Per-atom energies follow the stored molecule's atom order: a structure stored earlier
-    with its atoms in another order (or another geometry) is an :class:`InputError`."""
-    with_atomic = [(i, item) for i, item in labelled if item.label.atomic_energies]
+ALIGNMENT_TOLERANCE = 2e-3  # Å: twice the rounding of the structure hash's distances (10^-3 Å)
+_ALIGNMENT_BUDGET = 200_000  # candidate placements tried before a mapping is given up
+
+
+def _distances(positions: np.ndarray) -> np.ndarray:
+    delta = positions[:, None, :] - positions[None, :, :]
+    return np.sqrt(np.einsum("ijk,ijk->ij", delta, delta))
+
+
+def atom_mapping(numbers: np.ndarray, positions: np.ndarray, stored_numbers: np.ndarray, stored_positions: np.ndarray,
+                 tolerance: float = ALIGNMENT_TOLERANCE) -> np.ndarray | None:
+    """``mapping`` with ``mapping[i]`` the stored atom that is given atom ``i``: same element,
+    and every interatomic distance the same within ``tolerance`` Å (so the two are one
+    structure up to rotation, translation, reflection and atom order, as their equal
+    ``structure_hash`` says); None when there is no such mapping. The identity when it fits;
+    otherwise a depth-first search over the atoms with the fewest candidates first, each
+    placement the one whose distances to the atoms already placed agree best. Atoms that are
+    equivalent within ``tolerance`` (the hydrogens of a methyl group) may be matched either way."""
+    numbers, stored_numbers = np.asarray(numbers), np.asarray(stored_numbers)
+    if numbers.shape != stored_numbers.shape or not np.array_equal(np.sort(numbers), np.sort(stored_numbers)):
+        return None
+    given, stored = _distances(np.asarray(positions, dtype=float)), _distances(np.asarray(stored_positions, dtype=float))
+    count = len(numbers)
+    if np.array_equal(numbers, stored_numbers) and np.abs(given - stored).max(initial=0.0) <= tolerance:
+        return np.arange(count)
+    row_gaps = np.abs(np.sort(given, axis=1)[:, None, :] - np.sort(stored, axis=1)[None, :, :]).max(axis=2, initial=0.0)
+    allowed = (numbers[:, None] == stored_numbers[None, :]) & (row_gaps <= tolerance)
+    order = sorted(range(count), key=lambda i: int(allowed[i].sum()))
+    mapping = np.full(count, -1)
+    used = np.zeros(count, dtype=bool)
+
+    def candidates(depth: int):
+        atom, placed = order[depth], order[:depth]
+        options = np.flatnonzero(allowed[atom] & ~used)
+        if not placed:
+            return iter(options[np.argsort(row_gaps[atom, options], kind="stable")])
+        gaps = np.abs(stored[np.ix_(options, mapping[placed])] - given[atom, placed][None, :]).max(axis=1)
+        fitting = gaps <= tolerance
+        return iter(options[fitting][np.argsort(gaps[fitting], kind="stable")])
+
+    stack = [candidates(0)]
+    for _ in range(_ALIGNMENT_BUDGET):
+        if not stack:
+            return None
+        atom = order[len(stack) - 1]
+        if mapping[atom] >= 0:
+            used[mapping[atom]] = False
+            mapping[atom] = -1
+        choice = next(stack[-1], None)
+        if choice is None:
+            stack.pop()
+            continue
+        mapping[atom], used[choice] = choice, True
+        if len(stack) == count:
+            return mapping
+        stack.append(candidates(len(stack)))
+    return None
+
+
+def _aligned(cursor, labelled: Sequence[tuple[int, LabelledRecord]]) -> list[tuple[int, LabelledRecord]]:
+    """``labelled`` with per-atom energies in the stored molecule's atom order: a structure
+    stored earlier with its atoms in another order, moved or rounded (a file's 8 decimals) gets
+    its record and per-atom energies put in the stored order through :func:`atom_mapping`; one
+    with no such mapping (not the same structure within ``ALIGNMENT_TOLERANCE``) is an
+    :class:`InputError`."""
+    from dataclasses import replace
+
+    with_atomic = {i for i, item in labelled if item.label.atomic_energies}
     if not with_atomic:
-        return
-    cursor.execute(_STORED_ATOMS, {"ids": sorted({i for i, _ in with_atomic})})
-    stored = {molecule_id: (list(numbers), np.asarray(positions)) for molecule_id, numbers, positions in cursor}
-    for molecule_id, item in with_atomic:
-        numbers, positions = stored[molecule_id]
-        if numbers != item.record.numbers.tolist() or not np.array_equal(positions, item.record.positions):
-            raise InputError(f"{item.where}: this molecule is stored with its atoms in another order or place "
-                             f"(molecule {molecule_id}); its per-atom energies cannot be aligned")
+        return list(labelled)
+    cursor.execute(_STORED_ATOMS, {"ids": sorted(with_atomic)})
+    stored = {molecule_id: (np.asarray(numbers), np.asarray(positions, dtype=float))
+              for molecule_id, numbers, positions in cursor}
+    out = []
+    for molecule_id, item in labelled:
+        numbers, positions = stored.get(molecule_id, (None, None))
+        if numbers is None or (np.array_equal(numbers, item.record.numbers)
+                               and np.array_equal(positions, item.record.positions)):
+            out.append((molecule_id, item))
+            continue
+        mapping = atom_mapping(item.record.numbers, item.record.positions, numbers, positions)
+        if mapping is None:
+            raise InputError(f"{item.where}: no order of its atoms matches molecule {molecule_id} as stored (every "
+                             f"distance within {ALIGNMENT_TOLERANCE:g} Å); its per-atom energies cannot be aligned")
+        atomic = {}
+        for scheme, values in item.label.atomic_energies.items():
+            atomic[scheme] = np.empty(len(values))
+            atomic[scheme][mapping] = values
+        record = replace(item.record, numbers=numbers, positions=positions)
+        out.append((molecule_id, replace(item, record=record, label=ExternalLabel(item.label.energy, atomic))))
+    return out
 
 
 def _stored_labels(
@@ -203,7 +281,10 @@ def write_external_labels(
     unless its record says ``replace``: then it replaces the stored one (per-atom energies and
     kept orbitals too) and ``scf_info['replaced']`` records the energy replaced (Hartree), by
     which record and when. Two different labels for one molecule in one input are always an
-    error. A calculation queued, running or failed at ``level`` gets the label."""
+    error. A calculation queued, running or failed at ``level`` gets the label. Per-atom
+    energies of a structure stored earlier in another atom order (or moved, or rounded) are
+    first put in the stored order (:func:`atom_mapping`)."""
+    labelled = _aligned(cursor, labelled)
     given: dict[int, LabelledRecord] = {}
     for molecule_id, item in labelled:
         first = given.setdefault(molecule_id, item)
@@ -211,7 +292,6 @@ def write_external_labels(
             raise InputError(f"{item.where}: {difference} given for the same molecule at {first.where}")
     if not given:
         return 0
-    _check_alignment(cursor, labelled)
     stored = _stored_labels(cursor, level, list(given))
     atomic: list[tuple[int, int, dict[str, np.ndarray]]] = []  # (calculation id, molecule id, schemes to write)
     updates: list[tuple[int, int, str | None]] = []  # (calculation id, molecule id, replaced by)
