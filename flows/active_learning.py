@@ -5,11 +5,17 @@ the deployments in ``deploy/`` schedule). Starting it again with the same parame
 the same run. Labelling fans out over the flow's task runner (local processes by default;
 ``task_runner="dask"`` for a Dask cluster). Its one parameter is a :class:`LoopConfig`
 (a mapping of its fields in a deployment or the Prefect UI).
+
+A run that ends early (a Ctrl-C, its embedded store stopped under it, a failed step) stops its
+labelling processes at once rather than waiting for their molecules (the next run redoes them),
+and never starts a store that was stopped while it ran (:func:`atomloop.db.embedded.held_open`).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import re
+from contextlib import contextmanager
 from functools import partial
 
 from prefect import flow, get_run_logger
@@ -46,10 +52,40 @@ def _publish_round(run_name: str, summary: RoundSummary) -> None:
                              description=f"active-learning run {run_name}, round {summary.index}")
 
 
+def _embedded_store():
+    """The embedded server this run's store lives on, or None for an external store."""
+    from atomloop.config import get_settings
+    from atomloop.db.connect import embedded_server
+
+    return None if get_settings().database_url else embedded_server()
+
+
+@contextmanager
+def _workers_stopped_on_failure():
+    """On any way out of the run but its end, stop the process pool's labelling workers now: the
+    task runner's exit would otherwise wait for the molecules they compute (or, after a Ctrl-C,
+    for ever). Dask's processes are the Dask runner's to stop."""
+    from prefect.context import FlowRunContext
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    from atomloop.lifetime import end_processes
+
+    try:
+        yield
+    except BaseException:
+        context = FlowRunContext.get()
+        if context is not None and isinstance(context.task_runner, ProcessPoolTaskRunner):
+            end_processes(multiprocessing.active_children(), grace_s=1.0)
+        raise
+
+
 @flow(name="active-learning", log_prints=True, task_runner=make_task_runner("process", 2))
 def active_learning(config: LoopConfig = LoopConfig()) -> str:
     """Run or resume the active-learning run that ``config`` describes; returns the per-round table."""
-    result = run_loop(config, runner=prefect_step_runner(), on_round=partial(_publish_round, config.run_name))
+    from atomloop.db.embedded import held_open
+
+    with held_open(_embedded_store()), _workers_stopped_on_failure():
+        result = run_loop(config, runner=prefect_step_runner(), on_round=partial(_publish_round, config.run_name))
     table = result.table()
     print(f"run {result.run_name} (id {result.run_id})\n{table}")
     return table

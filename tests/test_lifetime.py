@@ -176,3 +176,86 @@ def test_sigterm_unwinds_the_process_that_asked_and_kills_its_forked_children(tm
     script.write_text(FORK_INSIDE)
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert result.stdout.split("\n")[:2] == [f"child {int(signal.SIGTERM)}", "parent 143"], result.stdout + result.stderr
+
+
+# A parent that ignores SIGTERM, with a target (a sleeping process) bound to it by a watchdog.
+WATCHED_TARGET = textwrap.dedent(
+    """
+    import signal, subprocess, sys, time
+    from atomloop.lifetime import stop_with_this_process
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    target = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+    watchdog = stop_with_this_process(target.pid)
+    print(target.pid, watchdog.pid, flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def test_a_watchdog_leaves_its_target_to_a_live_parent_and_stops_it_once_the_parent_is_gone(tmp_path):
+    """A SIGTERM or Ctrl-C to the whole process group reaches the watchdog too: while its parent
+    lives, the parent stops the target in its own time (serve pauses its deployments on its live
+    Prefect server first: the watchdog once killed the server under it, and serve hung)."""
+    script = tmp_path / "watched_target.py"
+    script.write_text(WATCHED_TARGET)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    target = 0
+    try:
+        target, watchdog = (int(pid) for pid in parent.stdout.readline().split())
+        time.sleep(1.0)  # the watchdog's handlers are in place
+        for sent in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+            os.killpg(parent.pid, sent)
+        time.sleep(1.0)
+        assert _alive(watchdog) and _alive(target)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=10)
+        assert _gone_within([target, watchdog], 15), "the target outlived its SIGKILLed parent"
+    finally:
+        for pid in (parent.pid, target):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, OSError):
+                pass
+
+
+# interrupts_unwind: a KeyboardInterrupt that Python dropped in a finalizer is raised again; a
+# second Ctrl-C while unwinding ends the process at once.
+UNWINDING = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    from atomloop.lifetime import interrupts_unwind
+
+    class Unraisable:
+        exc_type, exc_value, exc_traceback, err_msg, object = KeyboardInterrupt, KeyboardInterrupt(), None, None, None
+
+    with interrupts_unwind():
+        if sys.argv[1] == "dropped":
+            sys.unraisablehook(Unraisable())  # what Python does with a KeyboardInterrupt raised in a finalizer
+            try:
+                time.sleep(10)
+            except KeyboardInterrupt:
+                print("raised again", flush=True)
+        else:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(10)
+            except KeyboardInterrupt:
+                print("unwinding", flush=True)
+                os.kill(os.getpid(), signal.SIGINT)  # the impatient second Ctrl-C
+                time.sleep(10)
+                print("still here", flush=True)
+    """
+)
+
+
+def test_a_dropped_ctrl_c_is_raised_again_and_a_second_one_ends_the_process_at_once(tmp_path):
+    script = tmp_path / "unwinding.py"
+    script.write_text(UNWINDING)
+    dropped = subprocess.run([sys.executable, str(script), "dropped"], capture_output=True, text=True, timeout=60)
+    assert dropped.stdout.split("\n")[0] == "raised again", dropped.stdout + dropped.stderr
+    started = time.monotonic()
+    second = subprocess.run([sys.executable, str(script), "second"], capture_output=True, text=True, timeout=60)
+    assert second.returncode == 130 and second.stdout.strip() == "unwinding", second.stdout + second.stderr
+    assert second.stderr.strip() == "interrupted; rerun to resume"
+    assert time.monotonic() - started < 10

@@ -84,3 +84,64 @@ def test_a_database_restart_mid_labelling_loses_and_duplicates_nothing(tmp_path,
         from atomloop.db.embedded import EmbeddedPostgres
 
         EmbeddedPostgres(tmp_path / "home" / "postgres").destroy()  # its folder may lie outside tmp_path
+
+
+STOPPED_LINE = "error: the embedded PostgreSQL was stopped while this command ran (atomloop db stop); rerun to resume"
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("step", ["labelling", "training"])
+def test_atomloop_db_stop_under_a_running_loop_is_a_stop(tmp_path, step):
+    """``atomloop db stop`` in the middle of labelling (a SCF running in a worker) or of training:
+    the loop used to start the server again 2 s later and finish; now it ends within seconds with
+    one line, leaves the server stopped and no process behind, and the rerun finishes the run."""
+    from ase.build import molecule
+    from ase.io import write
+
+    from process_tree import Command, live_worker_claims, messages
+
+    environment = {k: v for k, v in os.environ.items() if k not in ("ATOMLOOP_DATABASE_URL", "PREFECT_API_URL")}
+    environment["ATOMLOOP_HOME"] = str(tmp_path / "home")
+    write(tmp_path / "pool.xyz", [molecule(name) for name in POOL])
+    assert _atomloop(environment, "ingest", str(tmp_path / "pool.xyz"), "--tag", "restart").returncode == 0
+    url = _atomloop(environment, "db", "url").stdout.strip()
+    engine = create_engine(url, pool_pre_ping=True)
+    args = [*LOOP[:LOOP.index("--rounds")], "--rounds", "0", *LOOP[LOOP.index("--rounds") + 2:]]
+    if step == "training":  # labels at STO-3G are quick; the loop is found training
+        args = [*args[:args.index("--basis")], "--basis", "sto-3g", *args[args.index("--basis") + 2:]]
+
+    def ready() -> bool:
+        if step == "labelling":
+            return live_worker_claims(engine)
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT step FROM rounds WHERE index = 0")).scalar() == "labelled"
+
+    loop = Command(environment, *args, log=tmp_path / "loop.log")
+    try:
+        loop.wait_for(ready, poll=0.05)
+        engine.dispose()
+        stopped = _atomloop(environment, "db", "stop")
+        assert stopped.stdout.strip() == "embedded PostgreSQL stopped", stopped.stderr
+        status, seconds, stderr = loop.finish(timeout=120)
+        assert status == 1, stderr[-3000:]
+        assert messages(stderr)[-1] == STOPPED_LINE, stderr[-3000:]
+        assert "Traceback" not in stderr, stderr[-3000:]
+        assert seconds < 20
+        assert loop.leftovers() == []
+        time.sleep(3)
+        assert "stopped" in _atomloop(environment, "db", "status").stdout  # nobody started it again
+        rerun = _atomloop(environment, *args, timeout=600)
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
+        assert "all rounds done" in rerun.stdout + rerun.stderr
+        with engine.connect() as connection:
+            assert connection.execute(text(
+                "SELECT count(*) FROM calculations WHERE status IN ('queued', 'running')")).scalar() == 0
+            assert connection.execute(text("SELECT count(*) FROM models")).scalar() == 1
+    finally:
+        if loop.process.poll() is None:
+            loop.kill()
+        engine.dispose()
+        _atomloop(environment, "db", "stop", timeout=60)
+        from atomloop.db.embedded import EmbeddedPostgres
+
+        EmbeddedPostgres(tmp_path / "home" / "postgres").destroy()  # its folder may lie outside tmp_path

@@ -36,6 +36,8 @@ _WATCHDOG = """
 import os, signal, sys, time
 target, parent, first = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 def stop(*_):
+    if os.getppid() == parent:
+        return  # a SIGTERM to the whole process group: the parent lives and stops the target itself
     try:
         os.kill(target, first)
         for _ in range(50):
@@ -45,8 +47,9 @@ def stop(*_):
     except ProcessLookupError:
         pass
     sys.exit(0)
-signal.signal(signal.SIGTERM, stop)
-signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the command's: it stops the target itself
+signal.signal(signal.SIGTERM, stop)  # the parent's death signal (die_with_parent)
+for other in (signal.SIGINT, signal.SIGHUP):  # a Ctrl-C or a hang-up is the parent's to handle
+    signal.signal(other, signal.SIG_IGN)
 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # a SIGTERM held back since the fork arrives now
 if os.getppid() != parent:
     stop()
@@ -85,10 +88,13 @@ def exit_when_orphaned(parent_pid: int | None = None, interval_s: float = ORPHAN
 
 def stop_with_this_process(pid: int, first_signal: int = signal.SIGTERM) -> subprocess.Popen:
     """Start a watchdog that stops process ``pid`` (``first_signal``, then SIGKILL after 5 s)
-    when this process ends, however it ends; call from the main thread. Returns the watchdog
-    (terminate it once ``pid`` is stopped the ordinary way). SIGTERM stays blocked in the watchdog
-    until its handler is in place: a parent killed while the watchdog's interpreter still starts
-    would otherwise kill the watchdog, not its target."""
+    when this process ends, however it ends; call from the main thread. Returns the watchdog:
+    dismiss it with :func:`dismiss_watchdog` once ``pid`` is stopped the ordinary way. While this
+    process lives the watchdog ignores Ctrl-C, hang-ups and a SIGTERM sent to the whole process
+    group (this process stops ``pid`` itself, after what still needs it, such as a Prefect
+    server that records how a run ended). SIGTERM stays blocked in the watchdog until its handler
+    is in place: a parent killed while the watchdog's interpreter still starts would otherwise
+    kill the watchdog, not its target."""
 
     def prepare() -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
@@ -98,6 +104,12 @@ def stop_with_this_process(pid: int, first_signal: int = signal.SIGTERM) -> subp
         [sys.executable, "-c", _WATCHDOG, str(pid), str(os.getpid()), str(int(first_signal))],
         preexec_fn=prepare, stdin=subprocess.DEVNULL,
     )
+
+
+def dismiss_watchdog(watchdog: subprocess.Popen) -> None:
+    """End a watchdog of :func:`stop_with_this_process` whose target was stopped (it keeps no state)."""
+    watchdog.kill()
+    watchdog.wait(timeout=10)
 
 
 @contextlib.contextmanager
@@ -180,13 +192,21 @@ def _on_sigint(signum, frame) -> None:  # noqa: ARG001 - signal handler signatur
     raise pending if pending is not None else KeyboardInterrupt
 
 
+def _deliver_pending(main_ident: int) -> None:
+    """Raise the pending exception in the main thread (by a SIGINT to it), if still pending there."""
+    if _Interrupts.main_ident == main_ident and _Interrupts.pending is not None:
+        signal.pthread_kill(main_ident, signal.SIGINT)
+
+
 def _unraisable(unraisable) -> None:
     """Python drops an exception raised in a finalizer or weakref callback (it only prints it): a
     Ctrl-C landing there would be lost, and the command would run on. Raise it again."""
     if isinstance(unraisable.exc_value, KeyboardInterrupt) and _Interrupts.main_ident is not None:
         with _Interrupts.lock:
             _Interrupts.pending = unraisable.exc_value
-        signal.pthread_kill(_Interrupts.main_ident, signal.SIGINT)
+        again = threading.Timer(0.05, _deliver_pending, (_Interrupts.main_ident,))  # here it would be dropped again
+        again.daemon = True
+        again.start()
         return
     (_Interrupts.previous_hook or sys.__unraisablehook__)(unraisable)
 
@@ -264,3 +284,21 @@ def end_processes(processes: Iterable, grace_s: float = 2.0) -> None:
             with contextlib.suppress(OSError):
                 process.kill()
             process.join(5)
+
+
+def quiet_resource_tracker() -> None:
+    """Start ``multiprocessing``'s resource tracker of this process without its warnings (call
+    before any pool): a pool worker stopped in the middle of a task (:func:`end_processes`)
+    leaves the semaphores of its queues to the tracker, which removes them, and would print a
+    "leaked semaphore objects" warning after the command's last line. Nothing if it runs already."""
+    from multiprocessing import resource_tracker
+
+    tracker = resource_tracker._resource_tracker
+    if getattr(tracker, "_fd", None) is not None:
+        return
+    saved = list(sys.warnoptions)
+    sys.warnoptions.append("ignore::UserWarning")  # passed on to the tracker as -W (its only warnings are these)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.warnoptions[:] = saved

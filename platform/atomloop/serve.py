@@ -2,6 +2,12 @@
 
 Prefect keeps its own tables in a separate database ``prefect`` on the same PostgreSQL
 server (both use Alembic; one database each keeps their migrations apart).
+
+The Prefect server ends with ``serve`` however ``serve`` ends: Ctrl-C or SIGTERM stop the
+deployments first and then the server; a SIGKILL leaves it to a watchdog
+(:func:`atomloop.lifetime.stop_with_this_process`). It runs in a process group of its own, so
+that the terminal's Ctrl-C reaches ``serve`` alone, which pauses its deployments on the live
+server before stopping it.
 """
 
 from __future__ import annotations
@@ -74,15 +80,24 @@ def prefect_server(port: int = 4200) -> Iterator[str]:
         PREFECT_SERVER_API_PORT=str(port),
         PREFECT_SERVER_UI_API_URL=api_url,  # the UI asks /ui-settings where its API is: this port, not 4200
     )
+    from atomloop.lifetime import dismiss_watchdog, stop_with_this_process
+
     process = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env,
+        process_group=0, stdin=subprocess.DEVNULL,
     )
+    watchdog = stop_with_this_process(process.pid)  # a SIGKILLed serve leaves no server holding the port
     try:
         _wait_healthy(api_url, process)
         yield api_url
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        dismiss_watchdog(watchdog)
 
 
 def _exit_on_sigterm(*_: object) -> None:
@@ -91,16 +106,26 @@ def _exit_on_sigterm(*_: object) -> None:
 
 def serve(port: int = 4200) -> None:
     """Start everything and serve the scheduled deployments until interrupted (Ctrl-C or
-    SIGTERM; either stops the Prefect server and withdraws the announcement)."""
+    SIGTERM; either stops the Prefect server and withdraws the announcement). A Ctrl-C ends in
+    ``KeyboardInterrupt`` (the command's one line and status 130), also when Prefect's ``serve``
+    took it for a request to shut down and returned."""
+    from atomloop.lifetime import stopping
+    from atomloop.loop.prefect_api import quiet_known_errors
+
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     url = database_url()
     migrate.upgrade(url)
     print(f"store: {mask_password(url)}")
     with prefect_server(port) as api_url, announced_server(api_url):
         os.environ["PREFECT_API_URL"] = api_url
-        print(f"Prefect UI: {api_url.removesuffix('/api')}")
+        print(f"Prefect UI: {api_url.removesuffix('/api')}", flush=True)
         from prefect import serve as prefect_serve
+        from prefect.context import refresh_global_settings_context
 
         from atomloop.flows.deployments import deployments
 
+        refresh_global_settings_context()
+        quiet_known_errors()
         prefect_serve(*deployments())
+        if stopping():
+            raise KeyboardInterrupt

@@ -14,6 +14,12 @@ unprivileged system user (``postgres`` when it exists, else ``atomloop-pg``, cre
 pointer file. The server listens on 127.0.0.1 only (no Unix socket), authenticates with a
 random password stored in ``<cluster>/password`` (mode 600) and outlives the process that
 started it (``atomloop db stop`` stops it).
+
+A user's stop is a stop: a long command (``atomloop loop``) holds its server open
+(:func:`held_open`), and while it runs neither it nor the processes it started start the server
+again once it was stopped (cleanly: ``atomloop db stop``); the command ends with one line
+(:data:`STOPPED_MESSAGE`), and its rerun starts the server and resumes. A server that crashed (no
+clean shutdown) may still be started again, as before.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,8 +47,17 @@ SUPERUSER = "postgres"
 _SERVICE_USERS = ("postgres", "atomloop-pg")
 
 
+HELD_VARIABLE = "ATOMLOOP_EMBEDDED_HELD"  # the cluster folder a running command holds open (inherited by its workers)
+STOPPED_MESSAGE = "the embedded PostgreSQL was stopped while this command ran (atomloop db stop); rerun to resume"
+
+
 class EmbeddedDatabaseError(AtomloopError):
     """The embedded cluster could not be created, started or stopped."""
+
+
+class EmbeddedServerStoppedError(EmbeddedDatabaseError):
+    """The server a running command holds open (:func:`held_open`) was stopped: it is not started
+    behind the user's back."""
 
 
 def find_bindir() -> Path:
@@ -243,12 +259,22 @@ class EmbeddedPostgres:
             self.home_dir.mkdir(parents=True, exist_ok=True)
             (self.home_dir / "CLUSTER_LOCATION").write_text(f"{self.cluster_dir}\n")
 
+    def _stopped_under_a_holder(self) -> bool:
+        """Whether a running command holds this cluster open (:func:`held_open`, here or in an
+        ancestor) and the server was shut down cleanly (no ``postmaster.pid`` left)."""
+        return (os.environ.get(HELD_VARIABLE) == str(self.cluster_dir)
+                and not (self.data_dir / "postmaster.pid").exists())
+
     def start(self) -> str:
-        """Create the cluster if needed, start it if stopped, create the database; return its URL."""
+        """Create the cluster if needed, start it if stopped, create the database; return its URL.
+        Inside a command that holds it open (:func:`held_open`), a server stopped cleanly is not
+        started again: :class:`EmbeddedServerStoppedError`."""
         with self._lock():
             if not self.is_initialized():
                 self._initialize()
             if not self.is_running():
+                if self._stopped_under_a_holder():
+                    raise EmbeddedServerStoppedError(STOPPED_MESSAGE)
                 self.log_file.touch()
                 self._chown(self.log_file)
                 self._run(
@@ -312,7 +338,7 @@ def throwaway_cluster(home_dir: Path) -> Iterator[EmbeddedPostgres]:
     (SIGKILL, or a SIGTERM that no :func:`atomloop.lifetime.sigterm_raises` turns into an
     exception), a watchdog stops the server within seconds (fast shutdown: SIGINT); the data
     folder then stays."""
-    from atomloop.lifetime import stop_with_this_process
+    from atomloop.lifetime import dismiss_watchdog, stop_with_this_process
 
     server = EmbeddedPostgres(home_dir)
     watchdog = None
@@ -323,5 +349,40 @@ def throwaway_cluster(home_dir: Path) -> Iterator[EmbeddedPostgres]:
     finally:
         server.destroy()
         if watchdog is not None:  # its target is gone: it just exits
-            watchdog.terminate()
-            watchdog.wait(timeout=10)
+            dismiss_watchdog(watchdog)
+
+
+@contextlib.contextmanager
+def held_open(server: EmbeddedPostgres | None, poll_s: float = 0.5) -> Iterator[None]:
+    """Within the block (a command's run), ``server`` (None: an external store, nothing to do)
+    is not started again once stopped cleanly, in this process or in any process started here
+    (the environment carries the hold), and such a stop ends the command within ``poll_s``
+    seconds: a thread watching the server asks the main thread to unwind
+    (:func:`atomloop.lifetime.stop_main_thread`, whose reason, :data:`STOPPED_MESSAGE`, is the
+    command's last line), so that no step waits on retries against a store that is gone."""
+    if server is None:
+        yield
+        return
+    from atomloop.lifetime import stop_main_thread
+
+    previous = os.environ.get(HELD_VARIABLE)
+    os.environ[HELD_VARIABLE] = str(server.cluster_dir)
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(poll_s):
+            if server._stopped_under_a_holder():
+                stop_main_thread(STOPPED_MESSAGE)
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True, name="atomloop-store-watch")
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join(timeout=5)
+        if previous is None:
+            os.environ.pop(HELD_VARIABLE, None)
+        else:
+            os.environ[HELD_VARIABLE] = previous

@@ -80,19 +80,28 @@ def _thread_environment(threads: int) -> Iterator[None]:
 
 def _run_processes(engine: Engine, settings: QMSettings, ids: list[int], limits: ResourceLimits, workers: int,
                    threads: int, bar: tqdm, device: str) -> None:
+    """Label ``ids`` in ``workers`` spawned processes. They never see the terminal's Ctrl-C (they
+    start with SIGINT blocked); this process does, and on any way out but their end (a Ctrl-C, a
+    lost store) stops them at once: their unfinished calculations are redone by the next run."""
+    from atomloop.lifetime import end_processes, interrupts_held
+
     context = multiprocessing.get_context("spawn")
     url = engine.url.render_as_string(hide_password=False)
     args = (url, settings.to_dict(), ids, limits, threads, os.getpid(), device)
     with _thread_environment(threads):
         processes = [context.Process(target=worker_process_main, args=args, daemon=True) for _ in range(workers)]
-        for process in processes:
-            process.start()
+        with interrupts_held():
+            for process in processes:
+                process.start()
     try:
         while any(process.is_alive() for process in processes):
             wait([process.sentinel for process in processes if process.is_alive()], timeout=0.5)
             with session_scope(engine) as session:
                 counts = status_counts(session, ids)
             bar.update(counts["done"] + counts["failed"] + counts["refused"] - bar.n)
+    except BaseException:
+        end_processes(processes, grace_s=0.5)
+        raise
     finally:
         for process in processes:
             process.join(timeout=1)

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from atomloop.db.engine import get_engine, session_scope
 from atomloop.errors import AtomloopError
 from atomloop.labelling.limits import ResourceLimits, refusal_reason
-from atomloop.lifetime import die_with_parent
+from atomloop.lifetime import die_with_parent, ignore_interrupts
 from atomloop.qm.calculation import compute
 from atomloop.qm.settings import QMSettings
 from atomloop.store.molecules import load_atoms
@@ -140,14 +140,27 @@ def run_worker(
         _ACTIVE_WORKERS.discard(worker)
 
 
+EXIT_STORE_LOST = 3  # a spawned worker's status when the store went away under it
+
+
 def worker_process_main(url: str, settings: dict, calculation_ids: list[int], limits: ResourceLimits,
                         threads: int, parent_pid: int, device: str = "cpu") -> None:
-    """Entry point of a spawned worker process."""
+    """Entry point of a spawned worker process. A Ctrl-C is its parent's to handle (the parent
+    stops it); a store that went away (``atomloop db stop``) ends it with status
+    :data:`EXIT_STORE_LOST` and no traceback: the parent says so in one line."""
     die_with_parent()
+    ignore_interrupts()
     if os.getppid() != parent_pid:
         return
     from pyscf import lib
 
+    from atomloop.db.engine import is_connection_error
+
     lib.num_threads(threads)
-    run_worker(get_engine(url), QMSettings.from_dict(settings), calculation_ids, limits, parent_pid=parent_pid,
-               device=device)
+    try:
+        run_worker(get_engine(url), QMSettings.from_dict(settings), calculation_ids, limits, parent_pid=parent_pid,
+                   device=device)
+    except Exception as error:
+        if not is_connection_error(error):
+            raise
+        os._exit(EXIT_STORE_LOST)

@@ -5,6 +5,12 @@ temporary Prefect server (about 10 s each). ``shared_prefect_api`` uses, in this
 ``PREFECT_API_URL`` when set; the server ``atomloop serve`` runs for the same ``ATOMLOOP_HOME``
 (announced in ``$ATOMLOOP_HOME/prefect/served.json`` while it runs), so runs appear in the
 served UI; else one temporary server, whose URL it exports so labelling workers report to it.
+
+The URL is this process's Prefect setting everywhere, its background threads included (Prefect
+forwards the labelling workers' events from a thread of its own: without it, that thread started
+a second temporary server, on SQLite, which knew none of the served flow runs). The temporary
+server runs in a process group of its own: a Ctrl-C at the terminal stops the command, which
+records the interrupted flow run on the server and then stops it.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -63,35 +70,91 @@ class _KnownErrorsInOneLine(logging.Filter):
         return True
 
 
+class _QuietWhileStopping(logging.Filter):
+    """After a Ctrl-C (or a stop the command asked of itself) the console shows the command's one
+    last line, not Prefect's crash reports, state changes and retries on the way out; the records
+    still reach the Prefect API (the UI shows the run Crashed)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from atomloop.lifetime import stopping
+
+        return not stopping()
+
+
+def _console_handlers() -> Iterator[logging.Handler]:
+    """The handlers that write to a terminal: the root's and every logger's stream handlers."""
+    loggers = [logging.getLogger()] + [
+        logger for logger in list(logging.Logger.manager.loggerDict.values()) if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+                yield handler
+
+
 def quiet_known_errors() -> None:
-    """Install :class:`_KnownErrorsInOneLine` on Prefect's flow- and task-run loggers (once)."""
+    """Install :class:`_KnownErrorsInOneLine` on Prefect's flow- and task-run loggers and
+    :class:`_QuietWhileStopping` on the console handlers (once)."""
     for name in ("prefect.flow_runs", "prefect.task_runs", "prefect.flow_engine", "prefect.task_engine"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _KnownErrorsInOneLine) for f in logger.filters):
             logger.addFilter(_KnownErrorsInOneLine())
+    import prefect.logging  # noqa: F401 - Prefect's handlers are configured on import
+
+    for handler in _console_handlers():
+        if not any(isinstance(f, _QuietWhileStopping) for f in handler.filters):
+            handler.addFilter(_QuietWhileStopping())
 
 
 @contextmanager
 def _using(api_url: str) -> Iterator[str]:
     """Point this process (settings) and the processes it starts (environment) at ``api_url``;
     the last logs are sent before leaving."""
+    from prefect.context import refresh_global_settings_context
     from prefect.logging.handlers import APILogWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     os.environ["PREFECT_API_URL"] = api_url
+    refresh_global_settings_context()  # threads that do not inherit this one's context read it too
     try:
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
             yield api_url
     finally:
         APILogWorker.drain_all(timeout=10)  # send the last logs while the server still answers
         del os.environ["PREFECT_API_URL"]
+        refresh_global_settings_context()
+
+
+def _temporary_server_class():
+    """Prefect's temporary server (``SubprocessASGIServer``), started in a process group of its
+    own so that the terminal's Ctrl-C reaches the command only (Prefect starts it in the caller's
+    group, where the Ctrl-C killed it before the flow run could record its end)."""
+    import prefect
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import get_current_settings
+
+    class OwnGroupServer(SubprocessASGIServer):
+        def _run_uvicorn_command(self) -> subprocess.Popen:  # Prefect 3.9's command, in a new process group
+            return subprocess.Popen(
+                args=[sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
+                      "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
+                      "--log-level", "error", "--lifespan", "on"],
+                env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+                     "PREFECT__SERVER_FINAL": "1", **get_current_settings().to_environment_variables(exclude_unset=True)},
+                process_group=0, stdin=subprocess.DEVNULL,
+            )
+
+    return OwnGroupServer
 
 
 @contextmanager
 def shared_prefect_api() -> Iterator[str]:
     """Yield the Prefect API URL: ``PREFECT_API_URL`` if set, else the served one of this home
     (said on stderr), else a temporary local server's. Atomloop's own errors are logged in one line."""
+    from atomloop.lifetime import quiet_resource_tracker
+
     quiet_known_errors()
+    quiet_resource_tracker()  # before the labelling pool: its workers may be stopped mid-task
     if os.environ.get("PREFECT_API_URL"):
         yield os.environ["PREFECT_API_URL"]
         return
@@ -100,12 +163,10 @@ def shared_prefect_api() -> Iterator[str]:
         with _using(served):
             yield served
         return
-    from prefect.server.api.server import SubprocessASGIServer
-
-    from atomloop.lifetime import stop_with_this_process
+    from atomloop.lifetime import dismiss_watchdog, stop_with_this_process
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    server = SubprocessASGIServer()
+    server = _temporary_server_class()()
     try:
         server.start(timeout=120)
     except RuntimeError as error:  # Prefect's message says what failed (it timed out, the port, ...)
@@ -116,5 +177,4 @@ def shared_prefect_api() -> Iterator[str]:
             yield server.api_url
     finally:
         server.stop()
-        watchdog.terminate()
-        watchdog.wait(timeout=10)
+        dismiss_watchdog(watchdog)

@@ -22,7 +22,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from atomloop.db.engine import get_engine, is_connection_error, session_scope
 from atomloop.errors import InputError
-from atomloop.lifetime import exit_when_orphaned
+from atomloop.lifetime import exit_when_orphaned, ignore_interrupts
 from atomloop.loop import steps
 from atomloop.loop.driver import StepRunner
 from atomloop.loop.state import prepare_run
@@ -101,6 +101,7 @@ def start_labelling_worker(loop_pid: int) -> None:
     """Initializer of the loop's labelling processes: end with the loop (``loop_pid``), keep
     the chunks' state lines off the shared console."""
     exit_when_orphaned(loop_pid)
+    ignore_interrupts()  # a Ctrl-C is the loop's to handle: it stops its workers
     keep_chunk_states_off_the_console()
 
 
