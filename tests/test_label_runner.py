@@ -260,8 +260,8 @@ def test_cli_rejects_unknown_scheme_and_prints_summary(engine, database_url):
     _ingest(["H2O"])
     env = {**os.environ, "ATOMLOOP_DATABASE_URL": database_url, "OMP_NUM_THREADS": "1"}
     bad = subprocess.run(_cli("label", "--scheme", "mo-xx-iao"), env=env, capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 1
-    assert "unknown partition scheme 'mo-xx-iao'; valid schemes: ao-eda, mo-canonical-mulliken" in bad.stderr
+    assert bad.returncode == 2  # a usage error, checked while parsing
+    assert "unknown scheme 'mo-xx-iao'; choose ao-eda, mo-canonical-mulliken" in bad.stderr
     good = subprocess.run(_cli("label", "--scheme", "ao-eda", "--where", "small"), env=env, capture_output=True,
                           text=True, timeout=120)
     assert good.returncode == 0, good.stderr
