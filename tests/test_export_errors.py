@@ -7,15 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
+from cli_output import one_error_line
 
 from atomloop.cli import EXIT_ERROR
-
-
-def _one_error_line(stderr: str) -> str:
-    assert "Traceback" not in stderr
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    return lines[0]
 
 
 @pytest.fixture
@@ -42,7 +36,7 @@ def _refused(atomloop, target: Path, *options: str) -> str:
     status, stdout, stderr = atomloop("export", "--to", str(target), *options)
     assert (status, stdout) == (EXIT_ERROR, "")
     assert not target.exists() and not target.with_name(target.name + ".partial").exists()
-    return _one_error_line(stderr)
+    return one_error_line(stderr)
 
 
 @pytest.mark.parametrize(

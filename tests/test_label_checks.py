@@ -15,6 +15,7 @@ from ase.build import molecule
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.units import Hartree
 from sqlalchemy import text
+from cli_output import one_error_line
 
 from atomloop.cli import EXIT_ERROR
 
@@ -33,13 +34,6 @@ def _water(energy_hartree: float = WATER_HARTREE, per_atom_hartree=WATER_SPLIT):
 def _written(path: Path, *frames) -> Path:
     ase.io.write(path, list(frames), format="extxyz")
     return path
-
-
-def _one_error_line(stderr: str) -> str:
-    assert "Traceback" not in stderr
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    return lines[0]
 
 
 def _store(engine) -> tuple[int, list[tuple]]:
@@ -64,7 +58,7 @@ def _refused(atomloop, engine, path: Path, *options: str) -> str:
     status, stdout, stderr = atomloop("ingest", str(path), *LEVEL_OPTIONS, *options)
     assert (status, stdout) == (EXIT_ERROR, "")
     assert _store(engine) == before
-    return _one_error_line(stderr)
+    return one_error_line(stderr)
 
 
 def test_per_atom_energies_must_sum_to_the_total(database_url, engine, tmp_path, atomloop):
@@ -186,7 +180,7 @@ def test_replace_replaces_the_label_and_records_what_it_replaced(database_url, e
 def test_replace_needs_labels(database_url, tmp_path, atomloop):
     status, _, stderr = atomloop("ingest", str(_written(tmp_path / "w.extxyz", _water())), "--replace")
     assert status == EXIT_ERROR
-    assert _one_error_line(stderr) == "error: --replace replaces stored labels: it needs --labels"
+    assert one_error_line(stderr) == "error: --replace replaces stored labels: it needs --labels"
 
 
 def test_two_different_labels_in_one_file_are_an_error_and_nothing_is_written(database_url, engine, tmp_path,
@@ -245,7 +239,7 @@ def test_a_failed_calculation_at_the_level_gets_the_label(database_url, engine, 
 def test_bad_tags_are_refused(database_url, engine, tmp_path, atomloop, tag, message):
     status, _, stderr = atomloop("ingest", "ase:g2", "--limit", "2", "--tag", tag)
     assert status == EXIT_ERROR
-    assert _one_error_line(stderr) == f"error: {message}"
+    assert one_error_line(stderr) == f"error: {message}"
     assert _store(engine) == (0, [])
 
 
@@ -254,7 +248,7 @@ def test_a_tag_with_the_separator_in_a_file_names_the_frame(database_url, engine
     path.write_text("1\ntags=alcohol\nH 0 0 0\n1\ntags=a,b\nLi 0 0 0\n")
     status, _, stderr = atomloop("ingest", str(path))
     assert status == EXIT_ERROR
-    assert _one_error_line(stderr) == (
+    assert one_error_line(stderr) == (
         f"error: {path}:4: tag 'a,b' contains ',', which separates the tags of tag_list; give each tag on its own")
     assert _store(engine) == (0, [])
     path.write_text("1\ntags=alcohol\nH 0 0 0\n")  # one tag written in a file is that tag, not its letters

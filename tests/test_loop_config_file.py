@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_output import one_error_line
 
 from atomloop.cli import EXIT_USAGE
 from atomloop.cli import loop as loop_command
@@ -27,13 +28,6 @@ HELP = "(see 'atomloop loop --help')"
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def _one_error_line(stderr: str) -> str:
-    assert "Traceback" not in stderr
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    return lines[0]
 
 
 @pytest.fixture
@@ -157,7 +151,7 @@ def test_a_bad_file_is_one_line_naming_the_file_and_the_key(atomloop_home, atoml
     run_file = _write(tmp_path / "run.yaml", text)
     status, out, err = atomloop("loop", "--config", str(run_file))
     assert (status, out, flow_runs) == (EXIT_USAGE, "", [])
-    assert _one_error_line(err) == f"error: Invalid value for '--config': {run_file}{detail} {HELP}"
+    assert one_error_line(err) == f"error: Invalid value for '--config': {run_file}{detail} {HELP}"
 
 
 def test_a_missing_unreadable_or_binary_file_is_one_line(atomloop_home, atomloop, tmp_path, flow_runs):
@@ -167,7 +161,7 @@ def test_a_missing_unreadable_or_binary_file_is_one_line(atomloop_home, atomloop
                          (binary, "not YAML (not UTF-8 text)")]:
         status, out, err = atomloop("loop", "--config", str(path), "--dump-config")
         assert (status, out) == (EXIT_USAGE, "")
-        assert _one_error_line(err) == f"error: Invalid value for '--config': {path}: {detail} {HELP}"
+        assert one_error_line(err) == f"error: Invalid value for '--config': {path}: {detail} {HELP}"
     assert flow_runs == []
 
 
