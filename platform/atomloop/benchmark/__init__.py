@@ -51,16 +51,23 @@ def prepare(targets: Sequence[str], oracle_path: Path | None, strategies: Sequen
     return config, oracle, membership
 
 
+def _campaign_settings(settings: dict) -> dict:
+    """What makes two seed files comparable: the configuration less its list of strategies (a
+    rerun may add strategies to a stored seed)."""
+    return {key: value for key, value in settings.items() if key != "strategies"}
+
+
 def run_seed(config: BenchmarkConfig, oracle: Oracle, membership, seed: int, out: Path,
              progress: Callable[[str], None] | None = None) -> Path:
     """Every strategy of ``config`` (random first, then the oracle bound) on one seed, resuming
-    ``out/seed-N.json``; returns that file."""
+    ``out/seed-N.json`` (strategies it lacks are added); returns that file."""
     path = out / SEED_FILE.format(seed=seed)
     settings = json.loads(json.dumps(config.as_dict()))
     result = json.loads(path.read_text()) if path.exists() else {"seed": seed, "oracle": oracle.name,
                                                                   "config": settings, "strategies": {}}
-    if result["config"] != settings or result["oracle"] != oracle.name:
+    if _campaign_settings(result["config"]) != _campaign_settings(settings) or result["oracle"] != oracle.name:
         raise InputError(f"{path} holds results of another configuration; choose another --out")
+    result["config"]["strategies"] = sorted({*result["config"]["strategies"], *settings["strategies"]})
     order = ["random", *[s for s in config.strategies if s != "random"], ORACLE_BOUND]
     missing = [s for s in order if s not in result["strategies"]]
     if missing:

@@ -27,10 +27,10 @@ from atomloop.errors import InputError
 from atomloop.models.atomic_mlp import AtomSet, FittedMLP, MLPSettings, bootstrap_members, fit_atomic_mlp
 from atomloop.select.descriptors import DescriptorSettings, atom_descriptors, pool_by_channel
 from atomloop.select.environments import environment_keys
+from atomloop.select.names import BENCHMARK_STRATEGIES
 from atomloop.select.strategies import ENSEMBLE_MEMBERS, PoolView, get_strategy
 
 ORACLE_BOUND = "oracle"
-BENCHMARK_STRATEGIES = ("random", "adversarial", "targeted", "k-center", "ensemble", "coverage", "lcmd")
 ELEMENTS = ("H", "C", "N", "O", "F")
 DESCRIPTOR_COMPONENTS = 32  # principal axes of the molecule descriptors the strategies measure distances in
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 
 from atomloop.errors import InputError
+from atomloop.select.names import BENCHMARK_STRATEGIES as STRATEGY_NAMES
 
-STRATEGY_NAMES = ("random", "adversarial", "targeted", "k-center", "ensemble", "coverage", "lcmd")
 
 benchmark_app = typer.Typer(help="Benchmarks a user can run on their own data.", no_args_is_help=True)
 

@@ -21,6 +21,8 @@ farthest-point sampling (:func:`diverse_top_k`), so one new motif does not fill 
   last-layer features (the gradient kernel of its output layer): every pool molecule belongs to
   its nearest centre (labelled or picked); each pick is the farthest member of the cluster with
   the largest sum of squared distances.
+* ``targeted-lcmd``: half of every batch (rounded up) by ``targeted``, the rest by ``lcmd`` with
+  those picks counted as labelled; with no molecules to be predicted, all ``lcmd``.
 * ``coverage``: radius-2 bond-graph atom environments (:mod:`atomloop.select.environments`) not
   yet in the labelled set, each weighted by how many pool molecules hold it; greedy, a pick's
   environments count as covered for the next (a pool whose environments are all covered is
@@ -319,6 +321,23 @@ class LCMDStrategy(Strategy):
         return Picked(indices=greedy_centres(rows, labelled, k, largest_cluster=True), scores=None)
 
 
+class TargetedLCMDStrategy(Strategy):
+    name = "targeted-lcmd"
+    needs = ("labelled_descriptors", "target_descriptors", "embeddings", "labelled_embeddings")
+
+    def select(self, pool: PoolView, k: int, *, seed: int = 0) -> Picked:
+        _check_k(k, pool)
+        rows = _require(pool.embeddings, "the model's last-layer features of the pool", self.name)
+        labelled = _require(pool.labelled_embeddings, "the model's last-layer features of the labelled set", self.name)
+        if pool.target_descriptors is None or len(pool.target_descriptors) == 0:
+            return Picked(indices=greedy_centres(rows, labelled, k, largest_cluster=True), scores=None)
+        toward = TargetedStrategy().select(pool, (min(k, pool.size) + 1) // 2, seed=seed).indices
+        rest = np.setdiff1d(np.arange(pool.size), toward)
+        spread = greedy_centres(rows[rest], np.vstack([labelled, rows[toward]]), min(k, pool.size) - toward.size,
+                                largest_cluster=True)
+        return Picked(indices=np.concatenate([toward, rest[spread]]), scores=None)
+
+
 def environment_coverage(environments: Sequence[np.ndarray], covered: np.ndarray, k: int, seed: int) -> np.ndarray:
     """Greedy picks (positions, shape (min(k, n),)) that add the most pool-frequency-weighted
     environments not in ``covered``; ``environments``: one int array of environment ids per pool
@@ -437,5 +456,5 @@ def pick(
 
 
 for _strategy in (AdversarialStrategy(), RandomStrategy(), CommitteeStrategy(), HybridStrategy(), EnsembleStrategy(),
-                  TargetedStrategy(), KCenterStrategy(), LCMDStrategy(), CoverageStrategy()):
+                  TargetedStrategy(), KCenterStrategy(), LCMDStrategy(), TargetedLCMDStrategy(), CoverageStrategy()):
     register_strategy(_strategy)
