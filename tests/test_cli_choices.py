@@ -27,6 +27,8 @@ BAD_VALUES = [
     (["select", "--classifier", "svm"], "--classifier", "unknown classifier 'svm'; choose auto, logistic or hgb"),
     (["loop", "--strategy", "adverserial"], "--strategy", STRATEGY),
     (["loop", "--level", "atoms"], "--level", "unknown level 'atoms'; choose molecule or atom"),
+    (["loop", "--strategy", "targeted"], "--query", "strategy 'targeted' needs the tag of the molecules you want "
+     "predicted"),
     (["loop", "--arch", "schnett"], "--architectures' / '--arch",
      "unknown architecture 'schnett'; choose schnet or nequip"),
     (["loop", "--target", "atomc"], "--target", "unknown target 'atomc'; choose total or atomic"),

@@ -59,3 +59,21 @@ def test_the_ensemble_needs_four_members_and_picks_the_largest_disagreement_per_
     four = np.vstack([three, [3.0, 9.0, 3.0]])
     picked = get_strategy("ensemble").select(PoolView(descriptors=np.eye(3), natoms=natoms, committee_predictions=four), 1)
     assert picked.indices.tolist() == [2]  # std 1.12 over 2 atoms beats std 3.35 over 10
+
+
+def test_targeted_lcmd_spends_half_the_batch_toward_the_targets_and_the_rest_on_lcmd():
+    rng = np.random.default_rng(1)
+    pool = PoolView(descriptors=rng.normal(size=(60, 3)), natoms=np.full(60, 5),
+                    labelled_descriptors=rng.normal(size=(20, 3)), embeddings=rng.normal(size=(60, 4)),
+                    labelled_embeddings=rng.normal(size=(20, 4)))
+    alone = get_strategy("targeted-lcmd").select(pool, 5).indices
+    assert alone.tolist() == greedy_centres(pool.embeddings, pool.labelled_embeddings, 5, largest_cluster=True).tolist()
+    wanted = PoolView(**{**pool.__dict__, "target_descriptors": rng.normal([3.0, 0.0, 0.0], 0.5, size=(10, 3))})
+    picked = get_strategy("targeted-lcmd").select(wanted, 5).indices
+    toward = get_strategy("targeted").select(wanted, 3).indices
+    assert picked[:3].tolist() == toward.tolist()
+    rest = np.setdiff1d(np.arange(60), toward)
+    spread = greedy_centres(pool.embeddings[rest], np.vstack([pool.labelled_embeddings, pool.embeddings[toward]]), 2,
+                            largest_cluster=True)
+    assert picked[3:].tolist() == rest[spread].tolist()
+    assert wanted.descriptors[picked[:3], 0].mean() > wanted.descriptors[:, 0].mean() + 0.5  # the first half leans to x > 0

@@ -226,3 +226,13 @@ def test_lcmd_rounds_take_the_last_layer_features_of_the_runs_earlier_model(stor
     assert train_features.shape == (len(train), 4)  # SchNet's readout: 8 features -> 4 -> 1
     expected = greedy_centres(pool_features, train_features, 3, largest_cluster=True)
     assert [s.molecule_id for s in report.selected] == [pool_ids[i] for i in expected]
+    with pytest.raises(InputError, match="no molecule is tagged 'nosuchtag'"):
+        select_round(strategy="targeted-lcmd", k=3, round_index=2, run_id=run_id, train_ids=train_ids,
+                     pool_ids=pool_ids, query_tag="nosuchtag", engine=engine)
+    toward = select_round(strategy="targeted", k=2, round_index=2, run_id=run_id, train_ids=train_ids,
+                          pool_ids=pool_ids, query_tag="g2-large", engine=engine)
+    mixed = select_round(strategy="targeted-lcmd", k=3, round_index=3, run_id=run_id, train_ids=train_ids,
+                         pool_ids=pool_ids, query_tag="g2-large", engine=engine)
+    mixed_ids = [s.molecule_id for s in mixed.selected]
+    assert mixed_ids[:2] == [s.molecule_id for s in toward.selected]  # half the batch, rounded up, toward the query
+    assert len(set(mixed_ids)) == 3 and set(mixed_ids) <= set(pool_ids)

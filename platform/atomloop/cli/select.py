@@ -52,6 +52,8 @@ def select(
     round_index: int | None = typer.Option(None, "--round", min=0, help="Round index (default: the next one)."),
     level: str = LEVEL.option("molecule", "--level", help="Adversarial validation on molecules or on atoms."),
     pool_tag: str | None = typer.Option(None, help="Only pool molecules with this tag."),
+    query: str | None = typer.Option(None, help="Tag of the molecules you want predicted (unlabelled), for the "
+                                     "targeted strategies."),
     seed: int = typer.Option(0, help="Seed of folds, classifier, bootstrap and random picks."),
     run_id: int | None = typer.Option(None, help="Attach the round to this run (default: none)."),
     classifier: str = CLASSIFIER.option("auto", "--classifier", help="auto: a 100-permutation test by logistic "
@@ -65,7 +67,7 @@ def select(
 
     index = next_round_index(run_id) if round_index is None else round_index
     report = select_round(
-        strategy=strategy, k=k, round_index=index, run_id=run_id, pool_tag=pool_tag, seed=seed,
+        strategy=strategy, k=k, round_index=index, run_id=run_id, pool_tag=pool_tag, query_tag=query, seed=seed,
         level=level, classifier=classifier, progress=True,
     )
     typer.echo(format_report(report, top))

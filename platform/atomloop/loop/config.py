@@ -26,9 +26,11 @@ from atomloop.qm.schemes import parse_scheme
 from atomloop.select.names import LEVELS
 from atomloop.select.stopping import STOP_MARGIN
 
-STRATEGIES = ("adversarial", "random", "committee", "hybrid", "k-center", "coverage", "lcmd")  # the loop can feed these
+STRATEGIES = ("adversarial", "random", "committee", "hybrid", "k-center", "coverage", "lcmd", "targeted",
+              "targeted-lcmd")  # the loop can feed these
+NEEDS_QUERY = ("targeted",)  # strategies that need molecules to be predicted (``query``)
 TARGETS = ("total", "atomic")
-LATER_FIELDS = ("atomic_weight", "validation")  # added after 0.1.0: in the run identity only when not the default
+LATER_FIELDS = ("atomic_weight", "validation", "query")  # added after 0.1.0: in the run identity only when not the default
 CHOICES = {"strategy": STRATEGIES, "level": LEVELS, "target": TARGETS, "validation": VALIDATION_RULES}  # one of a few names
 
 
@@ -70,6 +72,10 @@ class LoopConfig(BaseModel):
     )
     strategy: str = Field("lcmd", description=f"Selection strategy: {', '.join(STRATEGIES)} (lcmd, the default, "
                           "won the selection benchmark: docs/results/selection-benchmark).")
+    query: str | None = Field(
+        None, validate_default=True, description="Tag of molecules you want predicted, unlabelled: 'targeted' and "
+        "'targeted-lcmd' select toward them (targeted-lcmd without them is lcmd).",
+    )
     level: str = Field("molecule", description="Adversarial validation on molecules or atoms.")
     architectures: tuple[str, ...] = Field(
         ARCHITECTURES, validation_alias=AliasChoices("architectures", "arch"),
@@ -127,6 +133,13 @@ class LoopConfig(BaseModel):
         unknown = set(value) - set(ARCHITECTURES)
         if unknown or not value:
             raise ValueError(f"architectures must be among {ARCHITECTURES}, got {value}")
+        return value
+
+    @field_validator("query")
+    @classmethod
+    def _query_for_targeted(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("strategy") in NEEDS_QUERY:
+            raise ValueError(f"strategy {info.data['strategy']!r} needs the tag of the molecules you want predicted")
         return value
 
     def identity(self) -> dict:

@@ -91,6 +91,6 @@ def prepare_run(engine: Engine, config: LoopConfig) -> int:
             if parameters != config.identity():
                 raise InputError(f"run {name!r} exists with other inputs; choose another --name")
             return run_id
-        pool = pool_molecules(session, config.pool_tag)
+        pool = pool_molecules(session, config.pool_tag, exclude_tag=config.query)  # the query is predicted, not labelled
         splits = draw_splits(pool.ids, pool.heavy_atoms, pool.element_sets, config)
         return create_run(session, name, config.identity(), splits)

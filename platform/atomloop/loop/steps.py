@@ -86,7 +86,7 @@ def select_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> 
         pool = sorted(set(split_ids(session, config.run_name, "pool")) - set(chosen_before))
     report = select_round(
         strategy=config.strategy, k=config.k, round_index=index, run_id=run_id, train_ids=train,
-        pool_ids=pool, seed=config.seed + index, level=config.level, engine=engine,
+        pool_ids=pool, query_tag=config.query, seed=config.seed + index, level=config.level, engine=engine,
     )
     decision = stopping_decision(
         report.auc, report.auc_interval, unseen_element_molecules=report.unseen_element_molecules,

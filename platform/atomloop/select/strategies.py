@@ -410,14 +410,16 @@ def one_per_group(groups: Sequence[str], scores: np.ndarray | None, seed: int) -
 class LabelledSet:
     """What strategies know beyond an adversarial validation: the labelled set's molecule
     descriptors (m, D; the kind of ``AdversarialResult.pool_descriptors``) and atom environment
-    ids, the environment ids of each pool molecule, and a model's last-layer features of the
-    labelled set (m, F) and of the pool (n_pool, F)."""
+    ids, the environment ids of each pool molecule, a model's last-layer features of the
+    labelled set (m, F) and of the pool (n_pool, F), and the descriptors of the t molecules to be
+    predicted (t, D)."""
 
     descriptors: np.ndarray | None = None
     environments: np.ndarray | None = None
     pool_environments: Sequence[np.ndarray] | None = None
     embeddings: np.ndarray | None = None
     pool_embeddings: np.ndarray | None = None
+    target_descriptors: np.ndarray | None = None
 
 
 def pick(
@@ -444,7 +446,7 @@ def pick(
             committee_predictions=None if committee is None else committee[:, positions],
             labelled_descriptors=labelled.descriptors, labelled_environments=labelled.environments,
             environments=None if labelled.pool_environments is None else [labelled.pool_environments[i] for i in positions],
-            labelled_embeddings=labelled.embeddings,
+            labelled_embeddings=labelled.embeddings, target_descriptors=labelled.target_descriptors,
             embeddings=None if labelled.pool_embeddings is None else labelled.pool_embeddings[positions],
         )
 

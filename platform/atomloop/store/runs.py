@@ -37,11 +37,13 @@ class PoolMolecules:
     element_sets: list[frozenset[int]]
 
 
-def pool_molecules(session: Session, pool_tag: str | None) -> PoolMolecules:
-    """Every molecule (or those tagged ``pool_tag``)."""
+def pool_molecules(session: Session, pool_tag: str | None, exclude_tag: str | None = None) -> PoolMolecules:
+    """Every molecule (or those tagged ``pool_tag``), less those tagged ``exclude_tag``."""
     query = select(Molecule.id, Molecule.numbers).order_by(Molecule.id)
     if pool_tag is not None:
         query = query.where(Molecule.tags.any(pool_tag))
+    if exclude_tag is not None:
+        query = query.where(~Molecule.tags.any(exclude_tag))
     rows = session.execute(query).all()
     return PoolMolecules(
         ids=np.array([row.id for row in rows], dtype=np.int64),

@@ -17,7 +17,7 @@ concurrent runs of one round are serialised by a transaction-level advisory lock
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from atomloop.db.engine import get_engine, session_scope
 from atomloop.errors import InputError
 from atomloop.select.stopping import StopDecision, stopping_decision
-from atomloop.store.molecules import load_atoms
+from atomloop.store.molecules import load_atoms, tagged_ids
 from atomloop.store.tables import (
     ROUND_STEPS,
     AdversarialValidation,
@@ -108,6 +108,7 @@ class SelectionInputs:
     pool_ids: list[int]
     committee: np.ndarray | None = None
     stored: SelectionReport | None = None
+    query_atoms: list = field(default_factory=list)
 
 
 def read_selection_inputs(
@@ -121,8 +122,10 @@ def read_selection_inputs(
     pool: Sequence[int] | None,
     pool_tag: str | None,
     with_committee: bool,
+    query_tag: str | None = None,
 ) -> SelectionInputs:
-    """Training set and pool as ``Atoms`` (defaults in the module docstring), checked disjoint and non-empty."""
+    """Training set and pool as ``Atoms`` (defaults in the module docstring), checked disjoint and
+    non-empty, and the molecules tagged ``query_tag`` (the ones to be predicted), if given."""
     with session_scope(engine) as session:
         stored = stored_report(session, run_id, round_index, strategy, k)
         if stored is not None:
@@ -137,7 +140,12 @@ def read_selection_inputs(
         if not pool:
             raise InputError("the pool is empty: every molecule is labelled, queued or already selected")
         committee = committee_predictions(session, pool) if with_committee else None
-        return SelectionInputs(load_in_chunks(session, train), load_in_chunks(session, pool), pool, committee)
+        query = [] if query_tag is None else tagged_ids(session, query_tag)
+        if query_tag is not None and not query:
+            raise InputError(f"no molecule is tagged {query_tag!r}: the query names the tag of the molecules you want "
+                             "predicted")
+        return SelectionInputs(load_in_chunks(session, train), load_in_chunks(session, pool), pool, committee,
+                               query_atoms=load_in_chunks(session, query))
 
 
 def write_selection(
