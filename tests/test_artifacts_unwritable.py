@@ -4,12 +4,12 @@ left on disk."""
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 from models_testdata import SETTINGS_HASH, labelled, store_labelled
+from mounts import tmpfs
 from sqlalchemy import select
 
 from atomloop.config import get_settings
@@ -24,19 +24,13 @@ TINY = {"num_features": 8, "num_layers": 1}
 
 @pytest.fixture(params=["size=16k", "ro"], ids=["full", "read-only"])
 def unwritable_home(request, tmp_path, monkeypatch) -> Path:
-    mount_point = tmp_path / f"home-{uuid.uuid4().hex[:6]}"
-    mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", request.param, "tmpfs", str(mount_point)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    monkeypatch.setenv("ATOMLOOP_HOME", str(mount_point))
-    get_settings(reload=True)
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=False)
+    with tmpfs(tmp_path / f"home-{uuid.uuid4().hex[:6]}", request.param) as mount_point:
+        monkeypatch.setenv("ATOMLOOP_HOME", str(mount_point))
         get_settings(reload=True)
+        try:
+            yield mount_point
+        finally:
+            get_settings(reload=True)
 
 
 def test_training_into_an_unwritable_artifact_directory_fails_in_one_line(engine, unwritable_home):

@@ -34,6 +34,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -53,6 +54,11 @@ STOPPED_MESSAGE = "the embedded PostgreSQL was stopped while this command ran (a
 
 class EmbeddedDatabaseError(AtomloopError):
     """The embedded cluster could not be created, started or stopped."""
+
+
+def _unwritable(folder: Path, error: OSError) -> EmbeddedDatabaseError:
+    return EmbeddedDatabaseError(f"cannot write the store's folder {folder}: {error.strerror}; set ATOMLOOP_HOME to a "
+                                 "writable folder, or ATOMLOOP_DATABASE_URL to a PostgreSQL server")
 
 
 class EmbeddedServerStoppedError(EmbeddedDatabaseError):
@@ -206,8 +212,12 @@ class EmbeddedPostgres:
 
     @contextlib.contextmanager
     def _lock(self):
-        self.cluster_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.cluster_dir / ".lock", "w") as handle:
+        try:
+            self.cluster_dir.mkdir(parents=True, exist_ok=True)
+            handle = open(self.cluster_dir / ".lock", "w")
+        except OSError as error:
+            raise _unwritable(self.cluster_dir, error) from None
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -269,6 +279,11 @@ class EmbeddedPostgres:
         """Create the cluster if needed, start it if stopped, create the database; return its URL.
         Inside a command that holds it open (:func:`held_open`), a server stopped cleanly is not
         started again: :class:`EmbeddedServerStoppedError`."""
+        try:  # the home holds the cluster or its location: unwritable, nothing can start
+            self.home_dir.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=self.home_dir).close()
+        except OSError as error:
+            raise _unwritable(self.home_dir, error) from None
         with self._lock():
             if not self.is_initialized():
                 self._initialize()
