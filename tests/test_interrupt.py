@@ -75,18 +75,21 @@ def test_ctrl_c_of_label_stops_it_and_its_workers_in_one_line_and_the_rerun_fini
 
 
 @pytest.mark.timeout(500)
-def test_ctrl_c_of_the_loop_while_labelling_stops_its_workers_and_its_prefect_server(engine, tmp_path):
+@pytest.mark.parametrize("task_runner", ["process", "thread"])
+def test_ctrl_c_of_the_loop_while_labelling_stops_its_workers_and_its_prefect_server(engine, tmp_path, task_runner):
     """Its own temporary Prefect server (no PREFECT_API_URL): the server used to die of the same
-    Ctrl-C, and the loop then waited for ever on its labelling workers."""
+    Ctrl-C, and the loop then waited for ever on its labelling workers. Prefect's task runner fans
+    out the label tasks to worker processes or to threads of the loop's own process."""
     ingest_atoms([molecule(n) for n in POOL], source="test", tags=["ctrl-c"], engine=engine)
     environment = _environment()
-    args = _loop_args("ctrl-c-labelling", "6-31g*", 2)
+    args = [*_loop_args(f"ctrl-c-labelling-{task_runner}", "6-31g*", 2), "--task-runner", task_runner]
     loop = Command(environment, *args, log=tmp_path / "loop.log")
     try:
         loop.wait_for(lambda: live_worker_claims(engine))
         helpers = [command_line(pid) for pid in loop.seen]
         assert any("uvicorn" in helper for helper in helpers), helpers  # the temporary Prefect server
-        assert sum("multiprocessing.spawn" in helper for helper in helpers) >= 2, helpers  # labelling workers
+        if task_runner == "process":  # labelling worker processes; the thread runner labels in threads
+            assert sum("multiprocessing.spawn" in helper for helper in helpers) >= 2, helpers
         status, seconds, after = loop.interrupt()
         _assert_stopped_in_one_line(loop, status, seconds, after)
     finally:
