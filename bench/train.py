@@ -11,11 +11,13 @@ training molecules seen: molecules per CPU-second of the full epoch loop (traini
 validation pass; atomloop also writes its checkpoint every epoch). CPU time rather than wall
 time because the machines this runs on are shared (load average above the core count makes
 wall-clock rates swing tenfold); with ``--threads 1`` (default) the two agree on an idle
-machine. On CUDA the figure is host CPU time, so it is only indicative there.
+machine. On CUDA the figure is host CPU time, so it is only indicative there: ``--clock wall``
+(wall seconds, the GPU synchronised at each stamp) is the figure for a machine of one's own, and
+the one ``bench/gpu.sh`` reports, CPU and GPU alike.
 
 - ``atomloop``: :func:`atomloop.models.training.train` (neighbour lists built once per molecule).
 - ``nequip-train (Hydra CLI)``: the package's own entry point, ``nequip-train -cp DIR -cn bench``,
-  in a subprocess, on a config written by :func:`nequip_config`: ``ASEDataModule`` reading an
+  in a subprocess of this interpreter, on a config written by :func:`nequip_config`: ``ASEDataModule`` reading an
   extxyz file of the same molecules (energies as calculator results) with
   ``ChemicalSpeciesToAtomTypeMapper`` + ``NeighborListTransform`` (neighbour lists rebuilt on
   every access, nequip's default), ``lightning.Trainer`` (no logger, no checkpointing, no
@@ -26,8 +28,10 @@ machine. On CUDA the figure is host CPU time, so it is only indicative there.
 - ``nequip Lightning (in-process)``: the same config's objects instantiated in this process
   and ``Trainer.fit`` called directly (what ``nequip-train`` does, minus Hydra).
 
-Ratios = atomloop NequIP throughput / each nequip baseline (target >= 0.9).
-Runs on CPU, and on CUDA too when a GPU is present.
+Ratios = atomloop NequIP throughput / each nequip baseline (target >= 0.9), and on CUDA each
+model's GPU / CPU throughput. ``--device auto`` (default) runs on CPU, and on CUDA too when a GPU
+is present; ``--device cuda`` requires one (CPU baseline and CUDA in the same run); ``--device cpu``
+runs the CPU alone. ``--json PATH`` writes the figures (molecules/s per device and run, ratios).
 """
 
 from __future__ import annotations
@@ -35,8 +39,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -56,6 +60,18 @@ NAMES = ("H2O", "NH3", "CH4", "HCN", "H2CO", "C2H2", "C2H4", "CH3OH", "C2H6", "C
          "H3CNH2", "CH3CN", "C3H8", "CH2OCH2", "CH3COCH3", "C5H5N", "C6H6", "CH3CONH2")
 REPOSITORY = Path(__file__).resolve().parent.parent
 MODEL = {"r_max": 4.0, "num_layers": 3, "num_features": 32, "l_max": 1, "dtype": "float32"}
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+# the nequip-train console script's body, run by this interpreter (found without the script on PATH)
+NEQUIP_TRAIN = [sys.executable, "-c", "import sys; from nequip.scripts.train import main; sys.argv[0] = 'nequip-train'; "
+                "sys.exit(main())"]
+
+
+def stamp(clock: str) -> float:
+    """Seconds on ``clock`` ('cpu': this process's CPU time, 'wall': wall time), after the GPU's
+    queued work has finished when CUDA is in use."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+    return CLOCKS[clock]()
 
 
 def dataset(count: int, seed: int) -> list:
@@ -71,7 +87,8 @@ def dataset(count: int, seed: int) -> list:
     return out
 
 
-def atomloop_throughput(arch: str, train_set, valid_set, *, epochs: int, batch_size: int, device: str) -> float:
+def atomloop_throughput(arch: str, train_set, valid_set, *, epochs: int, batch_size: int, device: str,
+                        clock: str) -> float:
     hyperparameters = {k: v for k, v in MODEL.items() if arch == "nequip" or k != "l_max"}
     model = new_model(arch, train_set, **hyperparameters)
     stamps: list[float] = []
@@ -79,24 +96,26 @@ def atomloop_throughput(arch: str, train_set, valid_set, *, epochs: int, batch_s
                             early_stopping_patience=epochs)
     with tempfile.TemporaryDirectory() as checkpoints:
         train(model, train_set, valid_set, config, checkpoint_dir=Path(checkpoints),
-              epoch_callback=lambda record: stamps.append(time.process_time()))
+              epoch_callback=lambda record: stamps.append(stamp(clock)))
     return len(train_set) * (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
 class EpochTimer(lightning.Callback):
-    """CPU-time stamps at the start of epochs 2..N and at the end of training, so that every
-    interval holds whole epochs including their validation; written as JSON to ``path``."""
+    """Stamps on ``clock`` (see :func:`stamp`) at the start of epochs 2..N and at the end of
+    training, so that every interval holds whole epochs including their validation; written as
+    JSON to ``path``."""
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, clock: str = "cpu") -> None:
         self.path = path
+        self.clock = clock
         self.stamps: list[float] = []
 
     def on_train_epoch_start(self, trainer, module) -> None:
         if trainer.current_epoch > 0:
-            self.stamps.append(time.process_time())
+            self.stamps.append(stamp(self.clock))
 
     def on_train_end(self, trainer, module) -> None:
-        self.stamps.append(time.process_time())
+        self.stamps.append(stamp(self.clock))
         if self.path:
             Path(self.path).write_text(json.dumps(self.stamps))
 
@@ -115,7 +134,8 @@ def nequip_model_config(hyper: dict, type_names: list[str], reference) -> dict:
     }
 
 
-def nequip_config(train_set, valid_set, folder: str, *, epochs: int, batch_size: int, device: str, timer_path: str) -> dict:
+def nequip_config(train_set, valid_set, folder: str, *, epochs: int, batch_size: int, device: str, timer_path: str,
+                  clock: str = "cpu") -> dict:
     """The ``nequip-train`` configuration (sections run/data/trainer/training_module/
     global_options) for the same data, model and optimiser as atomloop's run."""
     reference = new_model("nequip", train_set, **MODEL)  # same avg_num_neighbors, shifts and scale
@@ -146,7 +166,7 @@ def nequip_config(train_set, valid_set, folder: str, *, epochs: int, batch_size:
             "_target_": "lightning.Trainer", "max_epochs": epochs, "accelerator": "gpu" if device == "cuda" else "cpu",
             "devices": 1, "logger": False, "enable_checkpointing": False, "enable_progress_bar": False,
             "enable_model_summary": False, "num_sanity_val_steps": 0, "default_root_dir": folder,
-            "callbacks": [{"_target_": "bench.train.EpochTimer", "path": timer_path}],
+            "callbacks": [{"_target_": "bench.train.EpochTimer", "path": timer_path, "clock": clock}],
         },
         "training_module": {
             "_target_": "nequip.train.NequIPLightningModule",
@@ -164,7 +184,7 @@ def _rate(count: int, stamps: list[float], epochs: int) -> float:
     return count * (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
-def nequip_lightning_throughput(train_set, valid_set, *, epochs: int, batch_size: int, device: str) -> float:
+def nequip_lightning_throughput(train_set, valid_set, *, epochs: int, batch_size: int, device: str, clock: str) -> float:
     """The objects of ``nequip_config`` instantiated here, ``Trainer.fit`` in this process."""
     from hydra.utils import get_class, instantiate
     from nequip.utils.global_state import set_global_state
@@ -172,7 +192,7 @@ def nequip_lightning_throughput(train_set, valid_set, *, epochs: int, batch_size
     set_global_state()
     with tempfile.TemporaryDirectory() as folder:
         config = nequip_config(train_set, valid_set, folder, epochs=epochs, batch_size=batch_size, device=device, timer_path="")
-        timer = EpochTimer()
+        timer = EpochTimer(clock=clock)
         trainer_config = {**config["trainer"], "callbacks": [timer]}
         trainer = instantiate(trainer_config, inference_mode=False)
         data = instantiate(config["data"], _recursive_=False)
@@ -183,18 +203,37 @@ def nequip_lightning_throughput(train_set, valid_set, *, epochs: int, batch_size
     return _rate(len(train_set), timer.stamps, epochs)
 
 
-def nequip_train_throughput(train_set, valid_set, *, epochs: int, batch_size: int, device: str, threads: int) -> float:
+def nequip_train_throughput(train_set, valid_set, *, epochs: int, batch_size: int, device: str, clock: str,
+                            threads: int) -> float:
     """``nequip-train`` itself (Hydra + Lightning) in a subprocess on the same configuration."""
     with tempfile.TemporaryDirectory() as folder:
         timer_path = os.path.join(folder, "stamps.json")
-        config = nequip_config(train_set, valid_set, folder, epochs=epochs, batch_size=batch_size, device=device, timer_path=timer_path)
+        config = nequip_config(train_set, valid_set, folder, epochs=epochs, batch_size=batch_size, device=device,
+                               timer_path=timer_path, clock=clock)
         Path(folder, "bench.yaml").write_text(json.dumps(config))  # JSON is valid YAML
-        environment = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(REPOSITORY)}
+        path = os.pathsep.join(p for p in (str(REPOSITORY), os.environ.get("PYTHONPATH", "")) if p)
+        environment = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": path}
         subprocess.run(
-            [shutil.which("nequip-train") or "nequip-train", "-cp", folder, "-cn", "bench", f"hydra.run.dir={folder}/out"],
+            [*NEQUIP_TRAIN, "-cp", folder, "-cn", "bench", f"hydra.run.dir={folder}/out"],
             cwd=folder, env=environment, check=True, capture_output=True,
         )
         return _rate(len(train_set), json.loads(Path(timer_path).read_text()), epochs)
+
+
+def measure(device: str, train_set, valid_set, args: argparse.Namespace) -> dict[str, list[float]]:
+    """Molecules/s of every run on ``device``, ``args.repeats`` runs each, interleaved so that
+    machine load affects all alike."""
+    common = {"epochs": args.epochs, "batch_size": args.batch_size, "device": device, "clock": args.clock}
+    runs: dict[str, list[float]] = {}
+    for _ in range(args.repeats):
+        for name, run in (
+            ("atomloop schnet", lambda: atomloop_throughput("schnet", train_set, valid_set, **common)),
+            ("atomloop nequip", lambda: atomloop_throughput("nequip", train_set, valid_set, **common)),
+            ("nequip Lightning (in-process)", lambda: nequip_lightning_throughput(train_set, valid_set, **common)),
+            ("nequip-train (Hydra CLI)", lambda: nequip_train_throughput(train_set, valid_set, threads=args.threads, **common)),
+        ):
+            runs.setdefault(name, []).append(run())
+    return runs
 
 
 def main() -> None:
@@ -204,7 +243,16 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=2, help="best of this many runs per measurement")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="auto: CPU, and CUDA too when present; cuda: CPU baseline and CUDA (requires a GPU); cpu: CPU only")
+    parser.add_argument("--clock", choices=tuple(CLOCKS), default="cpu",
+                        help="cpu: this process's CPU seconds (shared machines); wall: wall seconds (a machine of one's own)")
+    parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
     args = parser.parse_args()
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2 (the first is warm-up)")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda was asked for but PyTorch sees no CUDA device")
     torch.set_num_threads(args.threads)
 
     started = time.perf_counter()
@@ -214,27 +262,33 @@ def main() -> None:
     print(f"data: {len(train_set)} training + {len(valid_set)} validation molecules, "
           f"{atoms_per_molecule:.1f} atoms/molecule, avg {average_num_neighbors(train_set, MODEL['r_max']):.1f} "
           f"neighbours within {MODEL['r_max']} Å (EMT labels in {time.perf_counter() - started:.1f} s)")
-    print(f"model: {MODEL}, batch {args.batch_size}, epochs {args.epochs} (first is warm-up), torch threads {torch.get_num_threads()}")
+    print(f"model: {MODEL}, batch {args.batch_size}, epochs {args.epochs} (first is warm-up), torch threads "
+          f"{torch.get_num_threads()}, clock {args.clock}")
 
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    unit = "molecules/CPU-s" if args.clock == "cpu" else "molecules/s"
+    devices = ["cpu"] + (["cuda"] if args.device != "cpu" and torch.cuda.is_available() else [])
+    figures: dict = {"molecules": len(train_set), "epochs": args.epochs, "batch_size": args.batch_size,
+                     "threads": torch.get_num_threads(), "clock": args.clock, "unit": unit,
+                     "gpu": torch.cuda.get_device_name(0) if "cuda" in devices else None,
+                     "throughput": {}, "runs": {}, "ratios": {}}
     for device in devices:
-        common = {"epochs": args.epochs, "batch_size": args.batch_size, "device": device}
-        runs: dict[str, list[float]] = {}
-        for _ in range(args.repeats):  # interleaved so that machine load affects both alike
-            for name, run in (
-                ("atomloop schnet", lambda: atomloop_throughput("schnet", train_set, valid_set, **common)),
-                ("atomloop nequip", lambda: atomloop_throughput("nequip", train_set, valid_set, **common)),
-                ("nequip Lightning (in-process)", lambda: nequip_lightning_throughput(train_set, valid_set, **common)),
-                ("nequip-train (Hydra CLI)", lambda: nequip_train_throughput(train_set, valid_set, threads=args.threads, **common)),
-            ):
-                runs.setdefault(name, []).append(run())
+        runs = measure(device, train_set, valid_set, args)
         results = {name: max(values) for name, values in runs.items()}
+        figures["throughput"][device], figures["runs"][device] = results, runs
         for name, values in runs.items():
-            print(f"[{device}] {name:28s} {results[name]:8.1f} molecules/CPU-s (best of {', '.join(f'{v:.1f}' for v in values)})")
-        for baseline in ("nequip-train (Hydra CLI)", "nequip Lightning (in-process)"):
-            ratio = results["atomloop nequip"] / results[baseline]
-            print(f"[{device}] ratio atomloop nequip / {baseline}: {ratio:.2f} (target >= 0.9)")
-        print(f"[{device}] ratio atomloop schnet / atomloop nequip: {results['atomloop schnet'] / results['atomloop nequip']:.2f}")
+            print(f"[{device}] {name:28s} {results[name]:8.1f} {unit} (best of {', '.join(f'{v:.1f}' for v in values)})")
+        ratios = {f"atomloop nequip / {baseline}": results["atomloop nequip"] / results[baseline]
+                  for baseline in ("nequip-train (Hydra CLI)", "nequip Lightning (in-process)")}
+        ratios["atomloop schnet / atomloop nequip"] = results["atomloop schnet"] / results["atomloop nequip"]
+        if device == "cuda":
+            cpu = figures["throughput"]["cpu"]
+            ratios.update({f"{name} cuda / cpu": results[name] / cpu[name] for name in ("atomloop schnet", "atomloop nequip")})
+        figures["ratios"][device] = ratios
+        for name, ratio in ratios.items():
+            target = " (target >= 0.9)" if "/ nequip" in name else ""
+            print(f"[{device}] ratio {name}: {ratio:.2f}{target}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":
