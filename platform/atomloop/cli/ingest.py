@@ -31,7 +31,7 @@ def ingest(
     labels: bool = typer.Option(False, "--labels", help="Store the energies the structures carry as finished calculations "
                                 "(ASE's conventions: eV, 'energy' in info or a calculator result, per-atom 'energies' "
                                 "that must sum to it within 1e-6 Ha, at most 1e5 eV per atom; "
-                                "for qm9 its U0 at B3LYP/6-31G(2df,p); for atomloop:qm9-labelled PySCF's HF/6-31G* labels); "
+                                "for qm9 its U0 at B3LYP/6-31G(2df,p); for atomloop:qm9-labelled and atomloop:larger-labelled PySCF's HF/6-31G* labels); "
                                 "never recomputed. A label that differs from the one stored at that level is an error."),
     label_program: str | None = typer.Option(None, "--label-program", help="With --labels: the program that computed them (e.g. orca)."),
     label_method: str | None = typer.Option(None, "--label-method", help="With --labels: their method (e.g. b3lyp)."),

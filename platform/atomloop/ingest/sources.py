@@ -6,6 +6,8 @@ their functional-group class as a tag), ``atomloop:qm9-labelled`` (the transfera
 QM9 molecules with their PySCF labels, :mod:`atomloop.study.qm9_labelled`, tagged with their
 functional groups, :mod:`atomloop.study.functional_groups`) and
 ``atomloop:qm9-labelled-cc-pvdz`` (a sixth of them at a second basis),
+``atomloop:larger-labelled`` (NCI molecules of 10 to 16 heavy atoms at the same level,
+:mod:`atomloop.study.larger_labelled`),
 ``*.xyz`` / ``*.extxyz`` (ase.io; also gzip-compressed, ``*.extxyz.gz``), ``*.db`` / ``*.json`` (an ASE database),
 ``*.smi`` / ``*.smiles`` (one SMILES per line, built into 3-D with RDKit), ``qm9`` (QM9 from the
 ``qm9pack`` package, :mod:`atomloop.ingest.qm9`). ``max_heavy_atoms`` and ``limit`` keep the
