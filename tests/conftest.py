@@ -7,6 +7,7 @@ it and at a private home directory, so tests never share state.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import sys
@@ -134,3 +135,29 @@ def atomloop(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
         return exited.value.code, captured.out, captured.err
 
     return run
+
+
+# -- markers: unit / integration (real servers or processes) / slow --------------------------------
+REAL_SERVER_FIXTURES = {"postgres_server", "prefect_server_url"}
+SLOW_MODULES = (  # modules whose tests each take 20 s or more in a full run (`make test`'s durations)
+    "test_interrupt.py", "test_loop_database_restart.py", "test_serve.py", "test_benchmark_selection.py",
+    "test_loop_lifetime.py", "test_loop_resilience.py", "test_scale_concurrency.py",
+)
+
+
+@functools.cache
+def _starts_processes(module: Path) -> bool:
+    source = module.read_text()
+    return "import subprocess" in source or "from process_tree import" in source
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test ``integration`` (it talks to a real PostgreSQL or Prefect server, or starts
+    processes) or ``unit``, and ``slow`` where its module is in :data:`SLOW_MODULES`, so that
+    ``pytest -m unit`` and ``pytest -m "not slow"`` are fast inner loops."""
+    for item in items:
+        module = Path(str(item.fspath))
+        real = REAL_SERVER_FIXTURES & set(getattr(item, "fixturenames", ())) or _starts_processes(module)
+        item.add_marker(pytest.mark.integration if real else pytest.mark.unit)
+        if module.name in SLOW_MODULES or item.get_closest_marker("slow") is not None:
+            item.add_marker(pytest.mark.slow)
