@@ -65,3 +65,31 @@ def test_the_first_chunk_ingests_with_its_labels(engine, atomloop):
             assert atoms.arrays["atomic_energies"].sum() == pytest.approx(atoms.info["energy"], abs=1e-6), scheme
     assert all(np.isfinite(frame.arrays["atomic_energies_mo-fb-iao_hartree"]).all() and frame.info["smiles"]
                for frame in FIRST)
+
+
+def test_the_chunk_builder_resumes_at_the_first_missing_chunk(tmp_path):
+    from ase.build import molecule
+
+    from atomloop.qm.settings import QMSettings
+    from atomloop.study.labelled_sets import LabelledSet, build
+
+    def select():
+        return [(molecule(name), f"toy:{number}") for number, name in enumerate(("H2O", "NH3", "CH4"), start=1)]
+
+    def toy(level):
+        return LabelledSet("toy", level, tmp_path, select, lambda atoms, number: {"toy_index": number},
+                           indices_key="toy_indices", chunk_size=2, command="build toy")
+
+    level = QMSettings(method="hf", basis="sto-3g", schemes=("ao-eda",))
+    assert build(toy(level), max_chunks=1, progress=False) == 1
+    first = toy(level).chunk_path(0).read_bytes()
+    toy(level).chunk_path(1).with_suffix(".partial").write_text("what a killed build left")
+    assert build(toy(level), progress=False) == 1 and build(toy(level), progress=False) == 0
+    assert toy(level).chunk_path(0).read_bytes() == first  # a finished chunk is never rewritten
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert {n: c["toy_indices"] for n, c in manifest["chunks"].items()} == {"0000": [1, 2], "0001": [3]}
+    frames = ase.io.read(toy(level).chunk_path(1), index=":")
+    assert [(f.get_chemical_formula(), f.info["toy_index"]) for f in frames] == [("CH4", 3)]
+    assert frames[0].arrays["atomic_energies_ao-eda_hartree"].sum() == pytest.approx(frames[0].info["energy_hartree"])
+    with pytest.raises(SystemExit, match="labels of another level"):
+        build(toy(QMSettings(method="hf", basis="6-31g", schemes=("ao-eda",))), progress=False)
