@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: venv demo test docs serve bench bench-deps clean
+.PHONY: venv demo test docs serve bench bench-deps gpu-wheels clean
 
 venv: $(STAMP)
 
@@ -40,6 +40,12 @@ bench: venv
 # would replace torch 2.13.0 with 2.4.1 (bench/accuracy.py shims the one torch name it lacks)
 bench-deps: venv
 	$(BIN)/pip install --quiet --no-deps schnetpack==2.1.1 torch-ema==0.3 dirsync==2.2.6 hydra-colorlog==1.2.0 tensorboardX==2.6.5
+
+# wheels for bench/gpu.sh on a GPU machine without a package index: atomloop's runtime dependencies
+# minus torch (CPython 3.12, x86-64) in .gpu-wheels/part-N/, each within the device tool's 64 MiB per call
+gpu-wheels: venv
+	rm -rf .gpu-wheels
+	PYTHON=$(BIN)/python bench/gpu.sh --prepare-wheels
 
 clean:
 	rm -rf $(VENV) .pytest_cache
