@@ -1,7 +1,9 @@
 """One-machine service: embedded PostgreSQL, a local Prefect server on it, scheduled deployments.
 
 Prefect keeps its own tables in a separate database ``prefect`` on the same PostgreSQL
-server (both use Alembic; one database each keeps their migrations apart).
+server (both use Alembic; one database each keeps their migrations apart): the database the
+temporary server of a ``loop`` run without ``serve`` records into too
+(:mod:`atomloop.db.prefect_database`), so the UI shows those runs as well.
 
 The Prefect server ends with ``serve`` however ``serve`` ends: Ctrl-C or SIGTERM stop the
 deployments first and then the server; a SIGKILL leaves it to a watchdog
@@ -22,24 +24,13 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.engine import make_url
-
 from atomloop.config import get_settings
 from atomloop.db import migrate
-from atomloop.db.connect import database_url, embedded_server
+from atomloop.db.connect import database_url
+from atomloop.db.prefect_database import one_migration_at_a_time, prefect_database_url
 from atomloop.db.url import mask_password
 from atomloop.errors import AtomloopError
 from atomloop.loop.prefect_api import announced_server
-
-PREFECT_DATABASE = "prefect"
-
-
-def prefect_database_url() -> str:
-    """``postgresql+asyncpg://`` URL of Prefect's database beside the store (created if missing)."""
-    store = make_url(database_url())
-    if not get_settings().database_url:
-        embedded_server().ensure_database(PREFECT_DATABASE)
-    return store.set(drivername="postgresql+asyncpg", database=PREFECT_DATABASE).render_as_string(hide_password=False)
 
 
 def _wait_healthy(api_url: str, process: subprocess.Popen, timeout: float = 120) -> None:
@@ -73,31 +64,44 @@ def prefect_server(port: int = 4200) -> Iterator[str]:
     _require_free_port(port)
     env = os.environ.copy()
     api_url = f"http://127.0.0.1:{port}/api"
+    prefect_url = prefect_database_url()
     env.update(
         PREFECT_HOME=str(get_settings().home / "prefect"),
-        PREFECT_API_DATABASE_CONNECTION_URL=prefect_database_url(),
+        PREFECT_API_DATABASE_CONNECTION_URL=prefect_url,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_SERVER_API_PORT=str(port),
         PREFECT_SERVER_UI_API_URL=api_url,  # the UI asks /ui-settings where its API is: this port, not 4200
     )
-    from atomloop.lifetime import dismiss_watchdog, stop_with_this_process
+    from atomloop.lifetime import stop_with_this_process
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env,
-        process_group=0, stdin=subprocess.DEVNULL,
-    )
-    watchdog = stop_with_this_process(process.pid)  # a SIGKILLed serve leaves no server holding the port
+    with one_migration_at_a_time(prefect_url):  # until it answers: its migrations are done
+        process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env,
+            process_group=0, stdin=subprocess.DEVNULL,
+        )
+        watchdog = stop_with_this_process(process.pid)  # a SIGKILLed serve leaves no server holding the port
+        try:
+            _wait_healthy(api_url, process)
+        except BaseException:
+            _stop(process, watchdog)
+            raise
     try:
-        _wait_healthy(api_url, process)
         yield api_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        dismiss_watchdog(watchdog)
+        _stop(process, watchdog)
+
+
+def _stop(process: subprocess.Popen, watchdog: subprocess.Popen) -> None:
+    """Stop the Prefect server ``process`` (SIGTERM, then SIGKILL after 30 s) and its watchdog."""
+    from atomloop.lifetime import dismiss_watchdog
+
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+    dismiss_watchdog(watchdog)
 
 
 def _exit_on_sigterm(*_: object) -> None:

@@ -5,6 +5,9 @@ temporary Prefect server (about 10 s each). ``shared_prefect_api`` uses, in this
 ``PREFECT_API_URL`` when set; the server ``atomloop serve`` runs for the same ``ATOMLOOP_HOME``
 (announced in ``$ATOMLOOP_HOME/prefect/served.json`` while it runs), so runs appear in the
 served UI; else one temporary server, whose URL it exports so labelling workers report to it.
+The temporary server records into the same PostgreSQL database as ``atomloop serve``'s
+(:mod:`atomloop.db.prefect_database`), so a later ``atomloop serve`` shows its runs, their task
+runs, logs and artifacts.
 
 The URL is this process's Prefect setting everywhere, its background threads included (Prefect
 forwards the labelling workers' events from a thread of its own: without it, that thread started
@@ -125,10 +128,11 @@ def _using(api_url: str) -> Iterator[str]:
         refresh_global_settings_context()
 
 
-def _temporary_server_class():
-    """Prefect's temporary server (``SubprocessASGIServer``), started in a process group of its
-    own so that the terminal's Ctrl-C reaches the command only (Prefect starts it in the caller's
-    group, where the Ctrl-C killed it before the flow run could record its end)."""
+def _temporary_server(database_url: str):
+    """Prefect's temporary server (``SubprocessASGIServer``) on the Prefect database at
+    ``database_url``, started in a process group of its own so that the terminal's Ctrl-C reaches
+    the command only (Prefect starts it in the caller's group, where the Ctrl-C killed it before
+    the flow run could record its end)."""
     import prefect
     from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import get_current_settings
@@ -140,11 +144,14 @@ def _temporary_server_class():
                       "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
                       "--log-level", "error", "--lifespan", "on"],
                 env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-                     "PREFECT__SERVER_FINAL": "1", **get_current_settings().to_environment_variables(exclude_unset=True)},
+                     "PREFECT__SERVER_FINAL": "1", **get_current_settings().to_environment_variables(exclude_unset=True),
+                     "PREFECT_API_DATABASE_CONNECTION_URL": self.database_url},
                 process_group=0, stdin=subprocess.DEVNULL,
             )
 
-    return OwnGroupServer
+    server = OwnGroupServer()  # a new one: stop() forgets Prefect's instance of the port
+    server.database_url = database_url
+    return server
 
 
 @contextmanager
@@ -163,14 +170,20 @@ def shared_prefect_api() -> Iterator[str]:
         with _using(served):
             yield served
         return
+    from atomloop.db.prefect_database import one_migration_at_a_time, prefect_database_url
     from atomloop.lifetime import dismiss_watchdog, stop_with_this_process
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    server = _temporary_server_class()()
-    try:
-        server.start(timeout=120)
-    except RuntimeError as error:  # Prefect's message says what failed (it timed out, the port, ...)
-        raise AtomloopError(f"the temporary Prefect server did not start: {error}") from None
+    database_url = prefect_database_url()
+    server = _temporary_server(database_url)
+    with one_migration_at_a_time(database_url):  # until it answers: its migrations are done
+        try:
+            server.start(timeout=120)
+        except BaseException as error:  # a Ctrl-C while it starts leaves no server either
+            server.stop()
+            if isinstance(error, RuntimeError):  # Prefect's message says what failed (it timed out, the port, ...)
+                raise AtomloopError(f"the temporary Prefect server did not start: {error}") from None
+            raise
     watchdog = stop_with_this_process(server.server_process.pid)  # a SIGKILLed command leaves no server behind
     try:
         with _using(server.api_url):
