@@ -8,7 +8,7 @@
 #   bench/gpu.sh --prepare-wheels   here, with a package index (make gpu-wheels): atomloop's
 #                                   runtime dependencies minus torch as CPython 3.12 x86-64 wheels,
 #                                   in .gpu-wheels/part-N/ of at most --part-mib MiB each
-#   bench/gpu.sh --install-only     on the GPU machine: install the parts carried so far, then stop
+#   bench/gpu.sh --install-only     on the GPU machine: keep the parts this call carried, install nothing
 #   bench/gpu.sh                    on the GPU machine: install the parts carried, test, bench
 #   bench/gpu.sh --cpu-fallback     the same steps on the CPU (CUDA hidden), at tiny size
 #
@@ -16,7 +16,7 @@
 # (.gpu-site: wheels collected over calls, kept on a warm machine, and the install), --molecules N,
 # --epochs N, --repeats N, --tests "PYTEST ARGS", --part-mib N (56: a part plus this ~5 MiB
 # working tree within the device tool's 64 MiB per call).
-# Steps are time-boxed so that a GPU run ends within 8 minutes: tests 240 s, bench 300 s.
+# Steps are time-boxed so that a GPU run ends within 8 minutes: tests 180 s, bench 240 s.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,12 +25,11 @@ mode=run
 out=${OUT:-$REPO/build/gpu}
 wheels=$REPO/.gpu-wheels
 site=$REPO/.gpu-site
-molecules=256
-epochs=4
+molecules=
+epochs=
 repeats=1
 part_mib=56
 tests="tests/test_models_training.py tests/test_models_networks.py tests/test_label_device.py"
-fallback_size=false
 
 fail() { echo "bench/gpu.sh: $1" >&2; exit "${2:-1}"; }
 need() { [[ $# -ge 2 && -n $2 ]] || fail "$1 needs a value" 2; }
@@ -43,7 +42,7 @@ while [[ $# -gt 0 ]]; do
         --out) need "$@"; out=$2; shift ;;
         --wheels) need "$@"; wheels=$2; shift ;;
         --site) need "$@"; site=$2; shift ;;
-        --molecules) need "$@"; molecules=$2; fallback_size=true; shift ;;
+        --molecules) need "$@"; molecules=$2; shift ;;
         --epochs) need "$@"; epochs=$2; shift ;;
         --repeats) need "$@"; repeats=$2; shift ;;
         --tests) need "$@"; tests=$2; shift ;;
@@ -53,7 +52,9 @@ while [[ $# -gt 0 ]]; do
     esac
     shift
 done
-if [[ $mode == fallback && $fallback_size == false ]]; then molecules=16; epochs=2; fi
+if [[ $mode == fallback ]]; then molecules=${molecules:-16}; epochs=${epochs:-2}; fi  # tiny on the CPU
+molecules=${molecules:-256}
+epochs=${epochs:-4}
 
 # --- here: the wheels -------------------------------------------------------------------------
 # Packages the device image already ships (the device tool's KINDS.md, "Python packages already
@@ -193,11 +194,11 @@ EOF
 cd "$REPO"
 tests_status=0
 # shellcheck disable=SC2086  # $tests is a list of pytest arguments
-timeout 240 "$PYTHON" -m pytest -q -p no:cacheprovider $tests --junitxml="$out/tests.xml" >"$out/tests.txt" 2>&1 \
+timeout 180 "$PYTHON" -m pytest -q -p no:cacheprovider $tests --junitxml="$out/tests.xml" >"$out/tests.txt" 2>&1 \
     || tests_status=$?
 tail -n 3 "$out/tests.txt"
 bench_status=0
-timeout 300 "$PYTHON" bench/train.py --device "$device" --clock wall --threads "$threads" --molecules "$molecules" \
+timeout 240 "$PYTHON" bench/train.py --device "$device" --clock wall --threads "$threads" --molecules "$molecules" \
     --epochs "$epochs" --repeats "$repeats" --json "$out/train.json" >"$out/train.txt" 2>"$out/train.err" \
     || bench_status=$?
 grep '^\[' "$out/train.txt" || tail -n 5 "$out/train.err"
