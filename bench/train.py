@@ -62,8 +62,8 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 MODEL = {"r_max": 4.0, "num_layers": 3, "num_features": 32, "l_max": 1, "dtype": "float32"}
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 # the nequip-train console script's body, run by this interpreter (found without the script on PATH)
-NEQUIP_TRAIN = [sys.executable, "-c", "import sys; from nequip.scripts.train import main; sys.argv[0] = 'nequip-train'; "
-                "sys.exit(main())"]
+NEQUIP_TRAIN = [sys.executable, "-c",
+                "import sys; from nequip.scripts.train import main; sys.argv[0] = 'nequip-train'; sys.exit(main())"]
 
 
 def stamp(clock: str) -> float:
@@ -184,7 +184,8 @@ def _rate(count: int, stamps: list[float], epochs: int) -> float:
     return count * (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
-def nequip_lightning_throughput(train_set, valid_set, *, epochs: int, batch_size: int, device: str, clock: str) -> float:
+def nequip_lightning_throughput(train_set, valid_set, *, epochs: int, batch_size: int, device: str,
+                                clock: str) -> float:
     """The objects of ``nequip_config`` instantiated here, ``Trainer.fit`` in this process."""
     from hydra.utils import get_class, instantiate
     from nequip.utils.global_state import set_global_state
@@ -244,9 +245,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="best of this many runs per measurement")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                        help="auto: CPU, and CUDA too when present; cuda: CPU baseline and CUDA (requires a GPU); cpu: CPU only")
+                        help="auto: CPU, and CUDA too when present; cuda: CPU baseline and CUDA (requires a GPU); "
+                             "cpu: CPU only")
     parser.add_argument("--clock", choices=tuple(CLOCKS), default="cpu",
-                        help="cpu: this process's CPU seconds (shared machines); wall: wall seconds (a machine of one's own)")
+                        help="cpu: this process's CPU seconds (shared machines); "
+                             "wall: wall seconds (a machine of one's own)")
     parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
     args = parser.parse_args()
     if args.epochs < 2:
@@ -282,7 +285,8 @@ def main() -> None:
         ratios["atomloop schnet / atomloop nequip"] = results["atomloop schnet"] / results["atomloop nequip"]
         if device == "cuda":
             cpu = figures["throughput"]["cpu"]
-            ratios.update({f"{name} cuda / cpu": results[name] / cpu[name] for name in ("atomloop schnet", "atomloop nequip")})
+            ratios.update({f"{name} cuda / cpu": results[name] / cpu[name]
+                           for name in ("atomloop schnet", "atomloop nequip")})
         figures["ratios"][device] = ratios
         for name, ratio in ratios.items():
             target = " (target >= 0.9)" if "/ nequip" in name else ""
