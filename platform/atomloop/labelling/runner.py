@@ -162,7 +162,7 @@ def label_molecules(
         report.reclaimed = reclaim_abandoned(session, ids, stale_after_s, worker_alive)
     report.requested, report.calculation_ids = len(ids), ids
     label = f"label {settings.method}/{settings.basis}"
-    with tqdm(total=len(ids), desc=label, unit="mol", disable=not progress or not ids) as bar:
+    with tqdm(total=len(ids), desc=label, unit="mol", disable=None if progress and ids else True) as bar:
         if dask_address is not None and ids:
             from atomloop.labelling.dask import label_on_dask
 
@@ -181,7 +181,7 @@ def label_molecules(
             _run_processes(engine, settings, ids, limits, min(workers, len(ids)), threads, bar, device)
     with session_scope(engine) as session:
         lacking = lacking_schemes(session, settings, molecule_ids=molecule_ids, tag=tag)
-    with tqdm(total=len(lacking), desc="derive schemes", unit="mol", disable=not progress or not lacking) as bar:
+    with tqdm(total=len(lacking), desc="derive schemes", unit="mol", disable=None if progress and lacking else True) as bar:
         report.derived = derive_schemes(engine, settings, lacking, max_memory_mb=limits.max_memory_mb,
                                         on_finished=lambda: bar.update(1))
     with session_scope(engine) as session:
@@ -194,10 +194,11 @@ def label_molecules(
 
 def label_in_process(
     settings: QMSettings, molecule_ids: Sequence[int], *, engine: Engine | None = None, workers: int = 1,
-    progress: bool = False,
+    progress: bool = True,
 ) -> dict[str, int]:
     """The default labeller of the loop and the studies: :func:`label_molecules` of
-    ``molecule_ids`` here (``workers`` processes); returns :meth:`LabelReport.counts`."""
+    ``molecule_ids`` here (``workers`` processes; a progress bar on a terminal);
+    returns :meth:`LabelReport.counts`."""
     return label_molecules(
         settings, engine=engine, molecule_ids=list(molecule_ids), workers=workers, progress=progress
     ).counts()

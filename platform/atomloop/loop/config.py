@@ -30,7 +30,7 @@ STRATEGIES = ("adversarial", "random", "committee", "hybrid", "k-center", "cover
               "targeted-lcmd")  # the loop can feed these
 NEEDS_QUERY = ("targeted",)  # strategies that need molecules to be predicted (``query``)
 TARGETS = ("total", "atomic")
-LATER_FIELDS = ("atomic_weight", "validation", "query")  # added after 0.1.0: in the run identity only when not the default
+LATER_FIELDS = ("atomic_weight", "validation", "query", "warm_start_epochs")  # added after 0.1.0: in the run identity only when not the default
 CHOICES = {"strategy": STRATEGIES, "level": LEVELS, "target": TARGETS, "validation": VALIDATION_RULES}  # one of a few names
 
 
@@ -83,6 +83,10 @@ class LoopConfig(BaseModel):
     )
     target: str = Field("atomic", description="Train on 'total' or 'atomic' energies (atomic: the first scheme).")
     epochs: int = Field(60, ge=1, description="Training epochs per round.")
+    warm_start_epochs: int | None = Field(
+        None, ge=1, description="Rounds after the first continue each architecture's previous model for this many "
+        "epochs, one training each (None: a new model every round, validated as 'validation' says).",
+    )
     atomic_weight: float = Field(
         1.0, gt=0, description="Atomic target: weight of the atomic-energy loss term against the total's (each "
         "normalised by its label spread).",

@@ -26,7 +26,7 @@ from atomloop.models.checkpoint import load_model, save_model
 from atomloop.models.curves import curves_of, write_event_files
 from atomloop.models.data import type_names_for
 from atomloop.models.evaluate import metrics_of, predict, unseen_elements
-from atomloop.models.fitting import TrainingData, fit, labelled, software_versions, split_training_data
+from atomloop.models.fitting import TrainingData, can_continue, fit, labelled, software_versions, split_training_data
 from atomloop.models.networks import AtomEnergyModel
 from atomloop.models.training import DEFAULT_FOLDS, SELECTION_METRIC, EpochCallback, TrainingConfig, resolve_device
 from atomloop.store.labels import LabelSource, labelled_atoms, resolve_settings_hash
@@ -118,6 +118,7 @@ def train_and_register(
     device: str = "auto",
     progress: bool = True,
     epoch_callback: EpochCallback | None = None,
+    warm_start: int | None = None,
     engine: Engine | None = None,
 ) -> int:
     """Train a model on labelled molecules of the store and register it; returns its id.
@@ -134,6 +135,10 @@ def train_and_register(
     ``Prediction`` rows (splits ``test`` and ``ood_test``) and metrics in the ``Model`` row,
     marked where they hold elements the training molecules lack; every epoch of every training
     gets a ``TrainingEpoch`` row, in the transaction that registers the model.
+    ``warm_start``: id of a registered model to continue instead of training a new one (its
+    artifact checked against its sha256; ``training["warm_start_epochs"]`` epochs,
+    :func:`atomloop.models.fitting.fit`); recorded as ``metrics -> 'training' -> 'warm_start_from'``
+    (None where the model is new, also when that model lacks an element of the labels).
     """
     engine = engine or get_engine()
     config = TrainingConfig(target=target, device=device, progress=progress, **(training or {}))
@@ -142,10 +147,14 @@ def train_and_register(
         atomization=atomization, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids,
         round_id=round_id, seed=config.seed, validation=config.validation, folds=config.folds, engine=engine,
     )
+    initial = load_registered_model(warm_start, engine=engine) if warm_start is not None else None
+    continued = initial is not None and can_continue(initial, arch, data)
     artifacts = get_settings().artifacts_dir
     try:
         with writing_artifacts(artifacts):
-            result, fingerprint = fit(arch, data, config, hyperparameters, epoch_callback=epoch_callback)
+            result, fingerprint = fit(
+                arch, data, config, hyperparameters, epoch_callback=epoch_callback, initial_model=initial
+            )
             model_path = artifacts / "models" / f"{arch}-{target}-{fingerprint}.pt"
             checksum = save_model(result.model, model_path)
             curves = curves_of(result)
@@ -168,7 +177,7 @@ def train_and_register(
             "best_valid_loss": result.best_valid_loss, "stopped_early": result.stopped_early,
             "selection_metric": SELECTION_METRIC, "best_valid_mae_kcal_mol": result.best_valid_mae_kcal_mol,
             "loss_scales_hartree": result.loss_scales, "validation": data.validation_record(result),
-            "tensorboard_dir": str(tensorboard_dir),
+            "tensorboard_dir": str(tensorboard_dir), "warm_start_from": warm_start if continued else None,
         },
         **{
             SPLIT_OF_SET.get(name, name): metrics_of(data.atoms(name), predictions[name], elements)
@@ -181,7 +190,7 @@ def train_and_register(
         curves,
         architecture=arch, target=target, scheme=scheme, settings_hash=data.source.settings_hash,
         hyperparameters={
-            "model": model.hyperparameters, "training": config.optimisation_settings(),
+            "model": model.hyperparameters, "training": result.config.optimisation_settings(),
             "labels": {"atomic_column": "atomization" if atomization else "energy"},
             "validation_molecule_ids": data.valid_ids,
             "test_molecule_ids": data.test_ids, "ood_molecule_ids": data.ood_ids,

@@ -133,7 +133,8 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
     """Train every architecture on the labelled training set; returns model ids by architecture.
 
     Models already registered for this round are kept (a killed training resumes from its
-    checkpoint inside ``train_and_register``).
+    checkpoint inside ``train_and_register``). With ``config.warm_start_epochs``, rounds after
+    the first continue the latest earlier round's model of each architecture.
     """
     from atomloop.loop.models import train_and_register
 
@@ -148,6 +149,7 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
         train = labelled_subset(session, selected_ids(session, run_id, up_to_round=index), settings_hash)
         test = labelled_subset(session, split_ids(session, config.run_name, "test"), settings_hash)
         ood = labelled_subset(session, split_ids(session, config.run_name, "ood_test"), settings_hash)
+        previous = runs.models_before(session, run_id, index) if config.warm_start_epochs else {}
     tune_now = bool(config.tune_every) and index % config.tune_every == 0
     for arch in config.architectures:
         if arch in existing:
@@ -167,8 +169,8 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
         existing[arch] = train_and_register(
             hyperparameters=hyperparameters,
             training={**training, "epochs": config.epochs, "seed": config.seed, "atomic_weight": config.atomic_weight,
-                      "validation": config.validation},
-            progress=False, **common,
+                      "validation": config.validation, "warm_start_epochs": config.warm_start_epochs},
+            warm_start=previous.get(arch), **common,
         )
     _mark(engine, run_id, index, "trained", time.perf_counter() - started)
     return existing

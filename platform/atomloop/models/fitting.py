@@ -53,6 +53,7 @@ from atomloop.errors import InputError
 from atomloop.models.data import type_names_for
 from atomloop.models.evaluate import UnseenElementWarning, holds_any, unseen_elements
 from atomloop.models.names import VALIDATION_RULES
+from atomloop.models.networks import AtomEnergyModel
 from atomloop.models.training import (
     DEFAULT_FOLDS,
     SELECTION_METRIC,
@@ -62,6 +63,7 @@ from atomloop.models.training import (
     new_model,
     train,
     training_fingerprint,
+    weights_digest,
 )
 
 if TYPE_CHECKING:
@@ -227,6 +229,23 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
+def _train_checkpointed(
+    model: AtomEnergyModel,
+    train_atoms: Sequence[Atoms],
+    valid_atoms: Sequence[Atoms] | None,
+    config: TrainingConfig,
+    epoch_callback: EpochCallback | None = None,
+) -> tuple[TrainingResult, str]:
+    """``model`` trained in place on ``train_atoms``, validated on ``valid_atoms`` (None: on the
+    training molecules), checkpointed under its fingerprint; returns the result and the fingerprint."""
+    fingerprint = training_fingerprint(model, train_atoms, valid_atoms, config)[:16]
+    checkpoint_dir = get_settings().artifacts_dir / "training" / fingerprint
+    result = train(
+        model, train_atoms, valid_atoms, config, checkpoint_dir=checkpoint_dir, epoch_callback=epoch_callback
+    )
+    return result, fingerprint
+
+
 def _train_new(
     arch: str,
     data: TrainingData,
@@ -237,16 +256,33 @@ def _train_new(
     epoch_callback: EpochCallback | None = None,
 ) -> tuple[TrainingResult, str]:
     """A new model (every labelled element of ``data`` known, so any of its molecules can be
-    predicted) trained on ``train_atoms``, validated on ``valid_atoms`` (None: on the training
-    molecules), checkpointed under its fingerprint; returns the result and the fingerprint."""
+    predicted) trained as :func:`_train_checkpointed`."""
     elements = type_names_for(list(data.atoms_by_id.values()))
     model = new_model(arch, train_atoms, elements=elements, target=config.target, **(hyperparameters or {}))
-    fingerprint = training_fingerprint(model, train_atoms, valid_atoms, config)[:16]
-    checkpoint_dir = get_settings().artifacts_dir / "training" / fingerprint
-    result = train(
-        model, train_atoms, valid_atoms, config, checkpoint_dir=checkpoint_dir, epoch_callback=epoch_callback
+    return _train_checkpointed(model, train_atoms, valid_atoms, config, epoch_callback)
+
+
+def can_continue(model: AtomEnergyModel, arch: str, data: TrainingData) -> bool:
+    """Whether ``model`` can be trained further on ``data``: of architecture ``arch``, knowing
+    every element of ``data``'s labelled molecules."""
+    return model.arch == arch and set(type_names_for(list(data.atoms_by_id.values()))) <= set(model.type_names)
+
+
+def _continue_training(
+    model: AtomEnergyModel, data: TrainingData, config: TrainingConfig, epoch_callback: EpochCallback | None
+) -> tuple[TrainingResult, str]:
+    """A warm start: ``model`` (its weights, reference energies and hyper-parameters) trained
+    further for ``warm_start_epochs`` epochs on every training molecule, with a new optimiser
+    and learning-rate schedule; validated on the hold-out (early stopping as configured) where
+    ``data`` has one, else on the training molecules for every epoch, the last epoch's weights
+    kept (no k-fold estimate: the model's epochs were chosen when it was first trained)."""
+    valid = data.atoms("valid") or None
+    warm = replace(
+        config, epochs=config.warm_start_epochs or config.epochs, warm_start_from=weights_digest(model),
+        early_stopping=config.early_stopping and valid is not None,
     )
-    return result, fingerprint
+    result, fingerprint = _train_checkpointed(model, data.atoms("train"), valid, warm, epoch_callback)
+    return replace(result, config=warm), fingerprint
 
 
 def _fold_history(
@@ -319,10 +355,14 @@ def fit(
     hyperparameters: dict[str, Any] | None = None,
     *,
     epoch_callback: EpochCallback | None = None,
+    initial_model: AtomEnergyModel | None = None,
 ) -> tuple[TrainingResult, str]:
     """Train a new model on ``data``: validated on its hold-out, or by the k-fold estimate when
     ``data.folds`` (module docstring; ``epoch_callback`` then sees the fold trainings' epochs,
-    each record with its ``fold``, 1-based). Checkpoints in ``<artifacts>/training/<fingerprint>``
+    each record with its ``fold``, 1-based). ``initial_model`` (e.g. the previous
+    active-learning round's model): a warm start instead, that model trained further in place
+    (:func:`_continue_training`; ``hyperparameters`` unused) where :func:`can_continue`, else
+    a new model as without it. Checkpoints in ``<artifacts>/training/<fingerprint>``
     (the same training run twice resumes or returns the finished one). Warns
     (:class:`~atomloop.models.evaluate.UnseenElementWarning`) when validation, test or OOD
     molecules hold elements the training molecules lack. Returns the result and the
@@ -330,6 +370,8 @@ def fit(
     elements = type_names_for(data.atoms("train"))
     for split, what in (("valid", "validation"), ("test", "test"), ("ood", "out-of-distribution test")):
         unseen_elements(data.atoms(split), elements).warn(f"{what} molecules")
+    if initial_model is not None and can_continue(initial_model, arch, data):
+        return _continue_training(initial_model, data, config, epoch_callback)
     if data.folds:
         return _fit_k_fold(arch, data, config, hyperparameters, epoch_callback)
     return _train_new(arch, data, data.atoms("train"), data.atoms("valid"), config, hyperparameters, epoch_callback)

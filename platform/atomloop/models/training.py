@@ -88,6 +88,8 @@ class TrainingConfig:
     seed: int = 0
     validation: str = "auto"  # VALIDATION_RULES: how atomloop.models.fitting validates a training set
     folds: int = DEFAULT_FOLDS  # k of a k-fold validation
+    warm_start_epochs: int | None = None  # epochs of a training that continues a given model (None: epochs)
+    warm_start_from: str | None = None  # weights_digest of the model a training continues (None: a new model)
     device: str = "auto"
     progress: bool = True
 
@@ -98,14 +100,18 @@ class TrainingConfig:
             raise InputError(f"unknown device {self.device!r}; choose one of {', '.join(DEVICES)}")
         if self.validation not in VALIDATION_RULES:
             raise InputError(f"unknown validation {self.validation!r}; choose one of {', '.join(VALIDATION_RULES)}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise InputError("epochs and batch_size must be positive")
+        if self.epochs < 1 or self.batch_size < 1 or (self.warm_start_epochs is not None and self.warm_start_epochs < 1):
+            raise InputError("epochs, warm_start_epochs and batch_size must be positive")
         if self.folds < 2:
             raise InputError(f"k-fold validation needs at least 2 folds, got {self.folds}")
 
     def optimisation_settings(self) -> dict[str, Any]:
-        """The settings that change the result (device and progress display excluded)."""
-        return {k: v for k, v in asdict(self).items() if k not in ("device", "progress")}
+        """The settings that change the result (device and progress display excluded; the
+        warm-start fields only where set, so trainings of new models keep their fingerprints)."""
+        return {
+            k: v for k, v in asdict(self).items()
+            if k not in ("device", "progress") and not (k.startswith("warm_start_") and v is None)
+        }
 
 
 @dataclass
@@ -210,6 +216,15 @@ def _check_labels(atoms_list: Sequence[Atoms], target: str, what: str) -> None:
             raise InputError(f"{what} molecule {atoms.get_chemical_formula()} has no energy label")
         if target == "atomic" and ATOMIC_ENERGIES_ARRAY_KEY not in atoms.arrays:
             raise InputError(f"{what} molecule {atoms.get_chemical_formula()} has no atomic energies (target 'atomic')")
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """sha256 of a model's weights and buffers (its ``state_dict``, in key order)."""
+    digest = hashlib.sha256()
+    for key, value in model.state_dict().items():
+        digest.update(key.encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _fingerprint(model: AtomEnergyModel, config: TrainingConfig, *datasets: Sequence[Atoms]) -> str:
@@ -340,7 +355,7 @@ def train(
     loss = _Loss(config, scales)
     start = len(state["history"])
     bar = tqdm(
-        total=config.epochs, initial=start, disable=not config.progress or state["finished"],
+        total=config.epochs, initial=start, disable=None if config.progress and not state["finished"] else True,
         desc=f"{model.arch}/{config.target}", unit="epoch", leave=False,
     )
     with bar:
