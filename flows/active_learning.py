@@ -52,14 +52,6 @@ def _publish_round(run_name: str, summary: RoundSummary) -> None:
                              description=f"active-learning run {run_name}, round {summary.index}")
 
 
-def _embedded_store():
-    """The embedded server this run's store lives on, or None for an external store."""
-    from atomloop.config import get_settings
-    from atomloop.db.connect import embedded_server
-
-    return None if get_settings().database_url else embedded_server()
-
-
 @contextmanager
 def _workers_stopped_on_failure():
     """On any way out of the run but its end, stop the process pool's labelling workers now: the
@@ -82,9 +74,9 @@ def _workers_stopped_on_failure():
 @flow(name="active-learning", log_prints=True, task_runner=make_task_runner("process", 2))
 def active_learning(config: LoopConfig = LoopConfig()) -> str:
     """Run or resume the active-learning run that ``config`` describes; returns the per-round table."""
-    from atomloop.db.embedded import held_open
+    from atomloop.db.connect import store_held_open
 
-    with held_open(_embedded_store()), _workers_stopped_on_failure():
+    with store_held_open(), _workers_stopped_on_failure():
         result = run_loop(config, runner=prefect_step_runner(), on_round=partial(_publish_round, config.run_name))
     table = result.table()
     print(f"run {result.run_name} (id {result.run_id})\n{table}")

@@ -44,7 +44,7 @@ def test_the_quick_benchmark_writes_every_file_and_its_summary_follows_from_the_
     assert {p.name for p in out.iterdir()} == {"seed-0.json", "seed-1.json", "summary.json", "results.md",
                                               "learning-curves.png"}
     summary = json.loads((out / "summary.json").read_text())
-    strategies = {"adversarial", "targeted", "k-center", "ensemble", "coverage", "lcmd", "oracle"}
+    strategies = {"adversarial", "targeted", "k-center", "ensemble", "coverage", "lcmd", "targeted-lcmd", "oracle"}
     assert set(summary["strategies"]) == strategies
     assert summary["default_strategy"] in strategies | {"random"}
     seeds = [json.loads((out / f"seed-{s}.json").read_text()) for s in (0, 1)]

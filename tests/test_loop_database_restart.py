@@ -90,11 +90,12 @@ STOPPED_LINE = "error: the embedded PostgreSQL was stopped while this command ra
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("step", ["labelling", "training"])
+@pytest.mark.parametrize("step", ["labelling", "training", "label command"])
 def test_atomloop_db_stop_under_a_running_loop_is_a_stop(tmp_path, step):
     """``atomloop db stop`` in the middle of labelling (a SCF running in a worker) or of training:
     the loop used to start the server again 2 s later and finish; now it ends within seconds with
-    one line, leaves the server stopped and no process behind, and the rerun finishes the run."""
+    one line, leaves the server stopped and no process behind, and the rerun finishes the run.
+    The same for ``atomloop label --workers 2`` on its own (it used to print 5 tracebacks)."""
     from ase.build import molecule
     from ase.io import write
 
@@ -109,9 +110,11 @@ def test_atomloop_db_stop_under_a_running_loop_is_a_stop(tmp_path, step):
     args = [*LOOP[:LOOP.index("--rounds")], "--rounds", "0", *LOOP[LOOP.index("--rounds") + 2:]]
     if step == "training":  # labels at STO-3G are quick; the loop is found training
         args = [*args[:args.index("--basis")], "--basis", "sto-3g", *args[args.index("--basis") + 2:]]
+    if step == "label command":
+        args = ["label", "--basis", "6-31g*", "--workers", "2", "--where", "restart", "--device", "cpu"]
 
     def ready() -> bool:
-        if step == "labelling":
+        if step != "training":
             return live_worker_claims(engine)
         with engine.connect() as connection:
             return connection.execute(text("SELECT step FROM rounds WHERE index = 0")).scalar() == "labelled"
@@ -132,11 +135,15 @@ def test_atomloop_db_stop_under_a_running_loop_is_a_stop(tmp_path, step):
         assert "stopped" in _atomloop(environment, "db", "status").stdout  # nobody started it again
         rerun = _atomloop(environment, *args, timeout=600)
         assert rerun.returncode == 0, rerun.stderr[-3000:]
-        assert "all rounds done" in rerun.stdout + rerun.stderr
         with engine.connect() as connection:
             assert connection.execute(text(
                 "SELECT count(*) FROM calculations WHERE status IN ('queued', 'running')")).scalar() == 0
+            if step == "label command":
+                assert connection.execute(text("SELECT count(*) FROM calculations WHERE status = 'done'")).scalar() \
+                    == len(POOL)
+                return
             assert connection.execute(text("SELECT count(*) FROM models")).scalar() == 1
+        assert "all rounds done" in rerun.stdout + rerun.stderr
     finally:
         if loop.process.poll() is None:
             loop.kill()

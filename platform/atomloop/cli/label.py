@@ -35,6 +35,7 @@ def label(
     """Label molecules without a finished calculation at these settings (resumable, idempotent)."""
     import os
 
+    from atomloop.db.connect import store_held_open
     from atomloop.errors import AtomloopError, InputError
     from atomloop.labelling.runner import label_molecules
     from atomloop.qm.device import check_label_device, resolve_label_device
@@ -52,10 +53,11 @@ def label(
     address = os.environ.get("ATOMLOOP_DASK_ADDRESS") if task_runner == "dask" else None
     if task_runner == "dask" and not address:
         raise InputError("--task-runner dask needs the scheduler's address in ATOMLOOP_DASK_ADDRESS (tcp://host:8786)")
-    report = label_molecules(
-        settings, tag=where, limit=limit, workers=workers, threads=threads, limits=limits, retry_failed=retry_failed,
-        dask_address=address, device=device,
-    )
+    with store_held_open():
+        report = label_molecules(
+            settings, tag=where, limit=limit, workers=workers, threads=threads, limits=limits,
+            retry_failed=retry_failed, dask_address=address, device=device,
+        )
     typer.echo(report.summary())
 
 

@@ -367,6 +367,19 @@ def throwaway_cluster(home_dir: Path) -> Iterator[EmbeddedPostgres]:
             dismiss_watchdog(watchdog)
 
 
+STOP_NOTICE_S = 10.0  # how long a lost connection waits to see whether the server is being stopped
+
+
+def _stopped_within(server: EmbeddedPostgres, seconds: float) -> bool:
+    """Whether ``server`` is found stopped cleanly under its holder within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not server._stopped_under_a_holder():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 @contextlib.contextmanager
 def held_open(server: EmbeddedPostgres | None, poll_s: float = 0.5) -> Iterator[None]:
     """Within the block (a command's run), ``server`` (None: an external store, nothing to do)
@@ -394,6 +407,12 @@ def held_open(server: EmbeddedPostgres | None, poll_s: float = 0.5) -> Iterator[
     watcher.start()
     try:
         yield
+    except Exception as error:  # a query that met the shutdown before the watcher saw it
+        from atomloop.db.engine import is_connection_error
+
+        if is_connection_error(error) and _stopped_within(server, STOP_NOTICE_S):
+            raise EmbeddedServerStoppedError(STOPPED_MESSAGE) from None
+        raise
     finally:
         done.set()
         watcher.join(timeout=5)

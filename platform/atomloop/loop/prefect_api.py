@@ -97,12 +97,15 @@ def _console_handlers() -> Iterator[logging.Handler]:
 
 def quiet_known_errors() -> None:
     """Install :class:`_KnownErrorsInOneLine` on Prefect's flow- and task-run loggers and
-    :class:`_QuietWhileStopping` on the console handlers (once)."""
+    :class:`_QuietWhileStopping` on the console handlers (once); a log record that cannot be
+    delivered is dropped in silence (``logging.raiseExceptions``, which Prefect's API handler reads)."""
     for name in ("prefect.flow_runs", "prefect.task_runs", "prefect.flow_engine", "prefect.task_engine"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _KnownErrorsInOneLine) for f in logger.filters):
             logger.addFilter(_KnownErrorsInOneLine())
     import prefect.logging  # noqa: F401 - Prefect's handlers are configured on import
+
+    logging.raiseExceptions = False  # a log that cannot reach the API (its store stopped) is no message of ours
 
     for handler in _console_handlers():
         if not any(isinstance(f, _QuietWhileStopping) for f in handler.filters):
@@ -132,13 +135,21 @@ def _temporary_server(database_url: str):
     """Prefect's temporary server (``SubprocessASGIServer``) on the Prefect database at
     ``database_url``, started in a process group of its own so that the terminal's Ctrl-C reaches
     the command only (Prefect starts it in the caller's group, where the Ctrl-C killed it before
-    the flow run could record its end)."""
+    the flow run could record its end); its output goes to ``ATOMLOOP_HOME/prefect-server.log``."""
     import prefect
     from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import get_current_settings
 
     class OwnGroupServer(SubprocessASGIServer):
         def _run_uvicorn_command(self) -> subprocess.Popen:  # Prefect 3.9's command, in a new process group
+            from atomloop.config import get_settings
+
+            log = get_settings().home / "prefect-server.log"  # its errors (a stopped store's) are not the command's
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "ab") as output:
+                return self._popen(output)
+
+        def _popen(self, output) -> subprocess.Popen:
             return subprocess.Popen(
                 args=[sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
                       "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
@@ -146,7 +157,7 @@ def _temporary_server(database_url: str):
                 env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                      "PREFECT__SERVER_FINAL": "1", **get_current_settings().to_environment_variables(exclude_unset=True),
                      "PREFECT_API_DATABASE_CONNECTION_URL": self.database_url},
-                process_group=0, stdin=subprocess.DEVNULL,
+                process_group=0, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
             )
 
     server = OwnGroupServer()  # a new one: stop() forgets Prefect's instance of the port
@@ -157,17 +168,20 @@ def _temporary_server(database_url: str):
 @contextmanager
 def shared_prefect_api() -> Iterator[str]:
     """Yield the Prefect API URL: ``PREFECT_API_URL`` if set, else the served one of this home
-    (said on stderr), else a temporary local server's. Atomloop's own errors are logged in one line."""
+    (said on stderr), else a temporary local server's. Atomloop's own errors are logged in one line;
+    a failure after ``atomloop db stop`` stopped the embedded store is that stop."""
+    from atomloop.db.connect import stop_explains_failures
     from atomloop.lifetime import quiet_resource_tracker
 
     quiet_known_errors()
     quiet_resource_tracker()  # before the labelling pool: its workers may be stopped mid-task
     if os.environ.get("PREFECT_API_URL"):
-        yield os.environ["PREFECT_API_URL"]
+        with stop_explains_failures():
+            yield os.environ["PREFECT_API_URL"]
         return
     if served := served_api_url():
         print(f"using the Prefect server of atomloop serve at {served.removesuffix('/api')}", file=sys.stderr)
-        with _using(served):
+        with _using(served), stop_explains_failures():
             yield served
         return
     from atomloop.db.prefect_database import one_migration_at_a_time, prefect_database_url
@@ -186,7 +200,7 @@ def shared_prefect_api() -> Iterator[str]:
             raise
     watchdog = stop_with_this_process(server.server_process.pid)  # a SIGKILLed command leaves no server behind
     try:
-        with _using(server.api_url):
+        with _using(server.api_url), stop_explains_failures():
             yield server.api_url
     finally:
         server.stop()
