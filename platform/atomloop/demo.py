@@ -25,8 +25,8 @@ POOL_TAG = "organic"
 DEMO_ELEMENTS = frozenset({1, 6, 7, 8, 9, 17})
 DEMO_CONFIG = LoopConfig(
     pool_tag=POOL_TAG, schemes=("mo-pm-iao", "ao-eda"), epochs=120, stop_on_auc=False, name="demo",
-    test_size=40, k=40, warm_start_epochs=60,
-)  # rounds 1-3 continue round 0's models (60 epochs, one training each); LoopConfig's defaults otherwise: 20 initial, 10 OOD, 3 rounds, HF/STO-3G, SchNet+NequIP
+    test_size=40, k=40,
+)  # LoopConfig's defaults otherwise: 20 initial, 10 OOD, 3 rounds, HF/STO-3G, SchNet+NequIP
 
 
 def ingest_demo_molecules() -> None:
