@@ -98,7 +98,7 @@ def test_a_bad_loop_option_is_one_line_and_exit_2_before_anything_starts():
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: Invalid value for '--strategy': unknown strategy 'adverserial'; choose adversarial, random, committee, "
-        "hybrid, k-center, coverage or lcmd (see 'atomloop loop --help')"
+        "hybrid, k-center, coverage, lcmd, targeted or targeted-lcmd (see 'atomloop loop --help')"
     ]
 
 
