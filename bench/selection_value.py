@@ -77,7 +77,7 @@ def report() -> None:
     import numpy as np
 
     from atomloop.study.claims import paired
-    from atomloop.study.markdown import markdown_table
+    from atomloop.report.markdown import markdown_table
 
     files = sorted(RESULTS.glob("seed-*.json"))
     if not files:

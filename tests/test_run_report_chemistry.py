@@ -33,10 +33,10 @@ from atomloop.store.tables import (
     Run,
     Selection,
 )
-from atomloop.study.depictions import depiction_svg
-from atomloop.study.html import figure
+from atomloop.report.depictions import depiction_svg
+from atomloop.report.html import figure
 from atomloop.study.plots import figure_warnings, learning_curves, log_y_axis
-from atomloop.study.report import DEPICTED_PER_ROUND, run_report
+from atomloop.report.run import DEPICTED_PER_ROUND, run_report
 from atomloop.units import HARTREE_TO_KCAL_PER_MOL, HARTREE_TO_MEV
 
 # CF4 has the most heavy atoms: with ood_size 3 it is always an OOD molecule, and its F is in no training set.
@@ -203,7 +203,7 @@ def test_parity_baseline_is_the_per_element_fit_of_the_references():
     references are additive, and is the least-squares fit otherwise (residuals orthogonal to
     the element counts)."""
     from atomloop.store.models import StoredPrediction
-    from atomloop.study.run_plots import composition_baseline
+    from atomloop.report.plots import composition_baseline
 
     per_element = {1: -0.5, 6: -37.8, 8: -74.9}  # Hartree
     formulas = [[6, 1, 1, 1, 1], [8, 1, 1], [6, 8, 1, 1], [6, 6, 1, 1, 1, 1, 1, 1], [6, 8, 8]]

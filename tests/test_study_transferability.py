@@ -37,7 +37,7 @@ from atomloop.study.claims import (
     molecular_cost_rows,
 )
 from atomloop.select.environments import environment_keys, seen_environments
-from atomloop.study.html import fmt
+from atomloop.report.html import fmt
 from atomloop.study.matrix import Target
 from atomloop.study.plots import PLOTS
 from atomloop.study.report import ATOMIC_ERROR_COLUMNS, EXPERIMENT_COLUMNS, GROUP_COLUMNS, SUMMARY_COLUMNS, study_report

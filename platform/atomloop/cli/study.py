@@ -98,7 +98,7 @@ def basis_dependence(
         stored_basis_changes,
     )
     from atomloop.study.dataset import dataset_molecule_ids, second_basis_level
-    from atomloop.study.markdown import markdown_table
+    from atomloop.report.markdown import markdown_table
     from atomloop.study.matrix import default_basis
 
     engine = get_engine()
@@ -137,7 +137,7 @@ def basis_learnability(
         basis_learnability_rows,
         basis_molecular_rows,
     )
-    from atomloop.study.markdown import markdown_table
+    from atomloop.report.markdown import markdown_table
 
     with session_scope(get_engine()) as session:
         studies = []
@@ -174,9 +174,10 @@ def report(
         raise typer.BadParameter("markdown (FILE.md) is written for studies; write a run's report as .html",
                                  param_hint="'--out'")
     from atomloop.db.engine import get_engine, session_scope
+    from atomloop.report.run import run_report
     from atomloop.store.reports import run_rows, study_rows
     from atomloop.study.markdown import study_markdown
-    from atomloop.study.report import run_report, study_report
+    from atomloop.study.report import study_report
 
     with session_scope(get_engine()) as session:
         if study is not None:

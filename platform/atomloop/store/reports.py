@@ -2,7 +2,7 @@
 
 Rows are plain dicts of database values (errors in kcal/mol, meV/atom and meV as the views
 define them; energies in Hartree, positions in Å), so :mod:`atomloop.study.plots` and
-:mod:`atomloop.study.report` draw and write without a database session.
+:mod:`atomloop.study.report` (a study) and :mod:`atomloop.report.run` (a run) draw and write without a database session.
 
 A run's *random baseline* is the run whose stored inputs (``runs.parameters``) are the run's
 own with ``strategy`` ``random``: the same pool, seed and hence splits, selected at random.

@@ -1,18 +1,9 @@
-"""Markdown tables of report rows (for ``docs/results`` and the terminal), numbers written as
-in the HTML reports (:func:`atomloop.study.html.fmt`)."""
+"""A study's claims and summary as markdown (for ``docs/results`` and the terminal), tables
+written by :func:`atomloop.report.markdown.markdown_table`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-
-from atomloop.study.html import fmt
-
-
-def markdown_table(rows: Iterable[Mapping], columns: Sequence[str]) -> str:
-    """A GitHub-flavoured markdown table of ``columns`` of ``rows``, one line per row."""
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(fmt(row[c]) for c in columns) + " |" for row in rows]
-    return "\n".join(lines)
+from atomloop.report.markdown import markdown_table
 
 
 def study_markdown(rows) -> str:
