@@ -9,9 +9,11 @@ import html
 import re
 
 import numpy as np
+from ase import Atoms
 from ase.build import molecule
 from ase.data import chemical_symbols
 from matplotlib.figure import Figure
+from rdkit import Chem
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from study_html import report_tables, same_number
@@ -20,6 +22,9 @@ from typer.testing import CliRunner
 from atomloop.cli import app
 from atomloop.ingest import ingest_atoms
 from atomloop.loop import LoopConfig, run_loop
+from atomloop.report.depictions import _from_structure, depiction_svg
+from atomloop.report.html import figure
+from atomloop.report.run import DEPICTED_PER_ROUND, run_report
 from atomloop.select.stopping import ANTI_LEARNING, STOP_MARGIN, stopping_decision
 from atomloop.store.reports import RunRows
 from atomloop.store.tables import (
@@ -33,10 +38,7 @@ from atomloop.store.tables import (
     Run,
     Selection,
 )
-from atomloop.report.depictions import depiction_svg
-from atomloop.report.html import figure
 from atomloop.study.plots import figure_warnings, learning_curves, log_y_axis
-from atomloop.report.run import DEPICTED_PER_ROUND, run_report
 from atomloop.units import HARTREE_TO_KCAL_PER_MOL, HARTREE_TO_MEV
 
 # CF4 has the most heavy atoms: with ood_size 3 it is always an OOD molecule, and its F is in no training set.
@@ -173,12 +175,24 @@ def test_an_auc_below_the_nulls_quantile_reads_as_anti_learning_and_no_baseline_
     assert html.escape("The store holds no run with this run's inputs and strategy 'random'") in document
 
 
-def test_a_structure_rdkit_cannot_perceive_is_drawn_as_its_formula():
+def test_radicals_are_drawn_with_their_radical_centre_and_an_impossible_structure_is_its_formula():
     methanol = molecule("CH3OH")
     assert depiction_svg(methanol.numbers.tolist(), methanol.positions.tolist()).startswith("<svg")
     assert depiction_svg([], [], smiles="c1ccccc1O").startswith("<svg")
-    methyl = molecule("CH3")  # a radical: no closed-shell bond orders
-    assert depiction_svg(methyl.numbers.tolist(), methyl.positions.tolist()) is None
+    ethynyl = Atoms("CCH", positions=[[0, 0, 0], [0, 0, 1.21], [0, 0, -1.06]])  # Å
+    # odd-electron molecules: the anion's bond orders, its negative atom the radical centre
+    for atoms, smiles in ((molecule("C3H7"), "C[CH]C"), (molecule("ClO"), "[O]Cl"), (ethynyl, "[C]#C"),
+                          (molecule("NO"), "[N]=O"), (molecule("CH3"), "[CH3]")):
+        numbers, positions = atoms.numbers.tolist(), atoms.positions.tolist()
+        perceived = _from_structure(numbers, positions, 0)
+        assert Chem.MolToSmiles(Chem.RemoveHs(perceived)) == smiles
+        assert sum(a.GetNumRadicalElectrons() for a in perceived.GetAtoms()) == 1
+        svg = depiction_svg(numbers, positions)
+        heavy = sum(z > 1 for z in numbers)
+        assert svg.startswith("<svg") and set(re.findall(r"atom-(\d+)", svg)) == {str(i) for i in range(heavy)}
+    # carbon with six fluorines at 1.3 Å: no valence fits, so the report writes the formula
+    crowded = [[0, 0, 0]] + [[s * 1.3 if i == axis else 0.0 for i in range(3)] for axis in range(3) for s in (1, -1)]
+    assert depiction_svg([6] + [9] * 6, crowded) is None
 
 
 def test_log_scale_plots_of_huge_errors_say_why():

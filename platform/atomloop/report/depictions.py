@@ -2,8 +2,11 @@
 
 A molecule is read from its stored SMILES when it has one, else from its 3-D structure
 (atomic numbers, positions in Å, total charge): RDKit's :func:`rdDetermineBonds.DetermineBonds`
-perceives connectivity and bond orders from the interatomic distances. Perception fails for
-radicals and some unusual valences; then there is no drawing and the report writes the formula.
+perceives connectivity and bond orders from the interatomic distances. A radical (an odd number
+of electrons: C3H7, ClO, C2H) has no closed-shell bond orders; its bonds are those of the anion
+with one electron more, whose one negative atom becomes the radical centre (C2H: H-C≡C•), or
+failing that single bonds with radical electrons wherever valences are short. Where RDKit still
+cannot sanitise the molecule there is no drawing and the report writes the formula.
 """
 
 from __future__ import annotations
@@ -18,17 +21,42 @@ from rdkit.Chem.Draw import rdMolDraw2D
 SIZE = (200, 160)  # pixels of one drawing
 
 
-def _from_structure(numbers: Sequence[int], positions: Sequence[Sequence[float]], charge: int) -> Chem.Mol | None:
-    """The molecule with bonds perceived from its geometry (positions in Å), or None."""
+def _xyz_mol(numbers: Sequence[int], positions: Sequence[Sequence[float]]) -> Chem.Mol | None:
+    """The atoms at their positions (Å), without bonds."""
     lines = [f"{chemical_symbols[z]} {x:.6f} {y:.6f} {z_:.6f}" for z, (x, y, z_) in zip(numbers, positions)]
-    mol = Chem.MolFromXYZBlock(f"{len(lines)}\n\n" + "\n".join(lines) + "\n")
-    if mol is None:
-        return None
-    try:
-        rdDetermineBonds.DetermineBonds(mol, charge=charge)
-    except ValueError:  # no bond orders give this charge (radicals, unusual valences)
-        return None
-    return mol
+    return Chem.MolFromXYZBlock(f"{len(lines)}\n\n" + "\n".join(lines) + "\n")
+
+
+def _as_radical(mol: Chem.Mol) -> bool:
+    """Turn the one negatively charged atom of an anion into a neutral radical centre (in
+    place); False when the charges are not one atom at -1."""
+    charged = [atom for atom in mol.GetAtoms() if atom.GetFormalCharge()]
+    if len(charged) != 1 or charged[0].GetFormalCharge() != -1:
+        return False
+    charged[0].SetFormalCharge(0)
+    charged[0].SetNumRadicalElectrons(charged[0].GetNumRadicalElectrons() + 1)
+    return True
+
+
+def _from_structure(numbers: Sequence[int], positions: Sequence[Sequence[float]], charge: int) -> Chem.Mol | None:
+    """The molecule with bonds perceived from its geometry (positions in Å): closed-shell bond
+    orders at ``charge``, else a radical (see the module docstring), else None."""
+    attempts = (
+        (charge, {}, lambda mol: True),
+        (charge - 1, {}, _as_radical),
+        (charge, {"allowChargedFragments": False}, lambda mol: True),
+    )
+    for total, options, accept in attempts:
+        mol = _xyz_mol(numbers, positions)
+        if mol is None:
+            return None
+        try:
+            rdDetermineBonds.DetermineBonds(mol, charge=total, **options)
+        except ValueError:  # no bond orders give this charge
+            continue
+        if accept(mol):
+            return mol
+    return None
 
 
 def depiction_svg(
