@@ -12,8 +12,8 @@ from models_testdata import SETTINGS_HASH, labelled, store_labelled
 
 from atomloop.cli import EXIT_USAGE
 from atomloop.loop.models import train_and_register
-from atomloop.models import AtomloopCalculator
 from atomloop.models.export import INFO_FILE, LOADER_FILE, NEQUIP_FILE, TORCHSCRIPT_FILE
+from atomloop.recipes import registered_calculator
 
 FAST = {"epochs": 3, "batch_size": 5, "validation": "holdout"}
 TINY = {"num_features": 8, "num_layers": 1}
@@ -55,7 +55,7 @@ def test_exported_models_match_atomloop_calculator(engine, tmp_path, atomloop):
         assert info["type_names"] == ["H", "C", "N", "O"] and info["r_max"] == 4.0
         assert info["units"]["energy"] == "eV" and info["units"]["forces"] == "eV/Å"
 
-        exported, ours = peer(directory), AtomloopCalculator.from_registry(model_id, engine=engine)
+        exported, ours = peer(directory), registered_calculator(model_id, engine=engine)
         for name in MOLECULES:
             atoms = molecule(name)
             atoms.rattle(0.05, seed=3)

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from atomloop.db import session_scope
 from atomloop.errors import InputError
 from atomloop.loop.models import evaluate_registered, load_registered_model, predict_and_store, train_and_register
-from atomloop.models import AtomloopCalculator
 from atomloop.models.evaluate import predict
+from atomloop.recipes import registered_calculator
 from atomloop.store.models import latest_models
 from atomloop.store.tables import Model, Prediction
 
@@ -74,7 +74,7 @@ def test_train_and_register_writes_model_and_predictions(engine, labelled_store)
     again = predict(model, atoms_list)
     assert [p.energy for p in again] == pytest.approx([predictions[m].energy for m in ids["ood"]], abs=1e-12)
     atoms = atoms_list[0]
-    atoms.calc = AtomloopCalculator.from_registry(model_id, engine=engine)
+    atoms.calc = registered_calculator(model_id, engine=engine)
     assert atoms.get_potential_energy() == pytest.approx(predictions[ids["ood"][0]].energy * units.Hartree, abs=1e-6)
 
     metrics = evaluate_registered(model_id, engine=engine)

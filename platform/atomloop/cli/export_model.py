@@ -1,5 +1,5 @@
 """``atomloop export-model``: a registered model in a directory, for use without atomloop
-(:mod:`atomloop.models.export`)."""
+(:mod:`atomloop.recipes.export_model`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def export_model(
     """Export a registered model for use elsewhere: NequIP as a nequip package file for nequip's own ASE calculator,
     SchNet as TorchScript with a loader that needs only torch and ASE; energies in eV, forces in eV/Å."""
     require_model(model_id)
-    from atomloop.models.export import ExportDirectoryError, export_registered_model
+    from atomloop.models.export import ExportDirectoryError
+    from atomloop.recipes.export_model import export_registered_model
 
     try:
         exported = export_registered_model(model_id, to)

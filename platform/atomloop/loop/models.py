@@ -1,6 +1,6 @@
 """Models over the store: read labels, fit (:mod:`atomloop.models.fitting`), register the
-``Model`` row, its ``TrainingEpoch`` rows (training curves) and its ``Prediction`` rows; load
-registered models back and predict with them.
+``Model`` row, its ``TrainingEpoch`` rows (training curves) and its ``Prediction`` rows; predict
+with registered models (loaded by :mod:`atomloop.recipes.registered_model`).
 
 Labels are those of :mod:`atomloop.store.labels`. The final model is
 ``<artifacts>/models/<arch>-<target>-<fingerprint>.pt`` with its sha256 in the ``Model`` row,
@@ -12,7 +12,6 @@ re-running a killed :func:`train_and_register` resumes its training from the che
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -20,19 +19,18 @@ from sqlalchemy.orm import Session
 
 from atomloop.config import get_settings
 from atomloop.db.engine import get_engine, session_scope
-from atomloop.errors import ArtifactWriteError, AtomloopError, UsageError
+from atomloop.errors import ArtifactWriteError, UsageError
 from atomloop.models.artifacts import writing_artifacts
-from atomloop.models.checkpoint import load_model, save_model
+from atomloop.models.checkpoint import save_model
 from atomloop.models.curves import curves_of, write_event_files
 from atomloop.models.data import type_names_for
 from atomloop.models.evaluate import metrics_of, predict, unseen_elements
 from atomloop.models.fitting import TrainingData, can_continue, fit, labelled, software_versions, split_training_data
-from atomloop.models.networks import AtomEnergyModel
 from atomloop.models.training import DEFAULT_FOLDS, SELECTION_METRIC, EpochCallback, TrainingConfig, resolve_device
+from atomloop.recipes.registered_model import load_registered_model
 from atomloop.store.labels import LabelSource, labelled_atoms, resolve_settings_hash
 from atomloop.store.models import (
     evaluation_inputs,
-    model_artifact,
     molecules_to_predict,
     register_model,
     store_evaluation,
@@ -199,14 +197,6 @@ def train_and_register(
         checksum=checksum, metrics=metrics, versions={**software_versions(), "device": str(resolve_device(config.device))},
         status="done",
     )
-
-
-def load_registered_model(model_id: int, *, engine: Engine | None = None) -> AtomEnergyModel:
-    """The registered model's network, its artifact checked against the stored sha256."""
-    path, checksum = model_artifact(engine or get_engine(), model_id)
-    if not path:
-        raise AtomloopError(f"model {model_id} has no artifact")
-    return load_model(Path(path), expected_sha256=checksum)
 
 
 def predict_and_store(

@@ -1,4 +1,4 @@
-"""ASE calculator for a trained or registered atomloop model.
+"""ASE calculator for a trained atomloop model (a registered one: :func:`atomloop.recipes.registered_model.registered_calculator`).
 
 Units follow ASE: ``get_potential_energy()`` in eV, per-atom energies (``get_energies()`` or
 ``atoms.get_potential_energies()``) in eV, forces in eV/Å. The model itself works in Hartree;
@@ -36,13 +36,6 @@ class AtomloopCalculator(Calculator):
     def from_file(cls, path: Path, *, expected_sha256: str | None = None, device: str = "cpu") -> AtomloopCalculator:
         """Calculator of a model file written by :func:`atomloop.models.checkpoint.save_model`."""
         return cls(load_model(Path(path), expected_sha256=expected_sha256), device=device)
-
-    @classmethod
-    def from_registry(cls, model_id: int, *, engine=None, device: str = "cpu") -> AtomloopCalculator:
-        """Calculator of a model registered in the store (checksum verified)."""
-        from atomloop.loop.models import load_registered_model
-
-        return cls(load_registered_model(model_id, engine=engine), device=device)
 
     def calculate(self, atoms: Atoms | None = None, properties=("energy",), system_changes=all_changes) -> None:
         super().calculate(atoms, properties, system_changes)

@@ -1,4 +1,5 @@
-"""Export a trained model into a directory, for use without atomloop (``atomloop export-model``).
+"""Export a trained model into a directory, for use without atomloop (a registered one:
+:mod:`atomloop.recipes.export_model`, ``atomloop export-model``).
 
 - NequIP: ``model.nequip.zip``, a ``nequip`` package file (:mod:`atomloop.models.nequip_package`)
   for the ``nequip`` package's own ASE calculator, ``NequIPCalculator``.
@@ -33,7 +34,6 @@ NEQUIP_FILE = "model.nequip.zip"
 TORCHSCRIPT_FILE = "model.torchscript.pt"
 LOADER_FILE = "atomloop_torchscript.py"
 UNITS = {"energy": "eV", "energies": "eV per atom", "forces": "eV/Å", "positions": "Å"}
-EXAMPLE_CANDIDATES = 20  # training molecules looked at for the example (the largest is taken)
 
 _README = {
     "nequip": """NequIP model {model_id} exported by atomloop: a nequip package file, loaded by the nequip package itself.
@@ -118,36 +118,3 @@ def export_model(model: AtomEnergyModel, directory: Path, *, example: Atoms, inf
     readme = _README[model.arch].format(model_id=record.get("model_id", "?"), model_file=model_file, loader_file=LOADER_FILE)
     (directory / README_FILE).write_text(readme)
     return ExportedModel(directory, [*files, directory / INFO_FILE, directory / README_FILE], record)
-
-
-def export_registered_model(model_id: int, directory: Path, *, engine=None) -> ExportedModel:
-    """:func:`export_model` of a registered model (artifact checksum verified), its metadata
-    with the model id, target and labels level; the example is one of its training molecules.
-    An unknown id raises :class:`~atomloop.store.models.ModelNotFoundError` before anything is
-    written."""
-    from atomloop.db.engine import get_engine, session_scope
-    from atomloop.loop.models import load_registered_model
-    from atomloop.store.labels import level_of
-    from atomloop.store.models import model_row
-    from atomloop.store.molecules import load_atoms
-
-    engine = engine or get_engine()
-    with session_scope(engine) as session:
-        row = model_row(session, model_id)
-        level = level_of(session, row.settings_hash)
-        info = {
-            "model_id": model_id,
-            "target": row.target,
-            "labels": {
-                "settings_hash": row.settings_hash,
-                "program": level.program if level else None,
-                "method": level.method if level else None,
-                "basis": level.basis if level else None,
-                "scheme": row.scheme,
-                "atomization": row.hyperparameters.get("labels", {}).get("atomic_column") == "atomization",
-                "energy_unit_of_labels": "Hartree",
-            },
-        }
-        candidates = load_atoms(session, row.training_molecule_ids[:EXAMPLE_CANDIDATES])
-    model = load_registered_model(model_id, engine=engine)
-    return export_model(model, directory, example=max(candidates, key=len), info=info)

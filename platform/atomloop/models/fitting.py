@@ -42,7 +42,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -52,7 +52,7 @@ from atomloop.config import get_settings
 from atomloop.errors import InputError
 from atomloop.models.data import type_names_for
 from atomloop.models.evaluate import UnseenElementWarning, holds_any, unseen_elements
-from atomloop.models.names import VALIDATION_RULES
+from atomloop.models.names import VALIDATION_RULES, LabelSource
 from atomloop.models.networks import AtomEnergyModel
 from atomloop.models.training import (
     DEFAULT_FOLDS,
@@ -65,9 +65,6 @@ from atomloop.models.training import (
     training_fingerprint,
     weights_digest,
 )
-
-if TYPE_CHECKING:
-    from atomloop.store.labels import LabelSource
 
 VALIDATION_FRACTION = 0.1
 MIN_HOLDOUT = 50  # molecules held out at least, where MIN_TRAINING_AFTER_HOLDOUT remain

@@ -5,7 +5,7 @@ a group-level permutation test) and scores every pool molecule (and atom, a mole
 then scored together by ``size_fair_scores``), on descriptors of local chemistry pooled per
 element, independent of size (``DescriptorSettings(molecule_kind="pooled")``, what the default ``"auto"`` uses up to 10,000 molecules;
 ``"counts"`` for the former sums over pairs); strategies pick a
-batch by name; ``select_round`` does a whole round against the store. ``stopping_decision``
+batch by name (a whole round against the store: :func:`atomloop.loop.selection.select_round`). ``stopping_decision``
 (also ``.decision`` of a result) reads a validation one-sided: a shift when the permutation
 p-value is at most 0.05; stop when there is none and the AUC interval lies below 0.5 + margin.
 """
@@ -25,10 +25,6 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "molecule_descriptors": ".descriptors",
     "StopDecision": ".stopping",
     "stopping_decision": ".stopping",
-    "SelectedMolecule": "atomloop.store.selections",
-    "SelectionReport": "atomloop.store.selections",
-    "next_round_index": "atomloop.store.selections",
-    "select_round": "atomloop.loop.selection",
     "STRATEGIES": ".strategies",
     "Picked": ".strategies",
     "PoolView": ".strategies",
@@ -46,8 +42,6 @@ __all__ = [
     "DescriptorSettings",
     "Picked",
     "PoolView",
-    "SelectedMolecule",
-    "SelectionReport",
     "StopDecision",
     "Strategy",
     "adversarial_validation",
@@ -58,12 +52,10 @@ __all__ = [
     "get_strategy",
     "group_keys",
     "molecule_descriptors",
-    "next_round_index",
     "permutation_p_value",
     "pick",
     "register_strategy",
     "roc_auc",
-    "select_round",
     "size_fair_scores",
     "stopping_decision",
 ]

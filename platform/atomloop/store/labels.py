@@ -11,7 +11,6 @@ atomization energy).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
@@ -19,19 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atomloop.errors import InputError
-from atomloop.models.names import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY
+from atomloop.models.names import ATOMIC_ENERGIES_ARRAY_KEY, ENERGY_INFO_KEY, LabelSource
 from atomloop.qm.settings import basis_key
 from atomloop.store.molecules import molecule_to_atoms
 from atomloop.store.tables import AtomicEnergy, Calculation, CalculationStatus, Molecule
-
-
-@dataclass(frozen=True)
-class LabelSource:
-    """Where labels come from: calculations at ``settings_hash``, atomic energies of ``scheme``."""
-
-    settings_hash: str
-    scheme: str | None = None
-    atomization: bool = False
 
 
 MIN_HASH_PREFIX = 8

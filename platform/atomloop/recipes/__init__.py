@@ -1,0 +1,15 @@
+"""Recipes: each module is one unit of work that reads the store, calls a compute-only package
+(:mod:`atomloop.qm`, :mod:`atomloop.select`, :mod:`atomloop.models`) and writes back, or hands
+the result out (a calculator, an exported model). The loop (:mod:`atomloop.loop`), the studies
+(:mod:`atomloop.study`) and the CLI compose recipes; the compute-only packages never import them.
+"""
+
+from atomloop.lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "export_registered_model": ".export_model",
+    "load_registered_model": ".registered_model",
+    "registered_calculator": ".registered_model",
+})
+
+__all__ = ["export_registered_model", "load_registered_model", "registered_calculator"]
