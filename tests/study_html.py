@@ -44,12 +44,14 @@ def report_tables(document: str) -> dict[str, list[dict[str, str]]]:
     return {name: [dict(zip(rows[0], row)) for row in rows[1:]] for name, rows in parser.tables.items() if rows}
 
 
-def same_number(cell: str, value) -> bool:
-    """A report cell equals a database value (6 significant digits; '-' for NULL). Aggregates
-    that cancel to ~0 (a standard deviation over identical results) differ between two
-    evaluations of a view by rounding noise, hence the absolute 1e-9."""
+def same_number(cell: str, value, *, significant: int = 6, decimals: int | None = None) -> bool:
+    """A report cell equals a database value written to ``significant`` digits (or ``decimals``
+    places; '-' for NULL). Aggregates that cancel to ~0 (a standard deviation over identical
+    results) differ between two evaluations of a view by rounding noise, hence the absolute 1e-9."""
     if value is None:
         return cell == "-"
     if isinstance(value, float):
-        return abs(float(cell) - value) <= 5e-6 * abs(value) + 1e-9
+        if decimals is not None:
+            return abs(float(cell) - value) <= 0.5 * 10.0 ** -decimals * (1 + 1e-9)
+        return abs(float(cell) - value) <= 5 * 10.0 ** -significant * abs(value) + 1e-9
     return cell == str(value)

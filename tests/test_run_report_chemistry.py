@@ -23,8 +23,8 @@ from atomloop.cli import app
 from atomloop.ingest import ingest_atoms
 from atomloop.loop import LoopConfig, run_loop
 from atomloop.report.depictions import _from_structure, depiction_svg
-from atomloop.report.html import figure
-from atomloop.report.run import DEPICTED_PER_ROUND, run_report
+from atomloop.report.html import figure, p_value, significant
+from atomloop.report.run import DEPICTED_PER_ROUND, run_report, summary_sentence
 from atomloop.select.stopping import ANTI_LEARNING, STOP_MARGIN, stopping_decision
 from atomloop.store.reports import RunRows
 from atomloop.store.tables import (
@@ -92,24 +92,25 @@ def test_run_report_shows_parity_element_errors_drawings_readings_and_the_random
         stored = {(p.model_id, p.molecule_id): p for p in session.scalars(select(Prediction).where(Prediction.model_id.in_(models)))}
         assert len(tables["predictions"]) == len(stored) == 2 * (2 + 3)
         for row in tables["predictions"]:
-            prediction = stored[(int(row["model_id"]), int(row["molecule_id"]))]
-            assert row["split"] == prediction.split
-            assert same_number(row["predicted_hartree"], prediction.energy)
-            assert same_number(row["reference_hartree"], prediction.reference_energy)
-            assert same_number(row["error_kcal_mol"], (prediction.energy - prediction.reference_energy) * HARTREE_TO_KCAL_PER_MOL)
-            assert set(row["unseen_elements"].split()) == _elements(session, [prediction.molecule_id]) - training[prediction.model_id]
+            prediction = stored[(int(row["Model"]), int(row["Molecule"]))]
+            assert row["Split"] == prediction.split
+            assert same_number(row["Predicted (Hartree)"], prediction.energy, decimals=5)
+            assert same_number(row["Reference (Hartree)"], prediction.reference_energy, decimals=5)
+            error = (prediction.energy - prediction.reference_energy) * HARTREE_TO_KCAL_PER_MOL
+            assert float(row["Error (kcal/mol)"]) == float(f"{error:.3g}")
+            assert set(row["Elements not in training"].split()) == _elements(session, [prediction.molecule_id]) - training[prediction.model_id]
         assert 'alt="parity plots per model"' in document
 
         # atomic-energy errors per element, recomputed from prediction and label rows
-        shown = {(int(r["model_id"]), r["split"], r["element"]): r for r in tables["element_errors"]}
+        shown = {(int(r["Model"]), r["Split"], r["Element"]): r for r in tables["element_errors"]}
         expected = {(i, split, element): value for i, m in models.items() for split in ("test", "ood_test")
                     for element, value in _element_errors(session, m, split).items()}
         assert set(shown) == set(expected) and ("ood_test", "F") in {(split, e) for _, split, e in shown}
         for key, (n_atoms, kcal_mol, mev) in expected.items():
-            assert int(shown[key]["n_atoms"]) == n_atoms
-            assert same_number(shown[key]["atomic_mae_kcal_mol"], kcal_mol)
-            assert same_number(shown[key]["atomic_mae_mev"], mev)
-            assert shown[key]["in_training"] == str(key[2] in training[key[0]]).lower()
+            assert int(shown[key]["Atoms"]) == n_atoms
+            assert same_number(shown[key]["Atomic MAE (kcal/mol)"], kcal_mol, significant=3)
+            assert same_number(shown[key]["Atomic MAE (meV)"], mev, significant=3)
+            assert shown[key]["In training"] == ("yes" if key[2] in training[key[0]] else "no")
 
         # elements unseen in training: CF4's F in every model's OOD test set, noted and warned about
         for i, m in models.items():
@@ -121,19 +122,20 @@ def test_run_report_shows_parity_element_errors_drawings_readings_and_the_random
 
         # each round's AUC read by the one stopping rule
         for row in tables["rounds"]:
-            stored_round = session.scalars(select(Round).where(Round.run_id == run.id, Round.index == int(row["round"]))).one()
+            stored_round = session.scalars(select(Round).where(Round.run_id == run.id, Round.index == int(row["Round"]))).one()
             validation = session.scalars(select(AdversarialValidation).where(AdversarialValidation.round_id == stored_round.id)
                                          .order_by(AdversarialValidation.id.desc())).first()
             if validation is None:
-                assert row["reading"] == "-"
+                assert row["Reading"] == "-"
                 continue
             decision = stopping_decision(
                 validation.auc, (validation.auc_low, validation.auc_high), margin=run.parameters.get("auc_stop_margin", STOP_MARGIN),
                 unseen_element_molecules=validation.settings.get("unseen_element_molecules", 0),
                 p_value=validation.p_value, null_low=validation.null_auc_low,
             )
-            assert row["reading"] == decision.verdict
-            assert same_number(row["p_value"], validation.p_value) and same_number(row["null_auc_low"], validation.null_auc_low)
+            assert row["Reading"] == decision.verdict
+            assert row["p-value"] == ("< 0.001" if validation.p_value < 0.001 else f"{validation.p_value:.3f}")
+            assert same_number(row["Null AUC 2.5 % quantile"], validation.null_auc_low, decimals=3)
 
         # drawings of the selected molecules per round, in rank order
         for stored_round in session.scalars(select(Round).where(Round.run_id == run.id)):
@@ -142,16 +144,18 @@ def test_run_report_shows_parity_element_errors_drawings_readings_and_the_random
                               document, re.S).group(1)
             assert block.count("<svg") == min(len(picks), DEPICTED_PER_ROUND)
             assert re.findall(r"\(id (\d+)\)</figcaption>", block) == [str(p.molecule_id) for p in picks[:DEPICTED_PER_ROUND]]
+            numbers = [int(n) for n in re.findall(r"pick (\d+): ", block)]
+            assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))  # the run's running pick numbers
 
         # the random baseline: the run with the same inputs, strategy random
         baseline = session.scalars(select(Run).where(Run.name == "al-random")).one()
         assert baseline.parameters == {**run.parameters, "strategy": "random"}
         baseline_models = {m.id: m for m in session.scalars(select(Model).join(Round).where(Round.run_id == baseline.id))}
-        assert {int(r["model_id"]) for r in tables["baseline_models"]} == set(baseline_models)
+        assert {int(r["Model"]) for r in tables["baseline_models"]} == set(baseline_models)
         for row in tables["baseline_models"]:
-            metrics = baseline_models[int(row["model_id"])].metrics
-            assert same_number(row["test_mae_kcal_mol"], metrics["test"]["energy"]["mae_kcal_mol"])
-            assert same_number(row["ood_mae_kcal_mol"], metrics["ood_test"]["energy"]["mae_kcal_mol"])
+            metrics = baseline_models[int(row["Model"])].metrics
+            assert same_number(row["Test MAE (kcal/mol)"], metrics["test"]["energy"]["mae_kcal_mol"], significant=3)
+            assert same_number(row["OOD test MAE (kcal/mol)"], metrics["ood_test"]["energy"]["mae_kcal_mol"], significant=3)
         assert "Run al-random: the same inputs" in document
 
     own = CliRunner().invoke(app, ["report", "--run", "al-random", "--out", str(tmp_path / "random.html")])
@@ -170,9 +174,27 @@ def test_an_auc_below_the_nulls_quantile_reads_as_anti_learning_and_no_baseline_
     document = run_report(_rows(rounds))
     verdict = stopping_decision(0.30, (0.22, 0.41), p_value=0.99, null_low=0.38).verdict
     assert ANTI_LEARNING in verdict
-    assert report_tables(document)["rounds"][0]["reading"] == verdict
+    assert report_tables(document)["rounds"][0]["Reading"] == verdict
+    assert report_tables(document)["rounds"][0]["p-value"] == "0.990"
     assert f'<p class="note">{html.escape(f"Round 1: {verdict}.")}</p>' in document
     assert html.escape("The store holds no run with this run's inputs and strategy 'random'") in document
+
+
+def test_the_opening_sentence_reads_the_first_and_last_rounds_errors_and_the_last_auc():
+    models = [{"round": r, "architecture": a, "test_mae_kcal_mol": mae}
+              for r, a, mae in ((0, "schnet", 41.27), (1, "schnet", 12.0), (3, "schnet", 2.3456), (0, "nequip", 5.0),
+                                (3, "nequip", 7.891))]
+    validated = {"status": "done", "selected": 2, "selected_total": 5, "auc": 0.74, "auc_low": 0.61, "auc_high": 0.86,
+                 "p_value": 0.0099, "null_auc_low": 0.38, "unseen_element_molecules": 0}
+    rows = RunRows(_rows([]).run, [{"round": 0, **validated, "auc": None}, {"round": 3, **validated}], models, [])
+    assert summary_sentence(rows) == (
+        "Test-set errors fell from 41.3 to 2.35 kcal/mol in 3 rounds (schnet) and rose from 5.00 to 7.89 kcal/mol in "
+        "3 rounds (nequip); the last round's adversarial AUC (0.740) still found a shift.")
+    settled = {**validated, "auc": 0.45, "auc_low": 0.35, "auc_high": 0.52, "p_value": 0.8}
+    assert summary_sentence(RunRows(rows.run, [{"round": 1, **settled}], models[:1], [])) == (
+        "Test-set errors were 41.3 kcal/mol after round 0 (schnet); the last round's adversarial AUC (0.450) found no shift left.")
+    assert [significant(v) for v in (12345.6, 0.012345, -3.456, 99.96)] == ["12300", "0.0123", "-3.46", "100"]
+    assert [p_value(v) for v in (0.0099, 0.0004, None)] == ["0.010", "< 0.001", "-"]
 
 
 def test_radicals_are_drawn_with_their_radical_centre_and_an_impossible_structure_is_its_formula():

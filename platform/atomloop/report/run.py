@@ -1,21 +1,24 @@
 """The HTML report of an active-learning run, from rows read by :func:`atomloop.store.reports.run_rows`.
 
-Every number in the report is a database value, or one line of arithmetic on them (a
-prediction's error, kcal/mol), written with :func:`atomloop.report.html.fmt`; errors in
-kcal/mol, meV/atom and meV as in the views, energies in Hartree. Where a value needs words (an
-AUC below the permutation null, elements a model never trained on, a log scale stretched by
-huge errors) a note beside it says what it means.
+It opens with one sentence saying what happened (:func:`summary_sentence`). Every number in the
+report is a database value, or one line of arithmetic on them (a prediction's error, kcal/mol),
+rounded for reading (errors to 3 significant digits, AUCs to 3 decimals, p-values as '0.010' or
+'< 0.001', energies in Hartree to 5 decimals; the database keeps full precision); errors in
+kcal/mol, meV/atom and meV as in the views. Selected molecules carry one running number, the
+pick, over all rounds. Where a value needs words (an AUC below the permutation null, elements a
+model never trained on, a log scale stretched by huge errors) a note beside it says what it means.
 """
 
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ase.data import atomic_numbers
 
 from atomloop.report.depictions import depiction_svg
-from atomloop.report.html import figure, fmt, gallery, note, page, table
+from atomloop.report.html import Column, decimals, figure, fmt, gallery, note, p_value, page, significant, summary, table
 from atomloop.report.plots import (
     auc_over_rounds,
     errors_over_rounds,
@@ -23,29 +26,67 @@ from atomloop.report.plots import (
     parity_plots,
     unseen_symbols,
 )
-from atomloop.select.stopping import ANTI_LEARNING, STOP_MARGIN, stopping_decision
+from atomloop.select.stopping import ANTI_LEARNING, STOP_MARGIN, StopDecision, stopping_decision
 from atomloop.units import HARTREE_TO_KCAL_PER_MOL
 
 if TYPE_CHECKING:
     from atomloop.store.reports import Row, RunRows
 
-ROUND_COLUMNS = ("round", "status", "selected", "selected_total", "auc", "auc_low", "auc_high", "p_value", "null_auc_low", "reading")
-MODEL_COLUMNS = (
-    "round", "model_id", "status", "architecture", "target", "labels", "n_train", "validation", "best_epoch",
-    "test_mae_kcal_mol", "test_mae_mev_atom", "ood_mae_kcal_mol", "ood_mae_mev_atom", "hyperparameters",
+AUC = decimals(3)
+HARTREE = decimals(5)
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _interval(value: tuple[float, float] | None) -> str:
+    return "-" if value is None else f"{value[0]:.3f} - {value[1]:.3f}"
+
+
+def hyperparameter_list(value: Mapping[str, Any]) -> str:
+    """A model's hyper-parameters as a short 'key=value' list (nested keys joined by '.'), in key order."""
+    def flat(mapping: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+        items = []
+        for key, inner in mapping.items():
+            items += flat(inner, f"{prefix}{key}.") if isinstance(inner, Mapping) else [(f"{prefix}{key}", inner)]
+        return items
+    return ", ".join(f"{key}={fmt(inner)}" for key, inner in sorted(flat(value)))
+
+
+ROUND_COLUMNS = (
+    Column("round", "Round"), Column("status", "Status"), Column("selected", "Selected"),
+    Column("selected_total", "Selected so far"), Column("auc", "AUC", AUC), Column("auc_interval", "AUC 95 % interval", _interval),
+    Column("p_value", "p-value", p_value), Column("null_auc_low", "Null AUC 2.5 % quantile", AUC), Column("reading", "Reading"),
 )
-SELECTION_COLUMNS = ("round", "rank", "molecule_id", "formula", "name", "strategy", "score")
+MODEL_COLUMNS = (
+    Column("round", "Round"), Column("model_id", "Model"), Column("status", "Status"), Column("architecture", "Architecture"),
+    Column("target", "Target"), Column("labels", "Labels"), Column("n_train", "Training molecules"),
+    Column("validation", "Validation"), Column("best_epoch", "Best epoch"),
+    Column("test_mae_kcal_mol", "Test MAE (kcal/mol)", significant), Column("test_mae_mev_atom", "Test MAE (meV/atom)", significant),
+    Column("ood_mae_kcal_mol", "OOD test MAE (kcal/mol)", significant),
+    Column("ood_mae_mev_atom", "OOD test MAE (meV/atom)", significant),
+    Column("hyperparameters", "Hyper-parameters", hyperparameter_list, wrap=True),
+)
+SELECTION_COLUMNS = (
+    Column("pick", "Pick"), Column("round", "Round"), Column("molecule_id", "Molecule"), Column("formula", "Formula"),
+    Column("name", "Name"), Column("strategy", "Strategy"), Column("score", "Score", significant),
+)
 PREDICTION_COLUMNS = (
-    "round", "model_id", "architecture", "split", "molecule_id", "formula", "predicted_hartree", "reference_hartree",
-    "error_kcal_mol", "unseen_elements",
+    Column("round", "Round"), Column("model_id", "Model"), Column("architecture", "Architecture"), Column("split", "Split"),
+    Column("molecule_id", "Molecule"), Column("formula", "Formula"), Column("predicted_hartree", "Predicted (Hartree)", HARTREE),
+    Column("reference_hartree", "Reference (Hartree)", HARTREE), Column("error_kcal_mol", "Error (kcal/mol)", significant),
+    Column("unseen_elements", "Elements not in training"),
 )
 RUN_ELEMENT_COLUMNS = (
-    "round", "model_id", "architecture", "split", "element", "n_atoms", "atomic_mae_kcal_mol", "atomic_mae_mev", "in_training",
+    Column("round", "Round"), Column("model_id", "Model"), Column("architecture", "Architecture"), Column("split", "Split"),
+    Column("element", "Element"), Column("n_atoms", "Atoms"), Column("atomic_mae_kcal_mol", "Atomic MAE (kcal/mol)", significant),
+    Column("atomic_mae_mev", "Atomic MAE (meV)", significant), Column("in_training", "In training", _yes_no),
 )
-DEPICTED_PER_ROUND = 12  # selected molecules drawn per round (the first by rank)
+DEPICTED_PER_ROUND = 12  # selected molecules drawn per round (the first picks of the round)
 
 
-def round_reading(row: Row, margin: float) -> str | None:
+def round_decision(row: Row, margin: float) -> StopDecision | None:
     """The round's adversarial validation read by the one stopping rule
     (:func:`atomloop.select.stopping.stopping_decision`; ``margin``: the run's AUC stop margin),
     None before its first selection."""
@@ -54,13 +95,51 @@ def round_reading(row: Row, margin: float) -> str | None:
     return stopping_decision(
         row["auc"], (row["auc_low"], row["auc_high"]), unseen_element_molecules=row["unseen_element_molecules"],
         margin=margin, p_value=row["p_value"], null_low=row["null_auc_low"],
-    ).verdict
+    )
+
+
+def round_reading(row: Row, margin: float) -> str | None:
+    """The verdict of :func:`round_decision`, None before the run's first selection."""
+    decision = round_decision(row, margin)
+    return None if decision is None else decision.verdict
+
+
+def _margin(rows: RunRows) -> float:
+    return rows.run["parameters"].get("auc_stop_margin", STOP_MARGIN)
+
+
+def summary_sentence(rows: RunRows) -> str:
+    """What happened, in one sentence: per architecture the test-set MAE of molecular energies
+    (kcal/mol) of the first and the last round's model and the rounds between them, and how
+    the last adversarial validation reads (a shift found, none left, or inconclusive)."""
+    changes = []
+    for architecture in dict.fromkeys(m["architecture"] for m in rows.models):  # in the order trained
+        errors = [m for m in rows.models if m["architecture"] == architecture and m["test_mae_kcal_mol"] is not None]
+        if not errors:
+            continue
+        first, last = min(errors, key=lambda m: m["round"]), max(errors, key=lambda m: m["round"])
+        n = last["round"] - first["round"]
+        if n == 0:
+            changes.append(f"were {significant(first['test_mae_kcal_mol'])} kcal/mol after round {first['round']} ({architecture})")
+            continue
+        verb = "fell" if last["test_mae_kcal_mol"] < first["test_mae_kcal_mol"] else "rose"
+        changes.append(f"{verb} from {significant(first['test_mae_kcal_mol'])} to {significant(last['test_mae_kcal_mol'])} "
+                       f"kcal/mol in {n} round{'s' if n != 1 else ''} ({architecture})")
+    opening = ("Test-set errors " + " and ".join(changes)) if changes else "No model has test-set errors yet"
+    validated = [r for r in rows.rounds if r["auc"] is not None]
+    if not validated:
+        return opening + "."
+    decision = round_decision(validated[-1], _margin(rows))
+    reading = ("still found a shift" if decision.shift_detected
+               else "found no shift left" if decision.stop else "was inconclusive")
+    return f"{opening}; the last round's adversarial AUC ({validated[-1]['auc']:.3f}) {reading}."
 
 
 def _rounds(rows: RunRows) -> tuple[list[Row], list[str]]:
     """The rounds with their reading, and a note per round whose AUC reads as anti-learning."""
-    margin = rows.run["parameters"].get("auc_stop_margin", STOP_MARGIN)
-    shown = [{**r, "reading": round_reading(r, margin)} for r in rows.rounds]
+    margin = _margin(rows)
+    shown = [{**r, "reading": round_reading(r, margin),
+              "auc_interval": None if r["auc"] is None else (r["auc_low"], r["auc_high"])} for r in rows.rounds]
     return shown, [f"Round {r['round']}: {r['reading']}." for r in shown if r["reading"] and ANTI_LEARNING in r["reading"]]
 
 
@@ -115,22 +194,32 @@ def element_error_rows(rows: RunRows) -> list[Row]:
     return out
 
 
-def selection_gallery(rows: RunRows) -> str:
-    """Per round, 2-D drawings of the first :data:`DEPICTED_PER_ROUND` selected molecules by rank
-    (their formula where RDKit perceives no bonds), under a heading that says how many are drawn."""
+def numbered_picks(rows: RunRows) -> list[Row]:
+    """The run's selections in the order they were made (round, then rank), each with its
+    running number ``pick`` (1 to the run's total selected) as the report writes it everywhere."""
+    ordered = sorted(rows.selections, key=lambda s: (s["round"], s["rank"]))
+    return [{**s, "pick": number} for number, s in enumerate(ordered, start=1)]
+
+
+def selection_gallery(picks: Sequence[Row], rows: RunRows) -> str:
+    """Per round, 2-D drawings of its first :data:`DEPICTED_PER_ROUND` picks (``picks``:
+    :func:`numbered_picks`; their formula where RDKit perceives no molecule), under a heading
+    that says which picks are drawn."""
     parts = []
     for round_row in rows.rounds:
-        picks = [s for s in rows.selections if s["round"] == round_row["round"]]
-        if not picks:
+        chosen = [s for s in picks if s["round"] == round_row["round"]]
+        if not chosen:
             continue
         items = []
-        for pick in picks[:DEPICTED_PER_ROUND]:
+        for pick in chosen[:DEPICTED_PER_ROUND]:
             molecule = rows.molecules[pick["molecule_id"]]
             svg = depiction_svg(molecule["numbers"], molecule["positions"], charge=molecule["charge"], smiles=molecule["smiles"])
-            items.append((svg, pick["formula"], f"#{pick['rank']} {pick['formula']} (id {pick['molecule_id']})"))
-        shown = f"the first {DEPICTED_PER_ROUND} by rank of {len(picks)}" if len(picks) > DEPICTED_PER_ROUND else f"all {len(picks)}"
-        strategies = ", ".join(sorted({pick["strategy"] for pick in picks}))
-        heading = html.escape(f"Round {round_row['round']}: {shown} molecules selected ({strategies})")
+            items.append((svg, pick["formula"], f"pick {pick['pick']}: {pick['formula']} (id {pick['molecule_id']})"))
+        drawn = chosen[:DEPICTED_PER_ROUND]
+        shown = (f"picks {drawn[0]['pick']}-{drawn[-1]['pick']} of this round's {len(chosen)}" if len(chosen) > len(drawn)
+                 else f"picks {drawn[0]['pick']}-{drawn[-1]['pick']}" if len(drawn) > 1 else f"pick {drawn[0]['pick']}")
+        strategies = ", ".join(sorted({pick["strategy"] for pick in chosen}))
+        heading = html.escape(f"Round {round_row['round']}: {shown} ({strategies})")
         parts.append(f"<h3>{heading}</h3>" + gallery(f"selected_round_{round_row['round']}", items))
     return "".join(parts)
 
@@ -156,9 +245,13 @@ def run_report(rows: RunRows) -> str:
     round_rows, anti_learning = _rounds(rows)
     elements = element_error_rows(rows)
     unseen_in_training = sorted({r["element"] for r in elements if not r["in_training"]}, key=atomic_numbers.__getitem__)
+    picks = numbered_picks(rows)
     sections = [
-        ("Run", table("run", ("name", "status", "stop_reason", "created"), [rows.run])
-         + table("inputs", ("parameter", "value"), [{"parameter": k, "value": fmt(v)} for k, v in sorted(rows.run["parameters"].items())])),
+        ("Run", summary(summary_sentence(rows))
+         + table("run", (Column("name", "Name"), Column("status", "Status"), Column("stop_reason", "Stop reason"),
+                         Column("created", "Created", lambda created: created[:19])), [rows.run])
+         + table("inputs", (Column("parameter", "Parameter"), Column("value", "Value")),
+                 [{"parameter": k, "value": fmt(v)} for k, v in sorted(rows.run["parameters"].items())])),
         ("Rounds", table("rounds", ROUND_COLUMNS, round_rows) + "".join(note(text) for text in anti_learning)),
         ("AUC over rounds", figure(auc_over_rounds(rows.rounds, baseline_rounds), "AUC over rounds")),
         ("Errors over rounds", figure(errors_over_rounds(rows.models, baseline_models), "errors over rounds")
@@ -171,9 +264,10 @@ def run_report(rows: RunRows) -> str:
         ("Atomic-energy errors per element (models of atomic energies, against the labels' atomic energies)",
          table("element_errors", RUN_ELEMENT_COLUMNS, elements)
          + (note(f"Elements absent from a model's training set ({', '.join(unseen_in_training)}): their atomic "
-                 "energies come from untrained embeddings; in_training = false marks those rows.", warning=True)
+                 "energies come from untrained embeddings; 'In training: no' marks those rows.", warning=True)
             if unseen_in_training else "")),
         ("Learning curves", figure(model_learning_curves(rows.models, rows.curves), "learning curves per model")),
-        ("Selected molecules", selection_gallery(rows) + table("selections", SELECTION_COLUMNS, rows.selections)),
+        ("Selected molecules (numbered in the order picked, over all rounds)",
+         selection_gallery(picks, rows) + table("selections", SELECTION_COLUMNS, picks)),
     ]
     return page(f"Active-learning run {rows.run['name']}", sections)
