@@ -315,7 +315,7 @@ def test_a_lost_connection_is_recognised_whichever_layer_raises_it():
     import psycopg
     from sqlalchemy.exc import OperationalError
 
-    from atomloop.db.engine import DatabaseUnavailableError, is_connection_error
+    from atomloop.db.errors import DatabaseUnavailableError, is_connection_error
 
     assert is_connection_error(psycopg.OperationalError("connection refused"))
     assert is_connection_error(OperationalError("SELECT 1", {}, Exception("gone")))

@@ -94,7 +94,7 @@ def main() -> None:
     except AtomloopError as error:
         _fail(str(error), EXIT_ERROR)
     except Exception as error:
-        from atomloop.db.engine import is_connection_error
+        from atomloop.db.errors import is_connection_error
 
         if not is_connection_error(error):
             raise

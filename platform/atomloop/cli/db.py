@@ -104,12 +104,16 @@ def ase_project(name: str, database):
 
 def ase_web_app(url: str):
     """ASE's own database web application (Flask) over the store's ASE views, with the
-    store's default columns and key descriptions (:func:`ase_project`)."""
+    store's default columns and key descriptions (:func:`ase_project`), working without
+    internet (:func:`atomloop.db.browse.serve_offline`)."""
     import ase.db
     from ase.db.app import DBApp
 
+    from atomloop.db.browse import serve_offline
+
     app = DBApp()
     app.projects["default"] = ase_project("default", ase.db.connect(ase_url(url)))
+    serve_offline(app)
     return app.flask
 
 
@@ -132,22 +136,26 @@ def browse(port: int = typer.Option(5000, min=1, max=65535, help="Port on 127.0.
 def upgrade(revision: str = typer.Argument("head", help="Alembic revision")) -> None:
     """Migrate the store's schema up (alembic upgrade)."""
     from atomloop.db import migrate
+    from atomloop.db.connect import database_url
     from atomloop.db.engine import get_engine
 
-    get_engine()  # fail fast, with a clear message, when the store is unreachable
-    migrate.upgrade(revision=revision)
-    typer.echo(f"store at revision {migrate.current_revision()}")
+    url = database_url()
+    get_engine(url)  # fail fast, with a clear message, when the store is unreachable
+    migrate.upgrade(url, revision)
+    typer.echo(f"store at revision {migrate.current_revision(url)}")
 
 
 @db_app.command()
 def downgrade(revision: str = typer.Argument(..., help="Alembic revision, 'base' drops everything")) -> None:
     """Migrate the store's schema down (alembic downgrade)."""
     from atomloop.db import migrate
+    from atomloop.db.connect import database_url
     from atomloop.db.engine import get_engine
 
-    get_engine()  # fail fast, with a clear message, when the store is unreachable
-    migrate.downgrade(revision=revision)
-    typer.echo(f"store at revision {migrate.current_revision()}")
+    url = database_url()
+    get_engine(url)  # fail fast, with a clear message, when the store is unreachable
+    migrate.downgrade(url, revision)
+    typer.echo(f"store at revision {migrate.current_revision(url)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ The tables and every query live in :mod:`atomloop.store`.
 from atomloop.lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
-    "DatabaseUnavailableError": ".engine",
+    "DatabaseUnavailableError": ".errors",
     "get_engine": ".engine",
     "session_scope": ".engine",
 })

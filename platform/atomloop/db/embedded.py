@@ -408,7 +408,7 @@ def held_open(server: EmbeddedPostgres | None, poll_s: float = 0.5) -> Iterator[
     try:
         yield
     except Exception as error:  # a query that met the shutdown before the watcher saw it
-        from atomloop.db.engine import is_connection_error
+        from atomloop.db.errors import is_connection_error
 
         if is_connection_error(error) and _stopped_within(server, STOP_NOTICE_S):
             raise EmbeddedServerStoppedError(STOPPED_MESSAGE) from None

@@ -11,20 +11,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from atomloop.db.connect import database_url
+from atomloop.db.errors import DatabaseUnavailableError
 from atomloop.db.url import mask_password
-from atomloop.errors import AtomloopError
-
-
-class DatabaseUnavailableError(AtomloopError):
-    """The store cannot be reached; the message never contains a password."""
-
-
-def is_connection_error(error: BaseException) -> bool:
-    """Whether ``error`` says the store could not be reached or the connection was lost
-    (SQLAlchemy's or psycopg's ``OperationalError``, or :class:`DatabaseUnavailableError`)."""
-    import psycopg
-
-    return isinstance(error, (DatabaseUnavailableError, OperationalError, psycopg.OperationalError))
 
 
 @lru_cache(maxsize=8)

@@ -1,4 +1,5 @@
-"""Run the Alembic migrations of ``schemas/`` (installed as ``atomloop.schemas``) against a store."""
+"""Run the Alembic migrations of ``schemas/`` (installed as ``atomloop.schemas``) against the store
+at a SQLAlchemy URL (which store that is: :func:`atomloop.db.connect.database_url`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from alembic import command
 from alembic.config import Config
 from alembic.util import CommandError
 
-from atomloop.db.connect import database_url
 from atomloop.errors import AtomloopError
 
 
@@ -30,13 +30,13 @@ def target_metadata():
     return Base.metadata
 
 
-def schema_differences(url: str | None = None) -> list:
+def schema_differences(url: str) -> list:
     """What Alembic's autogenerate would change to make the migrated store match the ORM (``[]``: none)."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import create_engine, pool
 
-    engine = create_engine(url or database_url(), poolclass=pool.NullPool)
+    engine = create_engine(url, poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -45,15 +45,15 @@ def schema_differences(url: str | None = None) -> list:
         engine.dispose()
 
 
-def alembic_config(url: str | None = None) -> Config:
-    """An Alembic config for ``url`` (default: the configured store)."""
+def alembic_config(url: str) -> Config:
+    """An Alembic config for the store at ``url``."""
     config = Config()
     config.set_main_option("script_location", str(schemas_dir()))
-    config.attributes["url"] = url or database_url()
+    config.attributes["url"] = url
     return config
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the store up to ``revision``."""
     try:
         command.upgrade(alembic_config(url), revision)
@@ -61,7 +61,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
         raise MigrationError(f"cannot upgrade to {revision!r}: {error}") from None
 
 
-def downgrade(url: str | None = None, revision: str = "base") -> None:
+def downgrade(url: str, revision: str = "base") -> None:
     """Migrate the store down to ``revision``."""
     try:
         command.downgrade(alembic_config(url), revision)
@@ -69,11 +69,11 @@ def downgrade(url: str | None = None, revision: str = "base") -> None:
         raise MigrationError(f"cannot downgrade to {revision!r}: {error}") from None
 
 
-def current_revision(url: str | None = None) -> str | None:
+def current_revision(url: str) -> str | None:
     """The revision the store is at (None when never migrated)."""
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import create_engine, pool
 
-    engine = create_engine(url or database_url(), poolclass=pool.NullPool)
+    engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()

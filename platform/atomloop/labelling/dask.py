@@ -1,5 +1,6 @@
 """Labelling on a Dask ``distributed`` cluster: the molecules go out as small tasks, each of which
-runs :func:`~atomloop.labelling.runner.label_molecules` on its chunk inside a Dask worker.
+labels its chunk inside a Dask worker (the task is the runner's, which runs
+:func:`~atomloop.labelling.runner.label_molecules` on the chunk).
 
 A worker needs only the installed package: the database URL travels with each task, and
 labels are written straight to the store. A worker that dies loses nothing: the scheduler
@@ -26,28 +27,20 @@ class DaskUnavailableError(AtomloopError):
     """The Dask scheduler cannot be reached."""
 
 
-def _label_chunk(url: str, store: str, settings: dict, molecule_ids: list[int], limits: ResourceLimits,
-                 threads: int, stale_after_s: float, device: str = "cpu") -> dict[str, int]:
-    """A Dask task: label one chunk in this worker (one PySCF process) and return its counts;
-    ``device`` (auto, cpu, cuda) is resolved on the worker's machine. ``url`` reaching a store
-    other than ``store`` (the identity of the one the task was made for) is refused."""
-    from atomloop.db.engine import get_engine
-    from atomloop.labelling.runner import label_molecules
-
-    return label_molecules(
-        QMSettings.from_dict(settings), engine=get_engine(url), molecule_ids=molecule_ids, threads=threads,
-        limits=limits, stale_after_s=stale_after_s, progress=False, device=device, store=store,
-    ).counts()
+#: a chunk's task: ``(url, store identity, settings dict, molecule ids, limits, threads,
+#: stale_after_s, device) -> counts``, run inside a Dask worker
+ChunkTask = Callable[[str, str, dict, list[int], ResourceLimits, int, float, str], dict[str, int]]
 
 
 def label_on_dask(
-    engine: Engine, settings: QMSettings, molecule_ids: Sequence[int], address: str, *, limits: ResourceLimits,
-    threads: int = 1, stale_after_s: float, chunk_size: int = CHUNK_SIZE, on_finished: Callable[[int], None] | None = None,
-    device: str = "cpu",
+    engine: Engine, settings: QMSettings, molecule_ids: Sequence[int], address: str, *, task: ChunkTask,
+    limits: ResourceLimits, threads: int = 1, stale_after_s: float, chunk_size: int = CHUNK_SIZE,
+    on_finished: Callable[[int], None] | None = None, device: str = "cpu",
 ) -> None:
     """Label the molecules ``molecule_ids`` (their calculations queued) as chunks of ``chunk_size`` on the scheduler at ``address``
-    (``tcp://host:port``); ``on_finished(n)`` after each chunk of ``n`` molecules; the SCFs run
-    on ``device`` of each worker's machine (``auto``: its GPU where it has one)."""
+    (``tcp://host:port``), each chunk one call of ``task`` in a worker; ``on_finished(n)`` after
+    each chunk of ``n`` molecules; the SCFs run on ``device`` of each worker's machine (``auto``:
+    its GPU where it has one)."""
     from distributed import Client, as_completed
 
     from atomloop.store.store_identity import store_identity
@@ -61,7 +54,7 @@ def label_on_dask(
         raise DaskUnavailableError(f"cannot reach the Dask scheduler at {address}: {error}") from None
     with client:
         futures = {
-            client.submit(_label_chunk, url, store, settings.to_dict(), chunk, limits, threads, stale_after_s, device,
+            client.submit(task, url, store, settings.to_dict(), chunk, limits, threads, stale_after_s, device,
                           key=f"label-{settings.settings_hash[:12]}-{chunk[0]}-{len(chunk)}", pure=False): len(chunk)
             for chunk in chunks
         }

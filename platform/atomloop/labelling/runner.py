@@ -166,7 +166,7 @@ def label_molecules(
         if dask_address is not None and ids:
             from atomloop.labelling.dask import label_on_dask
 
-            label_on_dask(engine, settings, pending, dask_address, limits=limits, threads=threads,
+            label_on_dask(engine, settings, pending, dask_address, task=_label_chunk, limits=limits, threads=threads,
                           stale_after_s=stale_after_s, on_finished=bar.update, device=device)
         elif workers <= 1:
             from pyscf import lib
@@ -190,6 +190,18 @@ def label_molecules(
     report.remaining = counts["queued"] + counts["running"]
     report.wall_time = time.perf_counter() - started
     return report
+
+
+def _label_chunk(url: str, store: str, settings: dict, molecule_ids: list[int], limits: ResourceLimits,
+                 threads: int, stale_after_s: float, device: str = "cpu") -> dict[str, int]:
+    """A Dask task (:func:`~atomloop.labelling.dask.label_on_dask`): label one chunk in this
+    worker (one PySCF process) and return its counts; ``device`` (auto, cpu, cuda) is resolved on
+    the worker's machine. ``url`` reaching a store other than ``store`` (the identity of the one
+    the task was made for) is refused."""
+    return label_molecules(
+        QMSettings.from_dict(settings), engine=get_engine(url), molecule_ids=molecule_ids, threads=threads,
+        limits=limits, stale_after_s=stale_after_s, progress=False, device=device, store=store,
+    ).counts()
 
 
 def label_in_process(

@@ -154,7 +154,7 @@ def worker_process_main(url: str, settings: dict, calculation_ids: list[int], li
         return
     from pyscf import lib
 
-    from atomloop.db.engine import is_connection_error
+    from atomloop.db.errors import is_connection_error
 
     lib.num_threads(threads)
     try:

@@ -65,7 +65,7 @@ class _KnownErrorsInOneLine(logging.Filter):
     input) and a lost database connection are one line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from atomloop.db.engine import is_connection_error
+        from atomloop.db.errors import is_connection_error
 
         error = record.exc_info[1] if record.exc_info else None
         if error is not None and (isinstance(error, AtomloopError) or is_connection_error(error)):

@@ -20,7 +20,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
-from atomloop.db.engine import get_engine, is_connection_error, session_scope
+from atomloop.db.engine import get_engine, session_scope
+from atomloop.db.errors import is_connection_error
 from atomloop.errors import InputError
 from atomloop.lifetime import exit_when_orphaned, ignore_interrupts
 from atomloop.loop import steps
