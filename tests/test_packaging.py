@@ -172,7 +172,7 @@ def test_the_wheel_alone_migrates_a_fresh_embedded_store_and_runs_a_tiny_loop(tm
             cwd=work, env=env, capture_output=True, text=True, check=True,
         ).stdout
         assert Path(where).is_relative_to(site)
-        assert (site / "atomloop" / "data" / "browse_assets" / "x3dom-1.8.3.js").is_file()  # the browser's offline assets
+        assert (site / "atomloop" / "data" / "browse-assets" / "x3dom-1.8.3.js").is_file()  # the browser's offline assets
         (work / "tiny.xyz").write_text(TINY_POOL)
         assert "8 added" in atomloop("ingest", "tiny.xyz", "--tag", "tiny")
         table = atomloop(

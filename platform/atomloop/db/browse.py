@@ -2,7 +2,7 @@
 
 ASE's pages load jQuery, jQuery UI and Bootstrap from CDNs, and its X3DOM documents
 (:mod:`ase.io.x3d`) load x3dom from x3dom.org; the row page's 3-D view needs JSmol, which ASE
-does not ship. :func:`serve_offline` serves the copies shipped in ``atomloop/data/browse_assets``
+does not ship. :func:`serve_offline` serves the copies shipped in ``atomloop/data/browse-assets``
 (its README names each file's npm package and licence) under :data:`ASSET_ROUTE`, points every
 HTML page's CDN URLs at them, and shows each molecule in X3DOM (``/x3d/PROJECT/ID``) where the
 row page would start JSmol.
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ase.db.app import DBApp
     from flask import Response
 
-ASSETS = Path(__file__).resolve().parents[1] / "data" / "browse_assets"
+ASSETS = Path(__file__).resolve().parents[1] / "data" / "browse-assets"
 ASSET_ROUTE = "/browse-assets/"
 CDN_ASSETS = {  # the URLs in ASE's templates and in ase.io.x3d -> the shipped file
     "https://code.jquery.com/jquery-3.1.1.min.js": "jquery-3.1.1.min.js",
