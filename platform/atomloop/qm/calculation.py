@@ -15,6 +15,7 @@ from ase import Atoms
 from atomloop.qm.atoms import free_atom_energy
 from atomloop.qm.blocks import single_atom_mask
 from atomloop.qm.errors import QMError, UnsupportedCalculationError
+from atomloop.qm.final_build import FinalBuild
 from atomloop.qm.localize import localize
 from atomloop.qm.operators import blocks_belong_to, build_operators
 from atomloop.qm.orbitals import OccupiedOrbitals
@@ -114,17 +115,19 @@ def _check_ecp_support(mol, settings: QMSettings) -> None:
 def _partitioned(
     atoms: Atoms, settings: QMSettings, mol, mean_field: Callable[[], Any], orbitals: OccupiedOrbitals,
     energy: float, scf_info: dict[str, Any], timings: dict[str, float], started: float,
+    final: FinalBuild | None = None,
 ) -> QMResult:
     """Every scheme of ``settings`` (and atomization) from ``orbitals`` of the SCF of energy
     ``energy``; ``mean_field()`` gives the SCF's mean field when the orbitals carry no operator
-    blocks yet (they are built once and kept with the orbitals of the result)."""
+    blocks yet (they are built once, from the SCF's last Fock build ``final`` where it was kept,
+    and kept with the orbitals of the result)."""
     numbers = atoms.get_atomic_numbers().copy()
     atomic_energies: dict[str, np.ndarray] = {}
     terms: dict[str, dict[str, np.ndarray]] = {}
     if settings.schemes:
         if orbitals.operators is None:
             start = time.perf_counter()
-            orbitals = replace(orbitals, operators=build_operators(mean_field(), orbitals.channels()))
+            orbitals = replace(orbitals, operators=build_operators(mean_field(), orbitals.channels(), final))
             timings["operators"] = time.perf_counter() - start
         elif not blocks_belong_to(orbitals.operators, mol):
             raise QMError(f"the kept orbitals of {atoms.get_chemical_formula()} belong to another geometry or basis")
@@ -180,7 +183,7 @@ def compute(atoms: Atoms, settings: QMSettings, *, max_memory_mb: float | None =
     timings["scf"] = time.perf_counter() - started
     orbitals = OccupiedOrbitals.from_mean_field(outcome.mf)
     result = _partitioned(atoms, settings, outcome.mf.mol, lambda: outcome.mf, orbitals, float(outcome.mf.e_tot), outcome.info,
-                          timings, started)
+                          timings, started, outcome.final)
     result.converged = bool(outcome.mf.converged)
     return result
 

@@ -1,6 +1,8 @@
 """The energy operators of a converged PySCF mean field, reduced to :class:`OperatorBlocks`.
 
-One J/K build and, for DFT, one grid pass over the SCF's density (see the table in
+J, K and, for DFT, eps_xc on the SCF's grid come from the SCF's last Fock build where it was
+kept (:mod:`atomloop.qm.final_build`; then only the AO values are evaluated on the grid), else
+from one J/K build and one grid pass over the SCF's density (see the table in
 :mod:`atomloop.qm.partition`); afterwards only the blocks are kept: occupied-space matrices
 C^T O C and the AO rows of Tr(O D), per channel. Every scheme, including one added later to the
 stored orbitals, partitions from those blocks without rebuilding an operator.
@@ -10,8 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 from pyscf import dft, gto, scf
+from pyscf.dft.numint import NBINS, _dot_ao_ao_sparse
 
 from atomloop.qm.errors import UnsupportedCalculationError
+from atomloop.qm.final_build import FinalBuild
 from atomloop.qm.partition import Channel, OperatorBlocks
 from atomloop.qm.populations import ao_atom_index
 
@@ -68,33 +72,45 @@ def coulomb_and_exchange(mf: scf.hf.SCF, densities: list[np.ndarray]) -> tuple[n
     return vj.sum(axis=0), list(vk)
 
 
-def xc_energy_matrix(mf: scf.hf.SCF, densities: list[np.ndarray]) -> np.ndarray:
+def xc_energy_matrix(mf: scf.hf.SCF, densities: list[np.ndarray], eps_xc: np.ndarray | None = None) -> np.ndarray:
     """X_mn = sum_g w_g eps_xc(r_g) phi_m(r_g) phi_n(r_g) on the SCF grid (Hartree), (nao, nao).
 
-    eps_xc is the XC energy per electron of the total (spin) density, so Tr(X D) = E_xc.
+    eps_xc is the XC energy per electron of the total (spin) density, so Tr(X D) = E_xc; given
+    (``eps_xc``, (ngrids,) Hartree, at ``densities``), only the AO values are evaluated.
     """
-    mol, ni = mf.mol, mf._numint
+    mol, ni, grids = mf.mol, mf._numint, mf.grids
     xctype = ni._xc_type(mf.xc)
     if xctype not in ("LDA", "GGA", "MGGA"):
         raise UnsupportedCalculationError(f"{mf.xc}: exchange-correlation type {xctype} is not partitioned")
     unrestricted = isinstance(mf, scf.uhf.UHF)
     spin_densities = densities if unrestricted else [densities[0]]
-    ao_deriv = 0 if xctype == "LDA" else 1
+    ao_deriv = 0 if xctype == "LDA" or eps_xc is not None else 1
+    # PySCF's own screening of AO pairs and grid blocks (as in numint.nr_rks)
+    nbins = NBINS * 2 - int(NBINS * np.log(grids.cutoff * 1e2) / np.log(grids.cutoff))
+    pair_mask = mol.get_overlap_cond() < -np.log(ni.cutoff)
+    ao_loc = mol.ao_loc_nr()
     matrix = np.zeros((mol.nao, mol.nao))
-    for ao, mask, weight, _ in ni.block_loop(mol, mf.grids, mol.nao, ao_deriv, max_memory=mf.max_memory):
-        rho = [ni.eval_rho(mol, ao, dm, mask, xctype, hermi=1, with_lapl=False) for dm in spin_densities]
-        rho = np.asarray(rho) if unrestricted else rho[0]
-        exc = ni.eval_xc_eff(mf.xc, rho, deriv=0, xctype=xctype, spin=int(unrestricted))[0]
+    start = 0
+    for ao, mask, weight, _ in ni.block_loop(mol, grids, mol.nao, ao_deriv, max_memory=mf.max_memory):
+        if eps_xc is None:
+            rho = [ni.eval_rho(mol, ao, dm, mask, xctype, hermi=1, with_lapl=False) for dm in spin_densities]
+            rho = np.asarray(rho) if unrestricted else rho[0]
+            exc = ni.eval_xc_eff(mf.xc, rho, deriv=0, xctype=xctype, spin=int(unrestricted))[0].ravel()
+        else:
+            exc = eps_xc[start:start + weight.size]
+        start += weight.size
         values = ao if ao_deriv == 0 else ao[0]
-        matrix += values.T @ (values * (weight * exc.ravel())[:, None])
+        _dot_ao_ao_sparse(values, values, weight * exc, nbins, mask, pair_mask, ao_loc, hermi=1, out=matrix)
     return matrix
 
 
-def build_operators(mf: scf.hf.SCF, channels: list[Channel]) -> OperatorBlocks:
-    """The operator blocks of a converged ``mf`` for the canonical occupied ``channels``."""
+def build_operators(mf: scf.hf.SCF, channels: list[Channel], final: FinalBuild | None = None) -> OperatorBlocks:
+    """The operator blocks of a converged ``mf`` for the canonical occupied ``channels``; J, K
+    and eps_xc from ``final``, the SCF's last Fock build at this density, where it holds them."""
     mol = mf.mol
     densities = [channel.density for channel in channels]
-    coulomb, exact_exchange = coulomb_and_exchange(mf, densities)
+    kept = None if final is None else final.coulomb_and_exchange()
+    coulomb, exact_exchange = coulomb_and_exchange(mf, densities) if kept is None else kept
     # Restricted: one channel of occupation 2 holds both spins, E_x = -1/4 Tr(K[D] D).
     exchange_scale = -0.25 if len(channels) == 1 else -0.5
     nuclear = 0.5 * mol.intor_symmetric("int1e_nuc")
@@ -106,7 +122,7 @@ def build_operators(mf: scf.hf.SCF, channels: list[Channel]) -> OperatorBlocks:
         "coulomb": 0.5 * coulomb,
     }
     if isinstance(mf, dft.rks.KohnShamDFT):
-        shared["xc"] = xc_energy_matrix(mf, densities)
+        shared["xc"] = xc_energy_matrix(mf, densities, None if final is None else final.eps_xc)
     occupied, ao_rows = [], []
     for channel, density, exchange in zip(channels, densities, exact_exchange):
         operators = {**shared, "exchange": exchange_scale * exchange}

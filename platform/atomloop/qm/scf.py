@@ -25,6 +25,7 @@ from atomloop.errors import InputError
 from atomloop.qm.device import resolve_label_device, to_host
 from atomloop.qm.electrons import charge_and_multiplicity
 from atomloop.qm.errors import SCFConvergenceError, UnsupportedCalculationError
+from atomloop.qm.final_build import FinalBuild, FinalBuildRecorder
 from atomloop.qm.settings import QMSettings
 
 LEVEL_SHIFT = 0.5  # Hartree
@@ -130,10 +131,12 @@ STRATEGIES: tuple[tuple[str, Callable[[scf.hf.SCF], scf.hf.SCF]], ...] = (
 
 @dataclass
 class SCFOutcome:
-    """A converged mean-field object and what it took (``info`` is JSON-ready)."""
+    """A converged mean-field object and what it took (``info`` is JSON-ready); ``final``: the
+    SCF's last Fock build at the converged density (CPU SCFs), for the partition to reuse."""
 
     mf: scf.hf.SCF
     info: dict[str, Any]
+    final: FinalBuild | None = None
 
 
 def on_device(mf: scf.hf.SCF, device: str) -> Any:
@@ -168,6 +171,7 @@ def run_scf(mol: gto.Mole, settings: QMSettings, *, label: str = "molecule", dev
     last_dm = None
     for name, configure in STRATEGIES:
         mf = configure(on_device(make_mean_field(mol, settings), device))
+        recorder = FinalBuildRecorder(mf) if device == "cpu" else None
         energy = mf.kernel(dm0=last_dm) if name == "second-order" else mf.kernel()
         last_dm = mf.make_rdm1()
         attempts.append(
@@ -175,7 +179,7 @@ def run_scf(mol: gto.Mole, settings: QMSettings, *, label: str = "molecule", dev
              "cycles": int(getattr(mf, "cycles", -1))}
         )
         if mf.converged:
-            return _outcome(mol, mf, name, attempts, settings, device)
+            return _outcome(mol, mf, name, attempts, settings, device, recorder)
     relaxed = _converge_to_pyscf_criterion(mol, settings, last_dm, device)
     if relaxed is not None:
         attempts.append({"strategy": "pyscf-gradient-criterion", "converged": True, "energy": float(relaxed.e_tot),
@@ -188,11 +192,13 @@ def run_scf(mol: gto.Mole, settings: QMSettings, *, label: str = "molecule", dev
     )
 
 
-def orbital_gradient_norm(mf: Any) -> float:
-    """Norm of the SCF orbital-rotation gradient at ``mf``'s orbitals (one Fock build, on the
-    device of ``mf``: PySCF or gpu4pyscf)."""
-    density = mf.make_rdm1(mf.mo_coeff, mf.mo_occ)
-    fock = mf.get_hcore(mf.mol) + mf.get_veff(mf.mol, density)
+def orbital_gradient_norm(mf: Any, veff: np.ndarray | None = None) -> float:
+    """Norm of the SCF orbital-rotation gradient at ``mf``'s orbitals, from ``veff`` (Hartree,
+    the effective potential at ``mf``'s density) or else one Fock build on the device of ``mf``
+    (PySCF or gpu4pyscf)."""
+    if veff is None:
+        veff = mf.get_veff(mf.mol, mf.make_rdm1(mf.mo_coeff, mf.mo_occ))
+    fock = mf.get_hcore(mf.mol) + veff
     return float(np.linalg.norm(to_host(mf.get_grad(mf.mo_coeff, mf.mo_occ, fock))))
 
 
@@ -209,11 +215,13 @@ def _converge_to_pyscf_criterion(mol: gto.Mole, settings: QMSettings, dm0, devic
 
 
 def _outcome(mol: gto.Mole, mf: Any, strategy: str, attempts: list[dict[str, Any]], settings: QMSettings,
-             device: str) -> SCFOutcome:
-    """The outcome of the converged ``mf`` (on ``device``), its gradient taken where it ran."""
-    gradient = orbital_gradient_norm(mf)
+             device: str, recorder: FinalBuildRecorder | None = None) -> SCFOutcome:
+    """The outcome of the converged ``mf`` (on ``device``), its gradient taken where it ran,
+    from the last Fock build that ``recorder`` kept where it was made at the final density."""
+    final = recorder.final(mf) if recorder is not None else None
+    gradient = orbital_gradient_norm(mf, None if final is None else final.veff)
     host = mf if device == "cpu" else host_mean_field(mf, mol, settings)
-    return SCFOutcome(mf=host, info=_info(mol, host, strategy, attempts, settings, gradient, device))
+    return SCFOutcome(mf=host, info=_info(mol, host, strategy, attempts, settings, gradient, device), final=final)
 
 
 def _info(
