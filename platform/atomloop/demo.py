@@ -41,8 +41,8 @@ def ingest_demo_molecules() -> None:
 
 def write_run_report(run_name: str) -> Path:
     """Write the HTML report of an active-learning run to ``$ATOMLOOP_HOME/reports/<run>.html``."""
-    from atomloop.store.reports import run_rows
     from atomloop.report.run import run_report
+    from atomloop.store.reports import run_rows
 
     path = get_settings().home / "reports" / f"{run_name}.html"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -89,6 +89,7 @@ def basis_dependence(
     per element; each MO scheme against ao-eda with a paired 95 % interval over molecules."""
     from atomloop.db.engine import get_engine, session_scope
     from atomloop.errors import InputError
+    from atomloop.report.markdown import markdown_table
     from atomloop.store.labels import resolve_settings_hash, schemes_at
     from atomloop.study.basis_dependence import (
         BASIS_CHANGE_COLUMNS,
@@ -98,7 +99,6 @@ def basis_dependence(
         stored_basis_changes,
     )
     from atomloop.study.dataset import dataset_molecule_ids, second_basis_level
-    from atomloop.report.markdown import markdown_table
     from atomloop.study.matrix import default_basis
 
     engine = get_engine()
@@ -130,6 +130,7 @@ def basis_learnability(
     models' change."""
     from atomloop.db.engine import get_engine, session_scope
     from atomloop.errors import InputError
+    from atomloop.report.markdown import markdown_table
     from atomloop.store.reports import study_rows
     from atomloop.study.claims import (
         BASIS_LEARNABILITY_COLUMNS,
@@ -137,7 +138,6 @@ def basis_learnability(
         basis_learnability_rows,
         basis_molecular_rows,
     )
-    from atomloop.report.markdown import markdown_table
 
     with session_scope(get_engine()) as session:
         studies = []

@@ -18,7 +18,19 @@ from typing import TYPE_CHECKING, Any
 from ase.data import atomic_numbers
 
 from atomloop.report.depictions import depiction_svg
-from atomloop.report.html import Column, decimals, figure, fmt, gallery, note, p_value, page, significant, summary, table
+from atomloop.report.html import (
+    Column,
+    decimals,
+    figure,
+    fmt,
+    gallery,
+    note,
+    p_value,
+    page,
+    significant,
+    summary,
+    table,
+)
 from atomloop.report.plots import (
     auc_over_rounds,
     errors_over_rounds,
