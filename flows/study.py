@@ -30,6 +30,7 @@ def transferability(
     splits: tuple[str, ...] | None = None,
     sizes: tuple[int, ...] | None = None,
     seeds: tuple[int, ...] | None = None,
+    atomic_weights: tuple[float, ...] | None = None,
     epochs: int | None = None,
     method: str | None = None,
     basis: str | None = None,
@@ -44,7 +45,7 @@ def transferability(
     None take :meth:`StudyConfig.from_options`'s defaults (the dataset's matrix; ``quick``: the toy one)."""
     config = StudyConfig.from_options(
         quick=quick, dataset=dataset, targets=targets, architectures=architectures, strategies=strategies,
-        splits=splits, sizes=sizes, seeds=seeds, epochs=epochs, method=method, basis=basis,
+        splits=splits, sizes=sizes, seeds=seeds, atomic_weights=atomic_weights, epochs=epochs, method=method, basis=basis,
         transfer_groups=transfer_groups, hyperparameters=hyperparameters, name=name, device=device,
     )
     result = run_study(config, labeller=fan_out_labeller, experiment_runner=experiment_task)

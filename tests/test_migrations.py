@@ -87,3 +87,36 @@ def test_0004_merges_the_calculations_of_one_scf_and_remaps_hashes_without_recom
         (1, "ao-eda", 0, -0.5), (1, "ao-eda", 1, -0.45), (1, "mo-pm-iao", 0, -0.4), (1, "mo-pm-iao", 1, -0.35)
     ]
     assert model_hash == new_hash
+
+
+def test_0012_keeps_old_experiments_at_their_weight_and_keys_experiments_by_it(empty_database_url):
+    """Rows from before 0012 read as trained at the default weight (1 for atomic targets, 0 for
+    total) with no baseline; an atomic target then trains at a second weight in the same cell;
+    downgrading keeps the default-weight rows only."""
+    from sqlalchemy import text
+
+    migrate.upgrade(empty_database_url, "0011")
+    engine = create_engine(empty_database_url, poolclass=pool.NullPool)
+    insert = ("INSERT INTO experiments (id, study_id, split, target, atomization, architecture, strategy, training_size, seed, status,"
+              " train_molecule_ids, test_molecule_ids{weight}) VALUES (:id, 1, 'in-distribution', :target, false, 'schnet',"
+              " 'random', 8, 0, 'done', '{{}}', '{{}}'{value})")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO studies (id, name, kind, parameters, settings_hash, status)"
+                                " VALUES (1, 's', 'transferability', '{}', 'h', 'done')"))
+        for experiment_id, target in ((1, "total"), (2, "atomic:ao-eda")):
+            connection.execute(text(insert.format(weight="", value="")), {"id": experiment_id, "target": target})
+        connection.execute(text("INSERT INTO experiment_atomic_errors VALUES (2, 'ao-eda', 'all', 'all', 4, 2.0, 1.0, NULL)"))
+    migrate.upgrade(empty_database_url)
+    with engine.begin() as connection:
+        weights = connection.execute(text("SELECT target, atomic_weight FROM study_experiments ORDER BY experiment_id")).all()
+        errors = connection.execute(text("SELECT atomic_weight, baseline_mae_kcal_mol, centred_fraction FROM study_atomic_errors")).all()
+        connection.execute(text(insert.format(weight=", atomic_weight", value=", 0.1")), {"id": 3, "target": "atomic:ao-eda"})
+        summary = connection.execute(text("SELECT target, atomic_weight FROM study_summary ORDER BY 2")).all()
+    assert [tuple(w) for w in weights] == [("total", 0.0), ("atomic:ao-eda", 1.0)]
+    assert [tuple(e) for e in errors] == [(1.0, None, None)]
+    assert [tuple(s) for s in summary] == [("total", 0.0), ("atomic:ao-eda", 0.1), ("atomic:ao-eda", 1.0)]
+    migrate.downgrade(empty_database_url, "0011")
+    with engine.connect() as connection:
+        kept = connection.execute(text("SELECT experiment_id, target, auc_p_value FROM study_experiments ORDER BY 1")).all()
+    engine.dispose()
+    assert [tuple(k) for k in kept] == [(1, "total", None), (2, "atomic:ao-eda", None)]

@@ -10,7 +10,7 @@ import pytest
 from ase.build import molecule
 from scipy import stats
 
-from atomloop.study.atomic_errors import atomic_error_rows
+from atomloop.study.atomic_errors import AtomicEnergies, atomic_error_rows
 from atomloop.study.claims import (
     architecture_rows,
     basis_learnability_rows,
@@ -18,6 +18,7 @@ from atomloop.study.claims import (
     claim_2_rows,
     molecular_cost_rows,
     paired,
+    trade_off_rows,
 )
 from atomloop.select.environments import environment_keys, seen_environments
 from atomloop.units import HARTREE_TO_KCAL_PER_MOL
@@ -40,25 +41,68 @@ def test_centred_errors_ignore_per_element_offsets():
     numbers = [np.array([6, 1, 1, 1, 1]), np.array([8, 1, 1])]
     reference = [rng.normal(size=5), rng.normal(size=3)]
     noise = [rng.normal(scale=1e-3, size=5), rng.normal(scale=1e-3, size=3)]
-    offset = {1: 0.01, 6: -0.2, 8: 0.5}  # Hartree, per element
+    offset = {1: 0.01, 6: -0.2, 8: 0.5}  # Hartree, per element, in training and test alike
     shifted = [r + e + np.array([offset[z] for z in n]) for r, e, n in zip(reference, noise, numbers)]
     plain = [r + e for r, e in zip(reference, noise)]
-    seen = [np.array([True, True, False, True, False]), np.array([False, True, True])]
-    with_offsets = {(r.element, r.environment): r for r in atomic_error_rows("s", shifted, reference, numbers, seen)}
-    without = {(r.element, r.environment): r for r in atomic_error_rows("s", plain, reference, numbers, seen)}
+    seen = np.array([True, True, False, True, False, False, True, True])
+    # the training atoms: the model's error there is the same per-element offset (no noise)
+    train_numbers = [np.array([6, 1, 1, 1, 1]), np.array([8, 1, 1])]
+    train_reference = [rng.normal(size=5), rng.normal(size=3)]
+    train_shifted = [r + np.array([offset[z] for z in n]) for r, n in zip(train_reference, train_numbers)]
+    shifted_train = AtomicEnergies.of(train_shifted, train_reference, train_numbers)
+    plain_train = AtomicEnergies.of(train_reference, train_reference, train_numbers)
+    with_offsets = {(r.element, r.environment): r for r in atomic_error_rows(
+        "s", AtomicEnergies.of(shifted, reference, numbers), seen, shifted_train)}
+    without = {(r.element, r.environment): r for r in atomic_error_rows(
+        "s", AtomicEnergies.of(plain, reference, numbers), seen, plain_train)}
     assert set(with_offsets) == {("all", "all"), ("all", "seen"), ("all", "unseen"), ("H", "all"), ("H", "seen"),
                                  ("H", "unseen"), ("C", "all"), ("C", "seen"), ("O", "all"), ("O", "unseen")}
     for key, row in with_offsets.items():
         assert row.centred_mae_kcal_mol == pytest.approx(without[key].centred_mae_kcal_mol, abs=1e-9)
-    error = np.concatenate(noise)
-    z = np.concatenate(numbers)
-    h = error[z == 1]
-    assert with_offsets[("H", "all")].offset_kcal_mol == pytest.approx((h.mean() + 0.01) * HARTREE_TO_KCAL_PER_MOL)
+    error = np.concatenate(noise) * HARTREE_TO_KCAL_PER_MOL
+    # fitted on the training atoms: the offsets are exactly the training error, not the test noise's mean
+    assert with_offsets[("H", "all")].offset_kcal_mol == pytest.approx(0.01 * HARTREE_TO_KCAL_PER_MOL)
     assert with_offsets[("H", "all")].n_atoms == 6 and with_offsets[("H", "seen")].n_atoms == 4
     assert with_offsets[("all", "all")].mae_kcal_mol == pytest.approx(
         np.abs(np.concatenate([s - r for s, r in zip(shifted, reference)])).mean() * HARTREE_TO_KCAL_PER_MOL)
-    # a single atom of an element has no error left once centred
-    assert with_offsets[("O", "all")].centred_mae_kcal_mol == pytest.approx(0.0, abs=1e-12)
+    # what is left is the test noise itself: a single O atom keeps its own error
+    assert with_offsets[("O", "all")].centred_mae_kcal_mol == pytest.approx(abs(error[5]))
+    assert with_offsets[("all", "all")].centred_mae_kcal_mol == pytest.approx(np.abs(error).mean())
+
+
+def test_offsets_from_training_atoms_keep_a_systematic_transfer_error():
+    """A model off by +1 kcal/mol on every training H and by +3 on every test H: centring on the
+    training atoms leaves the 2 kcal/mol that appear only in the test set (centring on the test
+    atoms would have removed them)."""
+    kcal = 1.0 / HARTREE_TO_KCAL_PER_MOL
+    train = AtomicEnergies(np.array([1.0, 1.0, 0.0]) * kcal + np.array([-0.5, -0.6, -37.8]),
+                           np.array([-0.5, -0.6, -37.8]), np.array([1, 1, 6]))
+    test_reference = np.array([-0.52, -0.58, -37.7])
+    test = AtomicEnergies(test_reference + np.array([3.0, 3.0, 0.5]) * kcal, test_reference, np.array([1, 1, 6]))
+    rows = {(r.element, r.environment): r for r in atomic_error_rows("s", test, np.ones(3, bool), train)}
+    assert rows[("H", "all")].offset_kcal_mol == pytest.approx(1.0)
+    assert rows[("H", "all")].mae_kcal_mol == pytest.approx(3.0)
+    assert rows[("H", "all")].centred_mae_kcal_mol == pytest.approx(2.0)
+    assert rows[("C", "all")].centred_mae_kcal_mol == pytest.approx(0.5)
+    assert rows[("all", "all")].centred_mae_kcal_mol == pytest.approx((2.0 + 2.0 + 0.5) / 3)
+
+
+def test_element_mean_baseline_by_hand():
+    """The baseline predicts each test atom as its element's mean training label: H -0.55 Ha,
+    C -37.8 Ha; an element absent from training (O) gets the mean of every training label."""
+    train = AtomicEnergies(np.zeros(3), np.array([-0.5, -0.6, -37.8]), np.array([1, 1, 6]))
+    reference = np.array([-0.52, -0.50, -37.7, -75.0])
+    test = AtomicEnergies(reference, reference, np.array([1, 1, 6, 8]))
+    rows = {(r.element, r.environment): r for r in atomic_error_rows("s", test, np.array([1, 0, 1, 1], bool), train)}
+    h = np.array([0.03, 0.05]) * HARTREE_TO_KCAL_PER_MOL
+    c = 0.1 * HARTREE_TO_KCAL_PER_MOL
+    o = abs(-75.0 - np.mean([-0.5, -0.6, -37.8])) * HARTREE_TO_KCAL_PER_MOL
+    assert rows[("H", "all")].baseline_mae_kcal_mol == pytest.approx(h.mean())
+    assert rows[("H", "seen")].baseline_mae_kcal_mol == pytest.approx(h[0])
+    assert rows[("C", "all")].baseline_mae_kcal_mol == pytest.approx(c)
+    assert rows[("O", "all")].baseline_mae_kcal_mol == pytest.approx(o)
+    assert rows[("all", "all")].baseline_mae_kcal_mol == pytest.approx((h.sum() + c + o) / 4)
+    assert rows[("O", "all")].offset_kcal_mol is None  # no training O: nothing fitted, the raw error stays
 
 
 def test_paired_interval_is_scipys_paired_t_interval():
@@ -71,24 +115,38 @@ def test_paired_interval_is_scipys_paired_t_interval():
     assert paired([0.3]).low is None
 
 
-def _experiment(split, target, seed, mae, auc=0.6, p_value=0.5):
+def _experiment(split, target, seed, mae, auc=0.6, p_value=0.5, weight=None):
     return {"split": split, "target": target, "architecture": "schnet", "strategy": "random", "training_size": 8,
-            "seed": seed, "status": "done", "mae_mev_atom": mae, "auc": auc, "auc_p_value": p_value}
+            "seed": seed, "status": "done", "mae_mev_atom": mae, "auc": auc, "auc_p_value": p_value,
+            "atomic_weight": (0.0 if target == "total" else 1.0) if weight is None else weight}
+
+
+def _atomic_error(target, seed, centred, baseline, weight=None, environment="all", scheme="mo-pm-iao"):
+    return {**_experiment("in-distribution", target, seed, None, weight=weight), "reference_scheme": scheme,
+            "element": "all", "environment": environment, "centred_mae_kcal_mol": centred,
+            "baseline_mae_kcal_mol": baseline, "centred_fraction": centred / baseline,
+            "experiment_id": (target, seed, weight)}
 
 
 def test_claim_tables_pair_by_seed():
+    baselines = (4.0, 5.0, 6.0)  # the same training molecules per seed: one baseline for every target
     atomic_errors = [
-        {**_experiment("in-distribution", target, seed, None), "reference_scheme": "mo-pm-iao", "element": "all",
-         "environment": env, "centred_mae_kcal_mol": value}
-        for target, env, values in (("atomic:mo-pm-iao", "all", (1.0, 2.0, 3.0)), ("total", "all", (2.0, 2.5, 4.5)),
-                                    ("atomic:mo-pm-iao", "seen", (9.0, 9.0, 9.0)))
+        _atomic_error(target, seed, value, baselines[seed], weight, env)
+        for target, weight, env, values in (("atomic:mo-pm-iao", None, "all", (1.0, 2.0, 3.0)),
+                                            ("atomic:mo-pm-iao", 10.0, "all", (0.5, 1.0, 3.0)),
+                                            ("total", None, "all", (2.0, 2.5, 4.5)),
+                                            ("atomic:mo-pm-iao", None, "seen", (9.0, 9.0, 9.0)))
         for seed, value in enumerate(values)
     ]
-    (row,) = claim_1_rows(atomic_errors)
-    expected = paired([-1.0, -0.5, -1.5])
-    assert (row["reference_scheme"], row["environment"], row["n_pairs"]) == ("mo-pm-iao", "all", 3)
-    assert row["difference_kcal_mol"] == pytest.approx(-1.0) and row["difference_high"] == pytest.approx(expected.high)
-    assert (row["atomic_trained_kcal_mol"], row["total_trained_kcal_mol"]) == (pytest.approx(2.0), pytest.approx(3.0))
+    one, ten = claim_1_rows(atomic_errors)  # one row per weight, sorted by weight
+    expected = paired([1.0 - 4.0, 2.0 - 5.0, 3.0 - 6.0])
+    assert (one["reference_scheme"], one["environment"], one["atomic_weight"], one["n_pairs"]) == ("mo-pm-iao", "all", 1.0, 3)
+    assert one["difference_kcal_mol"] == pytest.approx(-3.0) and one["difference_high"] == pytest.approx(expected.high)
+    assert (one["atomic_trained_kcal_mol"], one["baseline_kcal_mol"]) == (pytest.approx(2.0), pytest.approx(5.0))
+    fractions = paired([1.0 / 4.0, 2.0 / 5.0, 3.0 / 6.0])
+    assert (one["atomic_trained_fraction"], one["fraction_low"]) == (pytest.approx(fractions.mean), pytest.approx(fractions.low))
+    assert one["total_trained_fraction"] == pytest.approx(np.mean([2.0 / 4.0, 2.5 / 5.0, 4.5 / 6.0]))
+    assert (ten["atomic_weight"], ten["difference_kcal_mol"]) == (10.0, pytest.approx((0.5 - 4.0 + 1.0 - 5.0 + 3.0 - 6.0) / 3))
 
     experiments = [_experiment("in-distribution", "total", s, m, 0.5) for s, m in enumerate((10.0, 20.0))]
     experiments += [_experiment("size-transfer", "total", s, m, 0.9, p) for s, m, p in ((0, 20.0, 0.0099), (1, 80.0, 0.0297))]
@@ -114,6 +172,28 @@ def test_molecular_cost_pairs_each_atomic_target_with_the_total_one():
     assert rows["atomic:mo-pm-iao"]["difference_mev_atom"] == pytest.approx(6.0)
     assert rows["atomic:mo-pm-iao"]["difference_high"] == pytest.approx(paired([5.0, 7.0]).high)
     assert (rows["atomic:ao-eda"]["atomic_trained_mev_atom"], rows["atomic:ao-eda"]["total_trained_mev_atom"]) == (11.75, 11.0)
+
+
+def test_trade_off_pairs_each_weight_with_the_total_trained_model():
+    baselines = (4.0, 8.0)
+    molecular = {("total", None): (10.0, 12.0), ("atomic:ao-eda", 0.1): (10.5, 12.0), ("atomic:ao-eda", 1.0): (11.0, 15.0)}
+    centred = {("total", None): (4.0, 8.0), ("atomic:ao-eda", 0.1): (2.0, 2.0), ("atomic:ao-eda", 1.0): (1.0, 2.0)}
+    experiments = [{**_experiment("in-distribution", t, s, m, weight=w), "experiment_id": (t, s, w)}
+                   for (t, w), values in molecular.items() for s, m in enumerate(values)]
+    atomic_errors = [_atomic_error(t, s, c, baselines[s], w, scheme="ao-eda")
+                     for (t, w), values in centred.items() for s, c in enumerate(values)]
+    atomic_errors += [_atomic_error("total", s, 1.0, 2.0, scheme="mo-pm-iao") for s in (0, 1)]  # no mo-pm-iao target
+    zero, tenth, one = trade_off_rows(experiments, atomic_errors)
+    assert [(r["target"], r["atomic_weight"], r["n_pairs"]) for r in (zero, tenth, one)] == [
+        ("atomic:ao-eda", 0.0, 2), ("atomic:ao-eda", 0.1, 2), ("atomic:ao-eda", 1.0, 2)]
+    assert (zero["mev_atom"], zero["atomic_fraction"], zero["mev_atom_change"]) == (11.0, 1.0, 0.0)
+    assert (one["mev_atom"], one["atomic_kcal_mol"], one["baseline_kcal_mol"]) == (13.0, 1.5, 6.0)
+    change = paired([11.0 - 10.0, 15.0 - 12.0])
+    assert (one["mev_atom_change"], one["mev_atom_low"]) == (pytest.approx(2.0), pytest.approx(change.low))
+    fraction = paired([1.0 / 4.0 - 1.0, 2.0 / 8.0 - 1.0])
+    assert one["atomic_fraction"] == pytest.approx(0.25) and one["fraction_change"] == pytest.approx(-0.75)
+    assert (one["fraction_low"], one["fraction_high"]) == (pytest.approx(fraction.low), pytest.approx(fraction.high))
+    assert tenth["fraction_change"] == pytest.approx(np.mean([0.5 - 1.0, 0.25 - 1.0]))
 
 
 def test_architectures_pair_by_seed_on_the_same_cell():

@@ -36,6 +36,24 @@ def test_config_matrix_labels_and_name():
         StudyConfig(sizes=(1,))
 
 
+def test_atomic_weights_multiply_the_atomic_targets_only():
+    plain = StudyConfig(sizes=(16,), seeds=(0,), strategies=("random",), architectures=("schnet",))
+    assert plain.study_name == "transferability-qm9-labelled-14ed7b3df8"  # as before atomic weights existed
+    assert "atomic_weights" not in plain.parameters()
+    assert StudyConfig(sizes=(16,), seeds=(0,), strategies=("random",), architectures=("schnet",),
+                       atomic_weights=(1,)).study_name == plain.study_name  # the default given is the default
+    weighted = StudyConfig(sizes=(16,), seeds=(0,), strategies=("random",), architectures=("schnet",),
+                           targets=("atomic:ao-eda", "atomization:mo-pm-iao"), atomic_weights=(10, 0, 0.1, 1))
+    assert weighted.targets == ("total", "atomic:ao-eda", "atomization:mo-pm-iao")  # weight 0: the total target
+    assert weighted.atomic_weights == (0.0, 0.1, 1.0, 10.0) and weighted.parameters()["atomic_weights"] == [0.0, 0.1, 1.0, 10.0]
+    cells = [(e.split, e.target, e.atomic_weight) for e in weighted.experiments()]
+    assert len(cells) == len(set(cells)) == 3 * (1 + 2 * 3)  # per split: the total target once, each atomic one at 0.1, 1, 10
+    assert ("in-distribution", "total", 0.0) in cells and ("in-distribution", "atomic:ao-eda", 0.0) not in cells
+    assert weighted.experiments()[1].label == "in-distribution/atomic:ao-eda/w=0.1/schnet/random/n=16/seed=0"
+    with pytest.raises(InputError, match="atomic weights must be >= 0"):
+        StudyConfig(atomic_weights=(-1.0,))
+
+
 def _molecules() -> list[StudyMolecule]:
     """20 molecules: 10 identities with 2 conformers each; heavy atoms 1..10; two groups."""
     return [

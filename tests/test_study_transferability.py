@@ -17,6 +17,8 @@ from atomloop.cli import app
 from atomloop.errors import InputError
 from atomloop.ingest import ingest_atoms
 from atomloop.loop.entrypoints import load_flow
+from atomloop.loop.models import load_registered_model
+from atomloop.models.evaluate import predict
 from atomloop.store.labels import LabelSource, labelled_atoms
 from atomloop.store.models import stored_predictions
 from atomloop.store.reports import study_rows
@@ -29,12 +31,14 @@ from atomloop.study.claims import (
     CLAIM_1_COLUMNS,
     CLAIM_2_COLUMNS,
     MOLECULAR_COST_COLUMNS,
+    TRADE_OFF_COLUMNS,
     architecture_rows,
     basis_learnability_rows,
     basis_molecular_rows,
     claim_1_rows,
     claim_2_rows,
     molecular_cost_rows,
+    trade_off_rows,
 )
 from atomloop.select.environments import environment_keys, seen_environments
 from atomloop.report.html import fmt
@@ -61,6 +65,8 @@ TINY_MOLECULES = {
 TRANSFER_GROUPS = ("heteroaromatic", "ester", "amide", "acid")
 TINY = {"dataset": "tiny", "transfer_groups": TRANSFER_GROUPS, "name": "tiny", "device": "cpu"}  # run with --quick
 QUICK = StudyConfig.from_options(quick=True, **TINY)
+ATOMIC_ERRORS_QUERY = ("SELECT experiment_id, scheme, element || environment, n_atoms, mae_kcal_mol, centred_mae_kcal_mol,"
+                       " offset_kcal_mol, baseline_mae_kcal_mol FROM experiment_atomic_errors ORDER BY 1, 2, 3")
 N_EXPERIMENTS = len(QUICK.experiments())  # 3 splits x 2 sizes x 2 seeds x 3 strategies x 2 archs x 4 targets
 
 
@@ -120,7 +126,8 @@ def _check_experiments(session: Session) -> None:
 
 def _check_atomic_errors(session: Session, r: StudyExperiment, target: Target, elements: dict) -> None:
     """Every model, whatever its target, has atomic errors against every scheme; against its own
-    scheme they equal its per-element metrics; the centring and the environment split recompute."""
+    scheme they equal its per-element metrics; the centring (offsets of the model's errors on its
+    training atoms), the element-mean baseline and the environment split recompute."""
     stored = {(e.scheme, e.element, e.environment): e for e in
               session.scalars(select(ExperimentAtomicError).where(ExperimentAtomicError.experiment_id == r.id))}
     assert {s for s, _, _ in stored} == {"ao-eda", "mo-pm-iao"}
@@ -132,15 +139,28 @@ def _check_atomic_errors(session: Session, r: StudyExperiment, target: Target, e
     structures = labelled_atoms(session, LabelSource(settings_hash), [*r.train_molecule_ids, *r.test_molecule_ids])
     seen = seen_environments(structures[i] for i in r.train_molecule_ids)
     n_seen = sum(key in seen for i in r.test_molecule_ids for key in environment_keys(structures[i]))
+    model = load_registered_model(r.model_id, engine=session.get_bind())
+    on_train = np.concatenate([p.atomic_energies for p in predict(model, [structures[i] for i in r.train_molecule_ids])])
+    train_z = np.concatenate([structures[i].numbers for i in r.train_molecule_ids])
     for scheme in ("ao-eda", "mo-pm-iao"):
         predictions = stored_predictions(session, r.model_id, "test", LabelSource(settings_hash, scheme))
         error = np.concatenate([p.atomic_energies - p.reference_atomic_energies for p in predictions]) * HARTREE_TO_KCAL_PER_MOL
         z = np.concatenate([p.numbers for p in predictions])
-        centred = error - np.array([error[z == k].mean() for k in z])
+        labels = labelled_atoms(session, LabelSource(settings_hash, scheme), r.train_molecule_ids)
+        train_labels = np.concatenate([labels[i].arrays["atomic_energies"] for i in r.train_molecule_ids])
+        train_error = (on_train - train_labels) * HARTREE_TO_KCAL_PER_MOL
+        # an element without training atoms (N, in some group-transfer training sets): no offset, the
+        # baseline predicts the mean of every training label
+        centred = error - np.array([train_error[train_z == k].mean() if k in train_z else 0.0 for k in z])
+        reference = np.concatenate([p.reference_atomic_energies for p in predictions])
+        mean_label = np.array([train_labels[train_z == k].mean() if k in train_z else train_labels.mean() for k in z])
+        baseline = (mean_label - reference) * HARTREE_TO_KCAL_PER_MOL
         every = stored[(scheme, "all", "all")]
         assert every.n_atoms == z.size and every.offset_kcal_mol is None
         assert every.mae_kcal_mol == pytest.approx(np.abs(error).mean(), rel=1e-9)
-        assert every.centred_mae_kcal_mol == pytest.approx(np.abs(centred).mean(), rel=1e-9)
+        assert every.centred_mae_kcal_mol == pytest.approx(np.abs(centred).mean(), rel=1e-6)
+        assert every.baseline_mae_kcal_mol == pytest.approx(np.abs(baseline).mean(), rel=1e-9)
+        assert stored[(scheme, "H", "all")].offset_kcal_mol == pytest.approx(train_error[train_z == 1].mean(), rel=1e-6)
         assert stored.get((scheme, "all", "seen"), Missing).n_atoms == n_seen
         assert stored.get((scheme, "all", "unseen"), Missing).n_atoms == z.size - n_seen
 
@@ -176,7 +196,8 @@ def _check_report(session: Session, document: str) -> None:
     for table, columns, expected in (("claim_1", CLAIM_1_COLUMNS, claim_1_rows(atomic)),
                                      ("molecular_cost", MOLECULAR_COST_COLUMNS, molecular_cost_rows(experiments)),
                                      ("claim_2", CLAIM_2_COLUMNS, claim_2_rows(experiments)),
-                                     ("architectures", ARCHITECTURE_COLUMNS, architecture_rows(experiments))):
+                                     ("architectures", ARCHITECTURE_COLUMNS, architecture_rows(experiments)),
+                                     ("trade_off", TRADE_OFF_COLUMNS, trade_off_rows(experiments, atomic))):
         assert len(tables[table]) == len(expected) > 0, table
         for row, want in zip(tables[table], expected):
             assert all(same_number(row[c], want[c]) for c in columns), (table, row, want)
@@ -211,13 +232,27 @@ def test_tiny_study_flow_writes_rows_views_plots_and_report(engine, tiny_dataset
         assert session.scalar(select(func.count()).select_from(Model)) == n_models
         assert session.scalar(select(func.count()).select_from(Prediction)) == n_predictions
         tests = session.execute(text("SELECT id, auc, auc_low, auc_high, auc_p_value FROM experiments ORDER BY id")).all()
+        atomic_errors = session.execute(text(ATOMIC_ERRORS_QUERY)).all()
         session.execute(text("UPDATE experiments SET auc_p_value = NULL WHERE split = 'size-transfer'"))
+        session.execute(text(  # as revision 0012 leaves rows of older studies: no baseline, test-fitted offsets
+            "UPDATE experiment_atomic_errors SET baseline_mae_kcal_mol = NULL, centred_mae_kcal_mol = 0 WHERE"
+            " experiment_id IN (SELECT id FROM experiments WHERE split = 'group-transfer' AND architecture = 'schnet')"
+        ))
         session.commit()
-    # experiments stored without a p-value (before revision 0009) get the same test on resume
+    # experiments stored without a p-value (before revision 0009) get the same test on resume, and those
+    # without a baseline (before 0012) their atomic errors again
     n_untested = sum(1 for experiment in QUICK.experiments() if experiment.split == "size-transfer")
-    assert flow(**TINY, quick=True).endswith(f"0 failed, {n_untested} permutation tests filled in")
+    n_stale = sum(1 for e in QUICK.experiments() if e.split == "group-transfer" and e.architecture == "schnet")
+    assert flow(**TINY, quick=True).endswith(
+        f"0 failed, {n_untested} permutation tests filled in, {n_stale} atomic errors filled in")
     with Session(engine) as session:
         assert session.execute(text("SELECT id, auc, auc_low, auc_high, auc_p_value FROM experiments ORDER BY id")).all() == tests
+        again = session.execute(text(ATOMIC_ERRORS_QUERY)).all()
+    assert len(again) == len(atomic_errors)
+    for row, before in zip(again, atomic_errors):
+        assert row[:4] == before[:4] and row.offset_kcal_mol == (
+            None if before.offset_kcal_mol is None else pytest.approx(before.offset_kcal_mol, rel=1e-6))
+        assert row[4:6] + row[7:] == pytest.approx(before[4:6] + before[7:], rel=1e-6)
 
     result = CliRunner().invoke(app, ["report", "--study", "tiny", "--out", str(tmp_path / "cli.html")])
     assert result.exit_code == 0, result.output
@@ -232,6 +267,46 @@ def test_tiny_study_flow_writes_rows_views_plots_and_report(engine, tiny_dataset
         assert "| " + " | ".join(fmt(row[c]) for c in CLAIM_2_COLUMNS) + " |" in lines
     refused = CliRunner().invoke(app, ["report", "--study", "nope", "--out", str(tmp_path / "x.html")])
     assert refused.exit_code == 2 and "no study named 'nope'" in refused.output
+    _check_atomic_weights(engine, tmp_path / "weights")
+
+
+def _check_atomic_weights(engine, out: Path) -> None:
+    """``--atomic-weights 0 0.1 1`` from the command line, after the quick study: weight 0 is the
+    total target, ao-eda trains at 0.1 and 1; the models of weight 1 and of the total target are the
+    quick study's (same molecules and settings), those of 0.1 new; the trade-off reaches the report."""
+    matrix = ["--dataset", "tiny", "--quick", "--name", "weights", "--targets", "atomic:ao-eda", "--archs", "schnet",
+              "--strategies", "random", "--splits", "in-distribution", "--splits", "size-transfer", "--sizes", "3",
+              "--seeds", "0", "--seeds", "1", "--device", "cpu", "--out", str(out),
+              *[option for group in TRANSFER_GROUPS for option in ("--transfer-groups", group)]]
+    weights = ["--atomic-weights", "0", "--atomic-weights", "0.1", "--atomic-weights", "1"]
+    result = CliRunner().invoke(app, ["study", "transferability", *matrix, *weights])
+    assert result.exit_code == 0, result.output
+    with Session(engine) as session:
+        rows = study_rows(session, "weights")
+        quick = {(r["split"], r["target"], r["atomic_weight"], r["training_size"], r["seed"]): r["model_id"]
+                 for r in study_rows(session, "tiny").views["study_experiments"]
+                 if r["architecture"] == "schnet" and r["strategy"] == "random"}
+        weight_of = {m.id: m.hyperparameters["training"]["atomic_weight"] for m in session.scalars(select(Model))}
+    experiments = rows.views["study_experiments"]
+    assert sorted((r["target"], r["atomic_weight"]) for r in experiments) == sorted(
+        [("total", 0.0)] * 4 + [("atomic:ao-eda", 0.1)] * 4 + [("atomic:ao-eda", 1.0)] * 4)
+    for r in experiments:
+        key = (r["split"], r["target"], r["atomic_weight"], r["training_size"], r["seed"])
+        assert (r["model_id"] == quick[key]) if r["atomic_weight"] != 0.1 else r["model_id"] not in quick.values()
+        if r["target"] != "total":
+            assert weight_of[r["model_id"]] == r["atomic_weight"]
+    trade_off = trade_off_rows(experiments, rows.views["study_atomic_errors"])
+    assert [(r["split"], r["atomic_weight"], r["n_pairs"]) for r in trade_off] == [
+        (split, weight, 2) for split in ("in-distribution", "size-transfer") for weight in (0.0, 0.1, 1.0)]
+    assert all(r["mev_atom_change"] == 0.0 and r["atomic_fraction"] > 0 for r in trade_off if r["atomic_weight"] == 0.0)
+    shown = report_tables((out / "report.html").read_text())
+    assert len(shown["trade_off"]) == len(trade_off)
+    for row, want in zip(shown["trade_off"], trade_off):
+        assert all(same_number(row[c], want[c]) for c in TRADE_OFF_COLUMNS), (row, want)
+    claim_1 = claim_1_rows(rows.views["study_atomic_errors"])
+    assert {(r["environment"], r["atomic_weight"]) for r in claim_1 if r["split"] == "in-distribution"} >= {
+        ("all", 0.1), ("all", 1.0)}
+    assert (out / "atomic_weight_trade_off.png").read_bytes().startswith(PNG_SIGNATURE)
 
 
 def test_changed_inputs_under_one_name_are_refused(engine, tiny_dataset):

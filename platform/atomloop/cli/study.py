@@ -46,6 +46,10 @@ def transferability(
     split: list[str] = SPLIT.option(None, "--splits", help="Transfer splits (repeatable)."),
     size: list[int] = typer.Option(None, "--sizes", help="Training-set sizes in molecules (repeatable)."),
     seed: list[int] = typer.Option(None, "--seeds", help="Seeds (repeatable): paired intervals are over seeds."),
+    atomic_weight: list[float] = typer.Option(
+        None, "--atomic-weights", help="Weights of the atomic term against the total term (repeatable; default 1): "
+        "every atomic target is trained at each weight, 0 is the total target (totals only).",
+    ),
     epochs: int = typer.Option(None, help="Training epochs of every model."),
     quick: bool = typer.Option(False, "--quick", help="The toy matrix (minutes; checks the machinery, not the science)."),
     method: str = typer.Option(None, help="Labelling method (PySCF; default hf)."),
@@ -64,7 +68,7 @@ def transferability(
     from atomloop.study.matrix import StudyConfig
 
     options = dict(dataset=dataset, targets=target, architectures=arch, strategies=strategy, splits=split, sizes=size,
-                   seeds=seed, epochs=epochs, method=method, basis=basis, transfer_groups=transfer_group, name=name,
+                   seeds=seed, atomic_weights=atomic_weight, epochs=epochs, method=method, basis=basis, transfer_groups=transfer_group, name=name,
                    device=device)
     StudyConfig.from_options(quick=quick, **options)  # bad inputs fail before Prefect is imported and the flow starts
     from atomloop.db.engine import get_engine

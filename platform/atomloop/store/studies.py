@@ -2,7 +2,7 @@
 with its per-element and per-group errors (``experiment_errors``).
 
 An experiment is keyed by ``(study, split, target, architecture, strategy, training_size,
-seed)``; storing it again replaces the row and its error rows in the caller's transaction.
+seed, atomic_weight)``; storing it again replaces the row and its error rows in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class ExperimentKey:
     strategy: str
     training_size: int
     seed: int
+    atomic_weight: float
 
     def _where(self, study_id: int) -> list:
         return [StudyExperiment.study_id == study_id,
@@ -59,7 +60,7 @@ def finished_experiments(session: Session, study_id: int) -> list[ExperimentKey]
     """Keys of the study's experiments that are done."""
     rows = session.execute(
         select(StudyExperiment.split, StudyExperiment.target, StudyExperiment.architecture, StudyExperiment.strategy,
-               StudyExperiment.training_size, StudyExperiment.seed)
+               StudyExperiment.training_size, StudyExperiment.seed, StudyExperiment.atomic_weight)
         .where(StudyExperiment.study_id == study_id, StudyExperiment.status == "done")
     ).all()
     return [ExperimentKey(*row) for row in rows]
@@ -89,6 +90,25 @@ def experiments_without_p_value(session: Session, study_id: int) -> list[Any]:
     ).all()
 
 
+def experiments_without_baseline(session: Session, study_id: int) -> list[Any]:
+    """The study's done experiments, with their model still registered, whose atomic-error rows
+    were stored without the element-mean baseline (before revision 0012): rows with ``id``,
+    ``model_id`` and ``train_molecule_ids``."""
+    stale = select(ExperimentAtomicError.experiment_id).where(ExperimentAtomicError.baseline_mae_kcal_mol.is_(None))
+    return session.execute(
+        select(StudyExperiment.id, StudyExperiment.model_id, StudyExperiment.train_molecule_ids)
+        .where(StudyExperiment.study_id == study_id, StudyExperiment.status == "done", StudyExperiment.id.in_(stale),
+               StudyExperiment.model_id.is_not(None))
+        .order_by(StudyExperiment.id)
+    ).all()
+
+
+def replace_atomic_errors(session: Session, experiment_id: int, atomic_errors: Iterable[Any]) -> None:
+    """Replace one experiment's atomic-error rows (the columns of ``experiment_atomic_errors``)."""
+    session.execute(delete(ExperimentAtomicError).where(ExperimentAtomicError.experiment_id == experiment_id))
+    session.add_all(ExperimentAtomicError(experiment_id=experiment_id, **vars(error)) for error in atomic_errors)
+
+
 def update_experiment(session: Session, experiment_id: int, values: dict[str, Any]) -> None:
     """Set columns of one experiment row (``values``: column name -> value)."""
     session.execute(update(StudyExperiment).where(StudyExperiment.id == experiment_id).values(**values))
@@ -106,4 +126,4 @@ def store_experiment(
     session.add(row)
     session.flush()
     session.add_all(ExperimentError(experiment_id=row.id, **vars(error)) for error in errors)
-    session.add_all(ExperimentAtomicError(experiment_id=row.id, **vars(error)) for error in atomic_errors)
+    replace_atomic_errors(session, row.id, atomic_errors)

@@ -341,7 +341,7 @@ class StudyExperiment(Base):
     __tablename__ = "experiments"
     __table_args__ = (
         UniqueConstraint(
-            "study_id", "split", "target", "architecture", "strategy", "training_size", "seed",
+            "study_id", "split", "target", "architecture", "strategy", "training_size", "seed", "atomic_weight",
             name="uq_experiment_cell",
         ),
     )
@@ -374,6 +374,10 @@ class StudyExperiment(Base):
     atomic_mae_mev: Mapped[float | None] = mapped_column(Double)
     wall_time: Mapped[float | None] = mapped_column(Double, comment="seconds")
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    atomic_weight: Mapped[float] = mapped_column(
+        Double, nullable=False, server_default="1",
+        comment="weight of the atomic term against the total term of the loss; 0 for target total",
+    )
 
 
 class ExperimentAtomicError(Base):
@@ -393,10 +397,13 @@ class ExperimentAtomicError(Base):
     mae_kcal_mol: Mapped[float] = mapped_column(Double, nullable=False, comment="mean |predicted - reference| atomic energy, kcal/mol")
     centred_mae_kcal_mol: Mapped[float] = mapped_column(
         Double, nullable=False,
-        comment="the same after subtracting each element's mean error over the experiment's test atoms, kcal/mol",
+        comment="the same after subtracting each element's mean error over the model's training atoms, kcal/mol",
     )
     offset_kcal_mol: Mapped[float | None] = mapped_column(
         Double, comment="the element's mean error that centring removes (NULL for 'all'), kcal/mol"
+    )
+    baseline_mae_kcal_mol: Mapped[float | None] = mapped_column(
+        Double, comment="MAE of the element-mean baseline (each element's mean label over the training atoms), kcal/mol"
     )
 
 

@@ -6,12 +6,21 @@ size and seed, so they trained on the same molecules and were tested on the same
 pairs with differences d_k, the interval is mean(d) ± t_{0.975, n-1} · sd(d) / sqrt(n)
 (Student's t; none for n < 2). An interval that excludes 0 is a difference at the 5 % level.
 
-* **Claim 1** (atomic energies train better local predictions): per reference scheme S, the
-  element-centred atomic-energy MAE (kcal/mol, :mod:`atomloop.study.atomic_errors`) against
-  S's labels, ``atomic:S``-trained minus ``total``-trained; on every test atom and on the
-  atoms whose environment the training set never held. Negative: training on S helps.
-  Beside it, what atomic targets cost in molecular energies: the per-atom molecular MAE
-  (meV/atom) of ``atomic:S``-trained minus ``total``-trained models (positive: worse totals).
+* **Claim 1a** (atomic-trained models learn atomic energies beyond the trivial baseline): per
+  reference scheme S and atomic weight, the element-centred atomic-energy MAE (kcal/mol,
+  offsets fitted on training atoms, :mod:`atomloop.study.atomic_errors`) of ``atomic:S``-trained
+  models against S's labels minus the element-mean baseline's MAE on the same atoms, paired by
+  seed; on every test atom and on the atoms whose environment the training set never held.
+  Negative: the model beats the baseline. Beside it the same as a fraction of the baseline's MAE
+  (the label spread, so schemes compare), with its interval, and the total-trained models'
+  fraction.
+* **Claim 1b** (does atomic augmentation help molecular energies, :func:`molecular_cost_rows`):
+  per atomic target and weight, the per-atom molecular MAE (meV/atom) of ``atomic:S``-trained
+  minus ``total``-trained models (positive: worse totals).
+* **The atomic-weight trade-off** (:func:`trade_off_rows`): per atomic target, context and
+  atomic weight (0: the ``total``-trained model), the per-atom molecular MAE (meV/atom) and the
+  centred atomic MAE against the target's scheme (kcal/mol, and as a fraction of the
+  baseline's), each with its paired change against weight 0.
 * **Claim 2** (transfer beyond the training set's composition and size): per transfer split
   (size-transfer, group-transfer) and target, the per-atom molecular-energy MAE (meV/atom) on
   that split divided by the in-distribution one, paired by seed; the interval is over
@@ -45,22 +54,28 @@ from scipy import stats
 
 CONTEXT = ("split", "architecture", "strategy", "training_size")
 CLAIM_1_COLUMNS = (
-    "reference_scheme", "environment", *CONTEXT, "n_pairs", "atomic_trained_kcal_mol", "total_trained_kcal_mol",
-    "difference_kcal_mol", "difference_low", "difference_high",
+    "reference_scheme", "environment", *CONTEXT, "atomic_weight", "n_pairs", "baseline_kcal_mol",
+    "atomic_trained_kcal_mol", "difference_kcal_mol", "difference_low", "difference_high", "atomic_trained_fraction",
+    "fraction_low", "fraction_high", "total_trained_fraction",
 )
 MOLECULAR_COST_COLUMNS = (
-    "target", *CONTEXT, "n_pairs", "atomic_trained_mev_atom", "total_trained_mev_atom", "difference_mev_atom",
-    "difference_low", "difference_high",
+    "target", *CONTEXT, "atomic_weight", "n_pairs", "atomic_trained_mev_atom", "total_trained_mev_atom",
+    "difference_mev_atom", "difference_low", "difference_high",
+)
+TRADE_OFF_COLUMNS = (
+    "target", *CONTEXT, "atomic_weight", "n_pairs", "mev_atom", "mev_atom_change", "mev_atom_low", "mev_atom_high",
+    "atomic_kcal_mol", "baseline_kcal_mol", "atomic_fraction", "fraction_change", "fraction_low", "fraction_high",
 )
 BASIS_LEARNABILITY_COLUMNS = (
-    "scheme", "environment", *CONTEXT, "n_pairs", "first_basis_kcal_mol", "second_basis_kcal_mol",
+    "scheme", "environment", "atomic_weight", *CONTEXT, "n_pairs", "first_basis_kcal_mol", "second_basis_kcal_mol",
     "difference_kcal_mol", "difference_low", "difference_high",
 )
 BASIS_MOLECULAR_COLUMNS = (
-    "target", *CONTEXT, "n_pairs", "first_basis_mev_atom", "second_basis_mev_atom", "difference_mev_atom",
-    "difference_low", "difference_high", "beyond_total_mev_atom", "beyond_total_low", "beyond_total_high",
+    "target", "atomic_weight", *CONTEXT, "n_pairs", "first_basis_mev_atom", "second_basis_mev_atom",
+    "difference_mev_atom", "difference_low", "difference_high", "beyond_total_mev_atom", "beyond_total_low",
+    "beyond_total_high",
 )
-CELL = ("split", "target", "strategy", "training_size")
+CELL = ("split", "target", "atomic_weight", "strategy", "training_size")
 ARCHITECTURE_COLUMNS = (
     *CELL, "first_architecture", "second_architecture", "n_pairs", "first_mev_atom", "second_mev_atom",
     "difference_mev_atom", "difference_low", "difference_high",
@@ -68,7 +83,7 @@ ARCHITECTURE_COLUMNS = (
 TARGET_SIDES = ("total_trained", "atomic_trained")  # claim 1's sides: first total-, then atomic-trained
 TRANSFER_SPLITS = ("size-transfer", "group-transfer")
 CLAIM_2_COLUMNS = (
-    "transfer_split", "target", "architecture", "strategy", "training_size", "n_pairs", "in_distribution_mev_atom",
+    "transfer_split", "target", "atomic_weight", "architecture", "strategy", "training_size", "n_pairs", "in_distribution_mev_atom",
     "transfer_mev_atom", "ratio", "ratio_low", "ratio_high", "auc_in_distribution", "auc_transfer",
     "p_in_distribution", "p_transfer",
 )
@@ -122,33 +137,90 @@ def _second_minus_first(first: Mapping[int, float], second: Mapping[int, float],
     }
 
 
+def _own_side(atomic_errors: Iterable[Mapping]) -> list[Mapping]:
+    """Rows of element ``all`` in environments ``all`` and ``unseen``."""
+    return [r for r in atomic_errors if r["element"] == "all" and r["environment"] in ("all", "unseen")]
+
+
 def claim_1_rows(atomic_errors: Iterable[Mapping]) -> list[dict]:
-    """Claim 1's table from ``study_atomic_errors`` rows (element ``all``): one row per
-    reference scheme, environment (``all``, ``unseen``) and context with both targets."""
-    rows = [r for r in atomic_errors if r["element"] == "all" and r["environment"] in ("all", "unseen")]
+    """Claim 1a's table from ``study_atomic_errors`` rows (element ``all``): one row per
+    reference scheme, environment, context and atomic weight of the ``atomic:S`` models, the
+    centred MAE minus the baseline's (kcal/mol) and the fraction centred / baseline, paired by
+    seed; ``total_trained_fraction``: the mean fraction of the total-trained models of the same
+    seeds (None without them)."""
+    rows = [r for r in _own_side(atomic_errors) if r["baseline_mae_kcal_mol"] is not None]
     table = []
     for (scheme, environment, *context), cell in sorted(_by(rows, ("reference_scheme", "environment", *CONTEXT)).items()):
-        by_target = {t: {r["seed"]: r["centred_mae_kcal_mol"] for r in rs} for (t,), rs in _by(cell, ("target",)).items()}
-        compared = _second_minus_first(by_target.get("total", {}), by_target.get(f"atomic:{scheme}", {}), TARGET_SIDES,
-                                       "kcal_mol")
-        if compared:
-            table.append({"reference_scheme": scheme, "environment": environment, **dict(zip(CONTEXT, context)), **compared})
+        total = {r["seed"]: r["centred_fraction"] for r in cell if r["target"] == "total"}
+        trained = _by([r for r in cell if r["target"] == f"atomic:{scheme}"], ("atomic_weight",))
+        for (weight,), models in sorted(trained.items()):
+            baseline = {r["seed"]: r["baseline_mae_kcal_mol"] for r in models}
+            compared = _second_minus_first(baseline, {r["seed"]: r["centred_mae_kcal_mol"] for r in models},
+                                           ("baseline", "atomic_trained"), "kcal_mol")
+            seeds = sorted(baseline)
+            fraction = paired([r["centred_fraction"] for r in sorted(models, key=lambda r: r["seed"])])
+            table.append({"reference_scheme": scheme, "environment": environment, **dict(zip(CONTEXT, context)),
+                          "atomic_weight": weight, **compared, "atomic_trained_fraction": fraction.mean,
+                          "fraction_low": fraction.low, "fraction_high": fraction.high,
+                          "total_trained_fraction": float(np.mean([total[s] for s in seeds]))
+                          if all(s in total for s in seeds) else None})
     return table
 
 
 def molecular_cost_rows(experiments: Iterable[Mapping]) -> list[dict]:
-    """What training on atomic energies costs (or gains) in molecular energies: per atomic
-    target and context, its per-atom molecular MAE (meV/atom) minus the total-trained model's,
-    paired by seed, from ``study_experiments`` rows."""
+    """Claim 1b, whether atomic energies help molecular energies: per atomic target, weight and
+    context, its per-atom molecular MAE (meV/atom) minus the total-trained model's, paired by
+    seed, from ``study_experiments`` rows."""
     done = _finished(experiments)
     table = []
     for context, cell in sorted(_by(done, CONTEXT).items()):
-        by_target = {t: {r["seed"]: r["mae_mev_atom"] for r in rs} for (t,), rs in _by(cell, ("target",)).items()}
-        for target in sorted(t for t in by_target if t.startswith("atomic:")):
-            compared = _second_minus_first(by_target.get("total", {}), by_target[target], TARGET_SIDES, "mev_atom")
+        total = {r["seed"]: r["mae_mev_atom"] for r in cell if r["target"] == "total"}
+        by_target = _by([r for r in cell if r["target"].startswith("atomic:")], ("target", "atomic_weight"))
+        for (target, weight), rows in sorted(by_target.items()):
+            compared = _second_minus_first(total, {r["seed"]: r["mae_mev_atom"] for r in rows}, TARGET_SIDES, "mev_atom")
             if compared:
-                table.append({"target": target, **dict(zip(CONTEXT, context)), **compared})
+                table.append({"target": target, **dict(zip(CONTEXT, context)), "atomic_weight": weight, **compared})
     return table
+
+
+def trade_off_rows(experiments: Iterable[Mapping], atomic_errors: Iterable[Mapping]) -> list[dict]:
+    """The atomic-weight trade-off from ``study_experiments`` and ``study_atomic_errors`` rows:
+    per atomic or atomization target (scheme S), context and weight w (first w = 0: the
+    ``total``-trained models), means over seeds of the per-atom molecular MAE (meV/atom), of the
+    centred atomic MAE against S on every test atom (kcal/mol), of the baseline's MAE and of
+    their fraction; and the changes against weight 0 of the molecular MAE and of the fraction,
+    paired by seed (the same molecules), with 95 % intervals (None without a total-trained pair)."""
+    molecular = {r["experiment_id"]: r["mae_mev_atom"] for r in _finished(experiments)}
+    every_atom = [r for r in atomic_errors if r["element"] == "all" and r["environment"] == "all"
+                  and r["experiment_id"] in molecular and r["centred_fraction"] is not None]
+    table = []
+    for (scheme, *context), cell in sorted(_by(every_atom, ("reference_scheme", *CONTEXT)).items()):
+        sides = {key: {r["seed"]: r for r in rows} for key, rows in _by(cell, ("target", "atomic_weight")).items()}
+        unweighted = sides.get(("total", 0.0), {})
+        for target in sorted({t for t, _ in sides if t.partition(":")[2] == scheme}):
+            weighted = sorted((w, side) for (t, w), side in sides.items() if t == target)
+            for weight, side in ([(0.0, unweighted)] if unweighted else []) + weighted:
+                table.append({"target": target, **dict(zip(CONTEXT, context)), "atomic_weight": weight,
+                              **_trade_off(side, unweighted, molecular)})
+    return table
+
+
+def _trade_off(side: Mapping[int, Mapping], unweighted: Mapping[int, Mapping], molecular: Mapping[int, float]) -> dict:
+    """One weight's columns of :func:`trade_off_rows` from its and weight 0's atomic-error rows
+    by seed."""
+    seeds = sorted(set(side) & set(unweighted))
+    mev = paired([molecular[side[s]["experiment_id"]] - molecular[unweighted[s]["experiment_id"]] for s in seeds])
+    fraction = paired([side[s]["centred_fraction"] - unweighted[s]["centred_fraction"] for s in seeds])
+    rows = list(side.values())
+    return {
+        "n_pairs": len(seeds), "mev_atom": float(np.mean([molecular[r["experiment_id"]] for r in rows])),
+        "mev_atom_change": mev.mean if seeds else None, "mev_atom_low": mev.low, "mev_atom_high": mev.high,
+        "atomic_kcal_mol": float(np.mean([r["centred_mae_kcal_mol"] for r in rows])),
+        "baseline_kcal_mol": float(np.mean([r["baseline_mae_kcal_mol"] for r in rows])),
+        "atomic_fraction": float(np.mean([r["centred_fraction"] for r in rows])),
+        "fraction_change": fraction.mean if seeds else None, "fraction_low": fraction.low,
+        "fraction_high": fraction.high,
+    }
 
 
 def claim_2_rows(experiments: Iterable[Mapping]) -> list[dict]:
@@ -156,8 +228,8 @@ def claim_2_rows(experiments: Iterable[Mapping]) -> list[dict]:
     the in-distribution one, per target and context, paired by seed."""
     done = [r for r in experiments if r["status"] == "done" and r["mae_mev_atom"]]
     table = []
-    for (target, architecture, strategy, size), cell in sorted(
-        _by(done, ("target", "architecture", "strategy", "training_size")).items()
+    for (target, weight, architecture, strategy, size), cell in sorted(
+        _by(done, ("target", "atomic_weight", "architecture", "strategy", "training_size")).items()
     ):
         by_split = {split: {r["seed"]: r for r in rs} for (split,), rs in _by(cell, ("split",)).items()}
         inside = by_split.get("in-distribution", {})
@@ -168,7 +240,7 @@ def claim_2_rows(experiments: Iterable[Mapping]) -> list[dict]:
                 continue
             result = paired([math.log(outside[s]["mae_mev_atom"] / inside[s]["mae_mev_atom"]) for s in seeds])
             table.append({
-                "transfer_split": transfer, "target": target, "architecture": architecture, "strategy": strategy,
+                "transfer_split": transfer, "target": target, "atomic_weight": weight, "architecture": architecture, "strategy": strategy,
                 "training_size": size, "n_pairs": result.n,
                 "in_distribution_mev_atom": float(np.mean([inside[s]["mae_mev_atom"] for s in seeds])),
                 "transfer_mev_atom": float(np.mean([outside[s]["mae_mev_atom"] for s in seeds])),
@@ -192,10 +264,9 @@ def _largest_p_value(experiments: Sequence[Mapping]) -> float | None:
 def _own_scheme_errors(atomic_errors: Iterable[Mapping]) -> dict[tuple, dict[int, float]]:
     """Centred atomic MAE of each ``atomic:S``-trained model against S's labels (element
     ``all``; environments ``all`` and ``unseen``), by (S, environment, *context) and seed."""
-    own = [r for r in atomic_errors if r["element"] == "all" and r["environment"] in ("all", "unseen")
-           and r["target"] == f"atomic:{r['reference_scheme']}"]
+    own = [r for r in _own_side(atomic_errors) if r["target"] == f"atomic:{r['reference_scheme']}"]
     return {key: {r["seed"]: r["centred_mae_kcal_mol"] for r in rows}
-            for key, rows in _by(own, ("reference_scheme", "environment", *CONTEXT)).items()}
+            for key, rows in _by(own, ("reference_scheme", "environment", "atomic_weight", *CONTEXT)).items()}
 
 
 def basis_learnability_rows(first: Iterable[Mapping], second: Iterable[Mapping]) -> list[dict]:
@@ -207,8 +278,9 @@ def basis_learnability_rows(first: Iterable[Mapping], second: Iterable[Mapping])
     for key in sorted(set(by_first) & set(by_second)):
         compared = _second_minus_first(by_first[key], by_second[key], ("first_basis", "second_basis"), "kcal_mol")
         if compared:
-            scheme, environment, *context = key
-            table.append({"scheme": scheme, "environment": environment, **dict(zip(CONTEXT, context)), **compared})
+            scheme, environment, weight, *context = key
+            table.append({"scheme": scheme, "environment": environment, "atomic_weight": weight,
+                          **dict(zip(CONTEXT, context)), **compared})
     return table
 
 
@@ -216,7 +288,7 @@ def _molecular_errors(experiments: Iterable[Mapping]) -> dict[tuple, dict[int, f
     """Per-atom molecular MAE (meV/atom) of the finished ``study_experiments`` rows, by (target,
     *context) and seed."""
     return {key: {r["seed"]: r["mae_mev_atom"] for r in rows}
-            for key, rows in _by(_finished(experiments), ("target", *CONTEXT)).items()}
+            for key, rows in _by(_finished(experiments), ("target", "atomic_weight", *CONTEXT)).items()}
 
 
 def basis_molecular_rows(first: Iterable[Mapping], second: Iterable[Mapping]) -> list[dict]:
@@ -235,11 +307,11 @@ def basis_molecular_rows(first: Iterable[Mapping], second: Iterable[Mapping]) ->
         compared = _second_minus_first(by_first[key], by_second[key], ("first_basis", "second_basis"), "mev_atom")
         if not compared:
             continue
-        target, *context = key
-        total = change.get(("total", *context), {})
+        target, weight, *context = key
+        total = change.get(("total", 0.0, *context), {})
         seeds = sorted(set(change[key]) & set(total)) if target != "total" else []
         beyond = paired([change[key][s] - total[s] for s in seeds]) if seeds else None
-        table.append({"target": target, **dict(zip(CONTEXT, context)), **compared,
+        table.append({"target": target, "atomic_weight": weight, **dict(zip(CONTEXT, context)), **compared,
                       "beyond_total_mev_atom": beyond.mean if beyond else None,
                       "beyond_total_low": beyond.low if beyond else None,
                       "beyond_total_high": beyond.high if beyond else None})

@@ -7,7 +7,10 @@ Targets (``Target.parse``):
 - ``atomic:<scheme>``: atomic energies E_A of a partition scheme (``ao-eda``, ``mo-pm-iao``, ...);
 - ``atomization:<scheme>``: E_A minus the free atom's energy at the same level (Hartree).
 
-Every combination of the lists in :class:`StudyConfig` is one :class:`Experiment`.
+Every combination of the lists in :class:`StudyConfig` is one :class:`Experiment`; atomic and
+atomization targets once per atomic weight (``atomic_weights``: the weight of the atomic term
+against the total term of the loss, :class:`~atomloop.models.training.TrainingConfig`). Weight 0
+is training on totals only: the ``total`` target, so it is not trained again per scheme.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ SPLITS = ("in-distribution", "size-transfer", "group-transfer")
 # atomization targets differ from atomic ones by a per-element constant (the free atom's energy),
 # which the per-element reference energies absorb: not a separate default
 DEFAULT_TARGETS = ("total", "atomic:ao-eda", "atomic:mo-pm-iao")
+DEFAULT_ATOMIC_WEIGHTS = (1.0,)  # TrainingConfig's default
 DEFAULT_TRANSFER_GROUPS = ("aromatic", "heteroaromatic", "amide", "ester")
 DATASET_BASIS = {"qm9-labelled": "6-31g*"}  # the level its shipped labels were computed at
 DEFAULT_DATASET = "qm9-labelled"
@@ -100,10 +104,16 @@ class Experiment:
     size: int
     split: str
     seed: int
+    atomic_weight: float | None = None  # the atomic term's weight; None: 0 for ``total``, else 1
+
+    def __post_init__(self) -> None:
+        if self.atomic_weight is None:
+            object.__setattr__(self, "atomic_weight", 0.0 if self.target == "total" else 1.0)
 
     @property
     def label(self) -> str:
-        return f"{self.split}/{self.target}/{self.architecture}/{self.strategy}/n={self.size}/seed={self.seed}"
+        weight = "" if self.target == "total" else f"/w={self.atomic_weight:g}"
+        return f"{self.split}/{self.target}{weight}/{self.architecture}/{self.strategy}/n={self.size}/seed={self.seed}"
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,9 @@ class StudyConfig:
     ``test_fraction``: share of molecules (whole molecules, all conformers) held out as the
     in-distribution test set, and the share of the largest molecules in the size-transfer
     test. ``transfer_groups``: functional groups held out in the group-transfer split.
-    ``epochs``: training epochs of every model; ``hyperparameters``: per architecture, overrides
+    ``atomic_weights``: weights of the atomic term (each atomic target trained at each weight > 0;
+    0 is the ``total`` target, added to ``targets`` where missing). ``epochs``: training epochs of
+    every model; ``hyperparameters``: per architecture, overrides
     of the model defaults; ``device`` (not part of the record): auto, cpu or cuda. Labels:
     ``method``/``basis`` with every scheme the targets name; ``basis`` None: the dataset's own
     (:data:`DATASET_BASIS`: 6-31G* for the shipped ``qm9-labelled``, else STO-3G).
@@ -137,6 +149,7 @@ class StudyConfig:
     hyperparameters: dict[str, dict] = field(default_factory=dict)
     name: str | None = None
     device: str = "auto"
+    atomic_weights: tuple[float, ...] = DEFAULT_ATOMIC_WEIGHTS
 
     @classmethod
     def from_options(cls, *, quick: bool = False, **options) -> StudyConfig:
@@ -158,7 +171,13 @@ class StudyConfig:
             unknown = [v for v in value if v not in allowed]
             if unknown or not value:
                 raise InputError(f"unknown or missing {what} {unknown}; choose from {', '.join(allowed)}")
-        object.__setattr__(self, "targets", tuple(Target.parse(t).name for t in self.targets))
+        if not self.atomic_weights or min(self.atomic_weights) < 0:
+            raise InputError(f"atomic weights must be >= 0 (got {list(self.atomic_weights)})")
+        object.__setattr__(self, "atomic_weights", tuple(sorted({float(w) for w in self.atomic_weights})))
+        targets = tuple(Target.parse(t).name for t in self.targets)
+        if 0.0 in self.atomic_weights and "total" not in targets:
+            targets = ("total", *targets)
+        object.__setattr__(self, "targets", targets)
         if not self.targets or not self.sizes or not self.seeds:
             raise InputError("a study needs at least one target, size and seed")
         if min(self.sizes) < 2:
@@ -179,8 +198,10 @@ class StudyConfig:
         return QMSettings(method=self.method, basis=self.basis, schemes=self.schemes or ("mo-pm-iao",), atomization=True)
 
     def parameters(self) -> dict:
-        """Every input as plain JSON (the study's record)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if k != "device"}
+        """Every input as plain JSON (the study's record); ``atomic_weights`` only where not the
+        default, so studies that do not set it keep their record and name."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()
+                if k != "device" and not (k == "atomic_weights" and v == DEFAULT_ATOMIC_WEIGHTS)}
 
     @property
     def study_name(self) -> str:
@@ -192,9 +213,11 @@ class StudyConfig:
 
     def experiments(self) -> list[Experiment]:
         """The full matrix, in the order it runs (small training sets first)."""
+        weighted = [(target, None if target == "total" else weight) for target in self.targets
+                    for weight in ((0.0,) if target == "total" else [w for w in self.atomic_weights if w > 0])]
         return [
-            Experiment(target, arch, strategy, size, split, seed)
-            for split, size, seed, strategy, arch, target in product(
-                self.splits, sorted(self.sizes), self.seeds, self.strategies, self.architectures, self.targets
+            Experiment(target, arch, strategy, size, split, seed, weight)
+            for split, size, seed, strategy, arch, (target, weight) in product(
+                self.splits, sorted(self.sizes), self.seeds, self.strategies, self.architectures, weighted
             )
         ]

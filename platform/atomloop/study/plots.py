@@ -6,7 +6,11 @@
 - ``error_vs_auc``: test MAE per atom (meV/atom) against the adversarial AUC between training
   and test set, one point per experiment;
 - ``element_errors``: MAE of atomic energies per element (meV), per atomic target;
-- ``partition_comparison``: AO- vs MO-based (and atomization-style) targets per split.
+- ``partition_comparison``: AO- vs MO-based (and atomization-style) targets per split;
+- ``atomic_weight_trade_off``: molecular-energy MAE (meV/atom) against the centred atomic MAE as
+  a fraction of the element-mean baseline's, one panel per split, one line per atomic target
+  through its atomic weights (0: the total-trained model), from
+  :func:`atomloop.study.claims.trade_off_rows`.
 
 Figures are built with :class:`matplotlib.figure.Figure` (no pyplot state, Agg rendering) and
 saved as PNG. Error axes are logarithmic (:func:`log_y_axis`); where errors reach
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,11 +33,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
+from atomloop.study.claims import trade_off_rows
+
 if TYPE_CHECKING:
     from atomloop.store.reports import Row, StudyRows
 LINE_STYLES = {"random": "-", "adversarial": "--", "committee": ":"}
 MARKERS = {"in-distribution": "o", "size-transfer": "s", "group-transfer": "^"}
-PLOTS = ("learning_curves", "error_vs_auc", "element_errors", "partition_comparison")
+PLOTS = ("learning_curves", "error_vs_auc", "element_errors", "partition_comparison", "atomic_weight_trade_off")
 KCAL_MOL_IN_MEV = units.kcal / units.mol * 1000.0  # 1 kcal/mol = 43.36 meV
 # Errors beyond any fit (an element missing from training is predicted from an untrained embedding
 # and a reference energy of 0: ~1e5 kcal/mol): 1e4 kcal/mol for a molecular or atomic energy,
@@ -119,16 +125,18 @@ def learning_curves(summary: Sequence[Row]) -> Figure:
     for i, split in enumerate(splits):
         for j, target in enumerate(targets):
             ax = axes[i][j]
-            lines: dict[tuple[str, str], list[Row]] = defaultdict(list)
+            lines: dict[tuple[str, str, float | None], list[Row]] = defaultdict(list)
             for r in summary:
                 if r["split"] == split and r["target"] == target:
-                    lines[(r["architecture"], r["strategy"])].append(r)
-            for (arch, strategy), rows in sorted(lines.items()):
+                    lines[(r["architecture"], r["strategy"], r.get("atomic_weight"))].append(r)
+            weighted = len({weight for _, _, weight in lines}) > 1
+            for (arch, strategy, weight), rows in sorted(lines.items()):
                 rows.sort(key=lambda r: r["training_size"])
                 ax.errorbar(
                     [r["training_size"] for r in rows], [r["mae_kcal_mol_mean"] for r in rows],
                     yerr=[r["mae_kcal_mol_std"] or 0.0 for r in rows], color=colours[arch],
-                    linestyle=LINE_STYLES.get(strategy, "-"), marker="o", capsize=3, label=f"{arch}, {strategy}",
+                    linestyle=LINE_STYLES.get(strategy, "-"), marker="o", capsize=3,
+                    label=f"{arch}, {strategy}" + (f", w={weight:g}" if weighted else ""),
                 )
             ax.set(title=f"{split}: {target}", xlabel="training molecules", ylabel="test MAE (kcal/mol)", xscale="log")
             log_y_axis(ax, "kcal/mol")
@@ -236,6 +244,44 @@ def partition_comparison(experiments: Sequence[Row]) -> Figure:
     return fig
 
 
+def atomic_weight_trade_off(trade_off: Sequence[Mapping]) -> Figure:
+    """Molecular MAE (meV/atom) vs centred atomic MAE / baseline MAE per split (panels), a line
+    per atomic target and architecture through its weights (labelled), mean over seeds; at the
+    largest training size, the random strategy where the study has it."""
+    size = max((r["training_size"] for r in trade_off), default=0)
+    chosen = [r for r in trade_off if r["training_size"] == size]
+    if any(r["strategy"] == "random" for r in chosen):
+        chosen = [r for r in chosen if r["strategy"] == "random"]
+    splits = _ordered(r["split"] for r in chosen)
+    fig = Figure(figsize=(5.0 * max(1, len(splits)), 4.2), layout="constrained")
+    axes = fig.subplots(1, max(1, len(splits)), squeeze=False)[0]
+    if not chosen:
+        empty_axes(axes[0], "no atomic-energy targets with a total-trained model at weight 0")
+        return fig
+    colours = _colours(_ordered(r["target"] for r in chosen))
+    styles = dict(zip(_ordered(r["architecture"] for r in chosen), ("-", "--", ":", "-.")))
+    for ax, split in zip(axes, splits):
+        lines: dict[tuple[str, str], list[Mapping]] = defaultdict(list)
+        for r in chosen:
+            if r["split"] == split:
+                lines[(r["target"], r["architecture"])].append(r)
+        for (target, arch), points in sorted(lines.items()):
+            points.sort(key=lambda r: r["atomic_weight"])
+            x, y = [r["atomic_fraction"] for r in points], [r["mev_atom"] for r in points]
+            ax.plot(x, y, color=colours[target], linestyle=styles[arch], marker="o", label=f"{target}, {arch}")
+            for r in points:
+                ax.annotate(f"{r['atomic_weight']:g}", (r["atomic_fraction"], r["mev_atom"]), fontsize="x-small",
+                            textcoords="offset points", xytext=(3, 3))
+        ax.axvline(1.0, color="grey", linewidth=0.8)
+        ax.set(title=f"{split} (n={size})", xlabel="centred atomic MAE / element-mean baseline MAE",
+               ylabel="molecular MAE (meV/atom)")
+        log_y_axis(ax, "meV/atom")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize="small")
+    fig.suptitle("Atomic-weight trade-off (labels: weight of the atomic term; grey line: the baseline)")
+    return fig
+
+
 def study_figures(rows: StudyRows) -> dict[str, Figure]:
     """Every plot of a study by name (see ``PLOTS``), from its view rows."""
     experiments = rows.views["study_experiments"]
@@ -244,6 +290,7 @@ def study_figures(rows: StudyRows) -> dict[str, Figure]:
         "error_vs_auc": error_vs_auc(experiments),
         "element_errors": element_errors(rows.views["study_element_errors"]),
         "partition_comparison": partition_comparison(experiments),
+        "atomic_weight_trade_off": atomic_weight_trade_off(trade_off_rows(experiments, rows.views["study_atomic_errors"])),
     }
 
 

@@ -25,9 +25,10 @@ from tqdm.auto import tqdm
 from atomloop.db.engine import get_engine, session_scope
 from atomloop.errors import AtomloopError, InputError
 from atomloop.labelling.runner import label_in_process
-from atomloop.loop.models import train_and_register
+from atomloop.loop.models import load_registered_model, train_and_register
 from atomloop.models.evaluate import predict
 from atomloop.models.fitting import TrainingData, fit
+from atomloop.models.names import ATOMIC_ENERGIES_ARRAY_KEY
 from atomloop.models.training import TrainingConfig
 from atomloop.qm import QMSettings
 from atomloop.select import adversarial_validation
@@ -36,7 +37,7 @@ from atomloop.store.labels import LabelSource, labelled_atoms
 from atomloop.store.models import model_row, models_trained_on, stored_predictions
 from atomloop.store.molecules import molecule_tags
 from atomloop.store.studies import ExperimentKey
-from atomloop.study.atomic_errors import AtomicErrorRow, atomic_error_rows
+from atomloop.study.atomic_errors import AtomicEnergies, AtomicErrorRow, atomic_error_rows
 from atomloop.study.breakdown import error_breakdown
 from atomloop.study.dataset import dataset_molecule_ids
 from atomloop.select.environments import environment_keys
@@ -60,7 +61,7 @@ def open_study(engine: Engine, config: StudyConfig) -> int:
 
 def _key(experiment: Experiment) -> ExperimentKey:
     return ExperimentKey(experiment.split, experiment.target, experiment.architecture, experiment.strategy,
-                         experiment.size, experiment.seed)
+                         experiment.size, experiment.seed, experiment.atomic_weight)
 
 
 def _labelled_molecules(session: Session, settings: QMSettings, ids: list[int]) -> tuple[dict[int, StudyMolecule], dict[int, Atoms]]:
@@ -166,23 +167,32 @@ class StudyPlan:
 
     def atomic_errors(self, session: Session, model_id: int, train_ids: list[int]) -> list[AtomicErrorRow]:
         """The model's test atomic-energy errors against every labelled scheme, raw and
-        element-centred, split by whether each atom's environment occurs in ``train_ids``."""
+        element-centred (offsets fitted on its predictions of ``train_ids``), beside the
+        element-mean baseline of ``train_ids``' labels, split by whether each atom's environment
+        occurs in ``train_ids``."""
         seen = {key for i in train_ids for key in self.environments(i)}
+        model = load_registered_model(model_id, engine=self.engine)
+        train_atoms = [self.atoms_by_id[i] for i in train_ids]
+        on_train = [p.atomic_energies for p in predict(model, train_atoms)]
         rows = []
         for scheme in self.config.qm_settings.schemes:
-            predictions = stored_predictions(session, model_id, "test", LabelSource(self.settings_hash, scheme))
-            rows += atomic_error_rows(
-                scheme, [p.atomic_energies for p in predictions], [p.reference_atomic_energies for p in predictions],
-                [p.numbers for p in predictions],
-                [np.array([key in seen for key in self.environments(p.molecule_id)]) for p in predictions],
-            )
+            source = LabelSource(self.settings_hash, scheme)
+            predictions = stored_predictions(session, model_id, "test", source)
+            labels = labelled_atoms(session, source, train_ids)
+            test = AtomicEnergies.of([p.atomic_energies for p in predictions],
+                                     [p.reference_atomic_energies for p in predictions], [p.numbers for p in predictions])
+            train = AtomicEnergies.of(on_train, [labels[i].arrays[ATOMIC_ENERGIES_ARRAY_KEY] for i in train_ids],
+                                      [a.numbers for a in train_atoms])
+            in_training = np.concatenate([[key in seen for key in self.environments(p.molecule_id)] for p in predictions])
+            rows += atomic_error_rows(scheme, test, in_training, train)
         return rows
 
     def finished(self) -> set[Experiment]:
         """Experiments of this study already done."""
         with session_scope(self.engine) as session:
             keys = studies.finished_experiments(session, self.study_id)
-        return {Experiment(k.target, k.architecture, k.strategy, k.training_size, k.split, k.seed) for k in keys}
+        return {Experiment(k.target, k.architecture, k.strategy, k.training_size, k.split, k.seed, k.atomic_weight)
+                for k in keys}
 
 
 def plan_study(engine: Engine, config: StudyConfig, study_id: int, molecule_ids: list[int]) -> StudyPlan:
@@ -205,6 +215,7 @@ def _reusable_model(session: Session, plan: StudyPlan, experiment: Experiment, t
             h.get("labels", {}).get("atomic_column") == ("atomization" if target.atomization else "energy")
             and h.get("validation_molecule_ids") == split.valid and h.get("test_molecule_ids") == split.test
             and h.get("training", {}).get("epochs") == plan.config.epochs and h.get("training", {}).get("seed") == experiment.seed
+            and (target.kind == "total" or h.get("training", {}).get("atomic_weight", 1.0) == experiment.atomic_weight)
             and all(h.get("model", {}).get(k) == v for k, v in overrides.items())
         ):
             return model_id
@@ -217,6 +228,13 @@ def _store(engine: Engine, plan: StudyPlan, experiment: Experiment, values: dict
     with session_scope(engine) as session:
         studies.store_experiment(session, plan.study_id, _key(experiment), target.scheme, target.atomization, values,
                                  errors, atomic_errors)
+
+
+def _training(plan: StudyPlan, experiment: Experiment) -> dict:
+    """The experiment's :class:`TrainingConfig` fields (an atomic target's weight; a total
+    target keeps the default, so its models keep their fingerprints)."""
+    weight = {} if experiment.target == "total" else {"atomic_weight": experiment.atomic_weight}
+    return {"epochs": plan.config.epochs, "seed": experiment.seed, **weight}
 
 
 def run_experiment(plan: StudyPlan, experiment: Experiment) -> str:
@@ -237,7 +255,7 @@ def run_experiment(plan: StudyPlan, experiment: Experiment) -> str:
                 settings_hash=plan.settings_hash, atomization=target.atomization, train_ids=train_ids,
                 valid_ids=split.valid, test_ids=split.test,
                 hyperparameters=plan.config.hyperparameters.get(experiment.architecture),
-                training={"epochs": plan.config.epochs, "seed": experiment.seed}, device=plan.config.device,
+                training=_training(plan, experiment), device=plan.config.device,
                 progress=False, engine=plan.engine,
             )
         groups = {i: plan.molecules[i].group for i in split.test}
@@ -279,9 +297,11 @@ class StudyResult:
     failed: int = 0
     skipped: int = 0
     tests_filled: int = 0
+    atomic_errors_filled: int = 0
 
     def summary(self) -> str:
         filled = f", {self.tests_filled} permutation tests filled in" if self.tests_filled else ""
+        filled += f", {self.atomic_errors_filled} atomic errors filled in" if self.atomic_errors_filled else ""
         return (f"study {self.name} (id {self.study_id}): {self.done} run, {self.skipped} already done, "
                 f"{self.failed} failed{filled}")
 
@@ -297,6 +317,18 @@ def fill_permutation_tests(plan: StudyPlan, *, progress: bool = False) -> int:
         with session_scope(plan.engine) as session:
             studies.update_experiment(session, row.id, test.columns())
     return len(untested)
+
+
+def fill_atomic_errors(plan: StudyPlan, *, progress: bool = False) -> int:
+    """Compute again the atomic errors of every finished experiment stored without the
+    element-mean baseline (studies run before revision 0012, whose offsets were fitted on test
+    atoms); returns how many experiments it filled."""
+    with session_scope(plan.engine) as session:
+        stale = studies.experiments_without_baseline(session, plan.study_id)
+    for row in tqdm(stale, desc="atomic errors", unit="exp", disable=not progress or not stale):
+        with session_scope(plan.engine) as session:
+            studies.replace_atomic_errors(session, row.id, plan.atomic_errors(session, row.model_id, row.train_molecule_ids))
+    return len(stale)
 
 
 def run_study(
@@ -324,6 +356,7 @@ def run_study(
         status = (experiment_runner or run_experiment)(plan, experiment)
         setattr(result, status, getattr(result, status) + 1)
     result.tests_filled = fill_permutation_tests(plan, progress=progress)
+    result.atomic_errors_filled = fill_atomic_errors(plan, progress=progress)
     with session_scope(engine) as session:
         studies.finish_study(session, study_id, "done" if result.failed == 0 else "failed")
     return result
