@@ -7,8 +7,12 @@
    Targets at 20 atoms: <= 10 % (AO scheme), <= 25 % (MO schemes).
 2. Throughput (molecules per hour, ``--workers`` processes of one thread) of
    ``label_molecules`` on a throwaway embedded PostgreSQL store vs a plain loop over PySCF in
-   the same number of processes on the same molecules, best of ``--repeats``: the platform
-   alone (no schemes; target ratio >= 0.95) and with the default schemes.
+   the same number of processes on the same ``--molecules`` closed-shell g2 molecules (3 to 9
+   atoms), best of ``--repeats``, the modes interleaved: the platform alone (no schemes; target
+   ratio >= 0.95) and with ao-eda + mo-pm-iao. Then where the time goes, measured in the same
+   run: the start and imports of a fresh worker process (a label worker's vs a plain PySCF
+   one's) and one in-process ``label_molecules`` pass over the same molecules with its steps
+   timed (claim, molecule load, SCF, operators, each scheme, compression, store writes).
 3. A scheme added later: ``repartition`` of the kept occupied orbitals and their operator blocks
    (no SCF, no operator build: localization and weights only) for one MO scheme (``--added-scheme``, default mo-pm-iao) on molecules labelled with
    ao-eda, as a ratio to the bare PySCF SCF of the same molecule. Target: <= 15 %.
@@ -17,7 +21,8 @@
    (``--device-threads`` threads), and the difference of their energies; skipped, with a line
    saying so, without CUDA and gpu4pyscf (``pip install 'atomloop[gpu]'``).
 
-Usage: ``python bench/label.py [--full] [--method b3lyp] [--basis def2-svp] [--workers 2] [--device]``
+Usage: ``python bench/label.py [--full] [--method b3lyp] [--basis def2-svp] [--workers 2] [--molecules 32]
+[--repeats 3] [--only-throughput] [--device]``
 """
 
 from __future__ import annotations
@@ -25,7 +30,11 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import subprocess
+import sys
 import time
+from collections import defaultdict
+from collections.abc import Callable
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -37,7 +46,15 @@ from atomloop.qm import VALID_SCHEMES, QMSettings, compute, parse_scheme
 from atomloop.qm.calculation import repartition
 
 OVERHEAD_MOLECULES = ("H2O", "CH3OH", "CH3CH2OH")
-THROUGHPUT_MOLECULES = ("H2O", "NH3", "CH4", "CH3OH", "HCOOH", "CH3CHO", "C2H4", "CH3CN")
+THROUGHPUT_MOLECULES = (  # closed-shell g2 molecules of H, C, N, O with 3 to 9 atoms, smallest first
+    "CO2", "H2O", "HCN", "N2O", "C2H2", "H2CO", "H2O2", "NCCN", "NH3", "CH4", "H2CCO", "HCOOH", "C2H4", "CH3CN",
+    "CH3OH", "N2H4", "OCHCHO", "C3H4_C2v", "C3H4_C3v", "C3H4_D2d", "CH2OCH2", "CH3CHO", "CH3NO2", "CH3ONO",
+    "H2CCHCN", "H3CNH2", "C2H6", "CH2NHCH2", "CH3COOH", "HCOOCH3", "C3H6_Cs", "C3H6_D3h",
+)
+WORKER_IMPORTS = {  # what a fresh worker process imports before its first molecule
+    "atomloop label worker": "import pyscf.dft, atomloop.labelling.worker",
+    "plain PySCF worker": "import pyscf.dft, ase.build",
+}
 QM9_SIZE_SMILES = "O=Cc1ccccc1O"  # salicylaldehyde, C7H6O2: 9 heavy atoms, as the largest QM9 molecules
 
 
@@ -133,7 +150,7 @@ def throughput(names: tuple[str, ...], method: str, basis: str, workers: int, re
     """Best-of-``repeats`` wall times, modes interleaved so machine load hits all alike."""
     scf_only = QMSettings(method=method, basis=basis, schemes=())
     partitioned = QMSettings(method=method, basis=basis, schemes=("ao-eda", "mo-pm-iao"))
-    print(f"\n== throughput on {len(names)} g2 molecules, {workers} processes x 1 thread, {method}/{basis}, "
+    print(f"\n== throughput on {len(names)} closed-shell g2 molecules, {workers} processes x 1 thread, {method}/{basis}, "
           f"best of {repeats} ==")
     modes = {
         "plain PySCF loop (SCF)": lambda: plain_loop_seconds(names, scf_only, workers),
@@ -149,6 +166,79 @@ def throughput(names: tuple[str, ...], method: str, basis: str, workers: int, re
         print(f"{mode:42s} {seconds:7.1f} s {3600 * len(names) / seconds:8.0f} molecules/hour  "
               f"ratio to plain {plain / seconds:.3f}")
     print("(target: atomloop label (SCF, no schemes) ratio >= 0.95)")
+    time_breakdown(names, partitioned, repeats)
+
+
+def process_start_seconds(statement: str, repeats: int) -> float:
+    """Best-of-``repeats`` wall time (s) of a fresh one-thread Python process running ``statement``."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", statement], check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _timed(spent: dict[str, float], key: str, function: Callable) -> Callable:
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[key] += time.perf_counter() - start
+    return timed
+
+
+def time_breakdown(names: tuple[str, ...], settings: QMSettings, repeats: int) -> None:
+    """Where the labelling time goes: process start + imports, and the steps of one in-process
+    ``label_molecules`` pass over ``names`` (seconds summed over the molecules)."""
+    from atomloop.labelling import label_molecules
+    from atomloop.labelling import worker as worker_module
+    from atomloop.qm.orbitals import OccupiedOrbitals
+
+    print(f"\n== where the time goes: {len(names)} molecules, one in-process label pass, "
+          f"{' + '.join(settings.schemes)} ==")
+    for side, statement in WORKER_IMPORTS.items():
+        print(f"{'process start + imports, ' + side:46s} {process_start_seconds(statement, repeats):7.2f} s per process")
+    spent: dict[str, float] = defaultdict(float)
+    qm: dict[str, float] = defaultdict(float)
+    compute = worker_module.compute
+
+    def computed(*args, **kwargs):
+        result = compute(*args, **kwargs)
+        for key, seconds in result.timings.items():
+            qm[key] += seconds
+        return result
+
+    steps = {"claim_next": "claim (store round trip)", "load_atoms": "molecule load (store round trip)",
+             "store_result": "store writes (incl. compression)"}
+    originals = {name: getattr(worker_module, name) for name in steps}
+    to_bytes = OccupiedOrbitals.to_bytes
+    worker_module.compute = _timed(spent, "compute", computed)
+    for name, key in steps.items():
+        setattr(worker_module, name, _timed(spent, key, originals[name]))
+    OccupiedOrbitals.to_bytes = _timed(spent, "compression", to_bytes)
+    try:
+        with throwaway_store() as engine:
+            from atomloop.ingest import ingest_atoms
+
+            ingest_atoms([molecule(n) for n in names], source="bench", engine=engine)
+            report = label_molecules(settings, engine=engine, workers=1, progress=False)
+    finally:
+        worker_module.compute, OccupiedOrbitals.to_bytes = compute, to_bytes
+        for name, function in originals.items():
+            setattr(worker_module, name, function)
+    partitions = {key: seconds for key, seconds in qm.items() if key.startswith("partition:")}
+    rows = [("SCF (incl. molecule build)", qm["scf"]), ("operators (shared by the schemes)", qm.get("operators", 0.0)),
+            *((f"{key} (localization + weights)", seconds) for key, seconds in partitions.items()),
+            ("compute, rest", spent["compute"] - qm["scf"] - qm.get("operators", 0.0) - sum(partitions.values())),
+            (steps["claim_next"], spent[steps["claim_next"]]), (steps["load_atoms"], spent[steps["load_atoms"]]),
+            ("compression of orbitals + operator blocks", spent["compression"]),
+            ("store writes, rest", spent[steps["store_result"]] - spent["compression"])]
+    rows.append(("label_molecules, rest (queue, derive, counts)", report.wall_time - sum(seconds for _, seconds in rows)))
+    for key, seconds in rows:
+        print(f"{key:46s} {seconds:7.2f} s {100 * seconds / report.wall_time:6.1f}%")
+    print(f"{'label_molecules (one process)':46s} {report.wall_time:7.2f} s")
 
 
 def device_table(method: str, basis: str, threads: int) -> None:
@@ -183,10 +273,13 @@ def main() -> None:
     parser.add_argument("--method", default="b3lyp")
     parser.add_argument("--basis", default="def2-svp")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=2, help="throughput repetitions (best is kept)")
+    parser.add_argument("--repeats", type=int, default=3, help="throughput repetitions (best is kept)")
+    parser.add_argument("--molecules", type=int, default=len(THROUGHPUT_MOLECULES),
+                        help=f"throughput molecules, the first N of {len(THROUGHPUT_MOLECULES)} (smallest first)")
     parser.add_argument("--full", action="store_true", help="add benzene (12 atoms) and n-hexane (20 atoms)")
     parser.add_argument("--added-scheme", default="mo-pm-iao", help="the scheme added to labelled molecules (part 3)")
     parser.add_argument("--only-added", action="store_true", help="run part 3 only")
+    parser.add_argument("--only-throughput", action="store_true", help="run part 2 only")
     parser.add_argument("--device", action="store_true", help="run part 4 only: GPU vs CPU SCF + partitioning")
     parser.add_argument("--device-threads", type=int, default=os.cpu_count(), help="CPU threads of part 4")
     args = parser.parse_args()
@@ -194,6 +287,9 @@ def main() -> None:
         device_table(args.method, args.basis, args.device_threads)
         return
 
+    if args.only_throughput:
+        throughput(THROUGHPUT_MOLECULES[:args.molecules], args.method, args.basis, args.workers, args.repeats)
+        return
     molecules = [(name, molecule(name)) for name in OVERHEAD_MOLECULES]
     if args.full:
         from atomloop.ingest.smiles import atoms_from_smiles
@@ -204,7 +300,7 @@ def main() -> None:
         return
     overhead_table(molecules, QMSettings(method=args.method, basis=args.basis, schemes=VALID_SCHEMES))
     added_scheme_table(molecules, args.method, args.basis, args.added_scheme)
-    throughput(THROUGHPUT_MOLECULES, args.method, args.basis, args.workers, args.repeats)
+    throughput(THROUGHPUT_MOLECULES[:args.molecules], args.method, args.basis, args.workers, args.repeats)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Exact, term-by-term partition of a converged SCF energy into atomic contributions (Hartree).
 
 Every electronic term is linear in an atomic density D_A, so it is a trace Tr(O D_A) with an
-energy operator O built once per calculation (:mod:`atomloop.qm.operators`) and kept reduced to
+energy operator O built once per calculation (:mod:`atomloop.qm.operators`; J, K and eps_xc
+taken from the SCF's last Fock build where it was kept) and kept reduced to
 the blocks that every scheme needs (:class:`OperatorBlocks`):
 
 ====================  ===================================================================
