@@ -141,7 +141,7 @@ def atomloop(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 REAL_SERVER_FIXTURES = {"postgres_server", "prefect_server_url"}
 SLOW_MODULES = (  # modules whose tests each take 20 s or more in a full run (`make test`'s durations)
     "test_interrupt.py", "test_loop_database_restart.py", "test_serve.py", "test_benchmark_selection.py",
-    "test_loop_lifetime.py", "test_loop_resilience.py", "test_scale_concurrency.py",
+    "test_loop_lifetime.py", "test_loop_resilience.py", "test_scale_concurrency.py", "test_export_model.py",
 )
 
 

@@ -1,10 +1,16 @@
-"""``atomloop export-model`` (issue 13): a registered model exported for its peer's own loader
-gives AtomloopCalculator's energies (to 1e-6 eV), per-atom energies and forces (real PostgreSQL)."""
+"""``atomloop export-model`` (issue 13): a registered model exported for its peer's own loader,
+loaded by the instructions of the export's README.txt run as written (for NequIP: ``nequip-compile``
+with AOTInductor, then ``NequIPCalculator.from_compiled_model``), gives AtomloopCalculator's
+energies (to 1e-6 eV), per-atom energies and forces (real PostgreSQL)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from ase.build import molecule
@@ -12,7 +18,7 @@ from models_testdata import SETTINGS_HASH, labelled, store_labelled
 
 from atomloop.cli import EXIT_USAGE
 from atomloop.loop.models import train_and_register
-from atomloop.models.export import INFO_FILE, LOADER_FILE, NEQUIP_FILE, TORCHSCRIPT_FILE
+from atomloop.models.export import INFO_FILE, README_FILE
 from atomloop.recipes import registered_calculator
 
 FAST = {"epochs": 3, "batch_size": 5, "validation": "holdout"}
@@ -20,26 +26,29 @@ TINY = {"num_features": 8, "num_layers": 1}
 MOLECULES = ("H2O", "CH4", "NH3", "HCN", "CH3OH", "CH3CH2OH")  # rattled: no symmetry to hide errors
 
 
-def _nequip_calculator(directory):
-    from nequip.integrations.ase import NequIPCalculator
-
-    return NequIPCalculator._from_saved_model(str(directory / NEQUIP_FILE), chemical_species_to_atom_type_map=True)
+PEERS = ("nequip", "schnet")
+BIN = Path(sys.executable).parent  # nequip-compile, as a user's environment has it on PATH
 
 
-def _torchscript_calculator(directory):
-    """The loader copied into the export directory, imported from there."""
-    spec = importlib.util.spec_from_file_location("atomloop_torchscript", directory / LOADER_FILE)
-    loader = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loader)
-    return loader.TorchScriptCalculator(directory / TORCHSCRIPT_FILE)
+def readme_calculator(directory: Path, monkeypatch):
+    """The calculator that ``README_FILE``'s indented instructions make, run as written in
+    ``directory``: its commands (``nequip-compile``) in a shell, then its Python lines (``atoms``:
+    a water molecule; ``directory`` first on ``sys.path``, as for a script run there)."""
+    lines = [line[4:] for line in (directory / README_FILE).read_text().splitlines() if line.startswith("    ")]
+    for command in (line for line in lines if line.startswith("nequip-compile ")):
+        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+        done = subprocess.run(shlex.split(command), cwd=directory, env=env, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    monkeypatch.chdir(directory)
+    monkeypatch.syspath_prepend(str(directory))
+    namespace = {"atoms": molecule("H2O")}
+    exec("\n".join(line for line in lines if not line.startswith("nequip-compile ")), namespace)
+    return namespace["atoms"].calc
 
 
-PEERS = {"nequip": _nequip_calculator, "schnet": _torchscript_calculator}
-
-
-def test_exported_models_match_atomloop_calculator(engine, tmp_path, atomloop):
+def test_exported_models_match_atomloop_calculator(engine, tmp_path, atomloop, monkeypatch):
     store_labelled(engine, labelled())
-    for arch, peer in PEERS.items():
+    for arch in PEERS:
         model_id = train_and_register(
             arch=arch, target="total", settings_hash=SETTINGS_HASH, hyperparameters=TINY, training=FAST,
             device="cpu", progress=False, engine=engine,
@@ -55,7 +64,7 @@ def test_exported_models_match_atomloop_calculator(engine, tmp_path, atomloop):
         assert info["type_names"] == ["H", "C", "N", "O"] and info["r_max"] == 4.0
         assert info["units"]["energy"] == "eV" and info["units"]["forces"] == "eV/Å"
 
-        exported, ours = peer(directory), registered_calculator(model_id, engine=engine)
+        exported, ours = readme_calculator(directory, monkeypatch), registered_calculator(model_id, engine=engine)
         for name in MOLECULES:
             atoms = molecule(name)
             atoms.rattle(0.05, seed=3)

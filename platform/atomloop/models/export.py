@@ -1,8 +1,9 @@
 """Export a trained model into a directory, for use without atomloop (a registered one:
 :mod:`atomloop.recipes.export_model`, ``atomloop export-model``).
 
-- NequIP: ``model.nequip.zip``, a ``nequip`` package file (:mod:`atomloop.models.nequip_package`)
-  for the ``nequip`` package's own ASE calculator, ``NequIPCalculator``.
+- NequIP: ``model.nequip.zip``, a ``nequip`` package file (:mod:`atomloop.models.nequip_package`),
+  which ``nequip-compile`` turns into ``model.nequip.pt2`` for the ``nequip`` package's own ASE
+  calculator, ``NequIPCalculator.from_compiled_model``.
 - SchNet: ``model.torchscript.pt`` (:mod:`atomloop.models.torchscript`) and its loader
   ``atomloop_torchscript.py``, a copy of :mod:`atomloop.models.exported` (torch, NumPy, ASE only).
 
@@ -33,20 +34,22 @@ README_FILE = "README.txt"
 NEQUIP_FILE = "model.nequip.zip"
 TORCHSCRIPT_FILE = "model.torchscript.pt"
 LOADER_FILE = "atomloop_torchscript.py"
+COMPILED_FILE = "model.nequip.pt2"  # what README_FILE's nequip-compile writes
 UNITS = {"energy": "eV", "energies": "eV per atom", "forces": "eV/Å", "positions": "Å"}
 
 _README = {
-    "nequip": """NequIP model {model_id} exported by atomloop: a nequip package file, loaded by the nequip package itself.
+    "nequip": """NequIP model {model_id} exported by atomloop: a nequip package file. The nequip package compiles it
+for its ASE calculator (AOTInductor, a few minutes; --device cuda for a GPU), in this directory:
+
+    {compile_command}
+
+then, in Python (ASE Atoms of the model's elements as atoms):
 
     from nequip.integrations.ase import NequIPCalculator
-    atoms.calc = NequIPCalculator._from_saved_model("{model_file}", chemical_species_to_atom_type_map=True)
+    atoms.calc = NequIPCalculator.from_compiled_model("{compiled_file}", chemical_species_to_atom_type_map=True)
     atoms.get_potential_energy()    # eV
     atoms.get_potential_energies()  # per-atom energies, eV
     atoms.get_forces()              # eV/Å
-
-Compiled for nequip's recommended loader (takes minutes):
-    nequip-compile {model_file} model.nequip.pt2 --mode aotinductor --device cpu --target ase
-    NequIPCalculator.from_compiled_model("model.nequip.pt2", chemical_species_to_atom_type_map=True)
 """,
     "schnet": """SchNet model {model_id} exported by atomloop: TorchScript, with a loader that needs only torch, NumPy and ASE.
 
@@ -115,6 +118,9 @@ def export_model(model: AtomEnergyModel, directory: Path, *, example: Atoms, inf
         write_torchscript(model, files[0], example=example, metadata=record)
         files.append(Path(shutil.copyfile(exported.__file__, directory / LOADER_FILE)))
     (directory / INFO_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-    readme = _README[model.arch].format(model_id=record.get("model_id", "?"), model_file=model_file, loader_file=LOADER_FILE)
+    readme = _README[model.arch].format(
+        model_id=record.get("model_id", "?"), model_file=model_file, loader_file=LOADER_FILE, compiled_file=COMPILED_FILE,
+        compile_command=f"nequip-compile {model_file} {COMPILED_FILE} --mode aotinductor --device cpu --target ase",
+    )
     (directory / README_FILE).write_text(readme)
     return ExportedModel(directory, [*files, directory / INFO_FILE, directory / README_FILE], record)

@@ -1,7 +1,7 @@
 """A trained atomloop NequIP model as a ``nequip`` package file (``.nequip.zip``), the archive
-``nequip-package build`` writes and the ``nequip`` package loads by itself: its ASE calculator
-(``nequip.integrations.ase.NequIPCalculator._from_saved_model``), ``nequip.model.ModelFromPackage``
-(fine-tuning) and ``nequip-compile`` (AOTInductor, for ``NequIPCalculator.from_compiled_model``).
+``nequip-package build`` writes and the ``nequip`` package loads by itself: ``nequip-compile``
+(AOTInductor, for its ASE calculator ``nequip.integrations.ase.NequIPCalculator.from_compiled_model``)
+and ``nequip.model.ModelFromPackage`` (fine-tuning).
 
 The packaged model is the ``nequip`` package's own ``GraphModel`` with the trained weights and
 forces by autograd, in eV: atomloop's reference energies become its per-type energy shifts and
