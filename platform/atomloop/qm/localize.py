@@ -51,8 +51,27 @@ def intrinsic_bond_orbitals(mol: gto.Mole, coeff: np.ndarray) -> np.ndarray:
     return lo.ibo.ibo(mol, coeff, iaos=iaos, verbose=0)
 
 
+def with_kept_dipole_integrals(mol: gto.Mole) -> gto.Mole:
+    """A copy of ``mol`` that computes its AO dipole integrals (int1e_r, (3, nao, nao) bohr)
+    once per common origin: PySCF's Foster-Boys asks for them at every step and every cost or
+    gradient evaluation."""
+    copy = mol.copy()
+    intor_symmetric, kept = copy.intor_symmetric, {}
+
+    def intor(name, comp=None, *args, **kwargs):
+        if name != "int1e_r" or args or kwargs:
+            return intor_symmetric(name, comp, *args, **kwargs)
+        key = (comp, tuple(copy._env[gto.mole.PTR_COMMON_ORIG:gto.mole.PTR_COMMON_ORIG + 3]))
+        if key not in kept:
+            kept[key] = intor_symmetric(name, comp)
+        return kept[key]
+
+    copy.intor_symmetric = intor
+    return copy
+
+
 def _make_localizer(mol: gto.Mole, start: np.ndarray, method: str, tol: float) -> lo.boys.OrbitalLocalizer:
-    localizer = lo.PM(mol, start, pop_method="iao") if method == "pm" else lo.Boys(mol, start)
+    localizer = lo.PM(mol, start, pop_method="iao") if method == "pm" else lo.Boys(with_kept_dipole_integrals(mol), start)
     localizer.conv_tol = tol
     localizer.conv_tol_grad = 1e-8  # CIAH's own target; stage 3 takes the gradient further
     localizer.verbose = 0
