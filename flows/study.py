@@ -45,8 +45,8 @@ def transferability(
     None take :meth:`StudyConfig.from_options`'s defaults (the dataset's matrix; ``quick``: the toy one)."""
     config = StudyConfig.from_options(
         quick=quick, dataset=dataset, targets=targets, architectures=architectures, strategies=strategies,
-        splits=splits, sizes=sizes, seeds=seeds, atomic_weights=atomic_weights, epochs=epochs, method=method, basis=basis,
-        transfer_groups=transfer_groups, hyperparameters=hyperparameters, name=name, device=device,
+        splits=splits, sizes=sizes, seeds=seeds, atomic_weights=atomic_weights, epochs=epochs, method=method,
+        basis=basis, transfer_groups=transfer_groups, hyperparameters=hyperparameters, name=name, device=device,
     )
     result = run_study(config, labeller=fan_out_labeller, experiment_runner=experiment_task)
     if out:

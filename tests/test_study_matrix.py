@@ -121,6 +121,8 @@ def test_cli_refuses_bad_inputs_before_starting_the_flow():
     assert result.exit_code == 2 and "unknown architecture 'mace'; choose schnet or" in result.output
     result = CliRunner().invoke(app, ["report", "--out", "x.html"])
     assert result.exit_code == 2 and "give exactly one of them" in result.output
+    result = CliRunner().invoke(app, ["study", "transferability", "--atomic-weights", "1", "--atomic-weights", "-0.5"])
+    assert isinstance(result.exception, InputError) and str(result.exception) == "atomic weights must be >= 0 (got [1.0, -0.5])"
 
 
 def test_default_dataset_is_built_once_from_shipped_data(engine):

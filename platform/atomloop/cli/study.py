@@ -68,8 +68,8 @@ def transferability(
     from atomloop.study.matrix import StudyConfig
 
     options = dict(dataset=dataset, targets=target, architectures=arch, strategies=strategy, splits=split, sizes=size,
-                   seeds=seed, atomic_weights=atomic_weight, epochs=epochs, method=method, basis=basis, transfer_groups=transfer_group, name=name,
-                   device=device)
+                   seeds=seed, atomic_weights=atomic_weight, epochs=epochs, method=method, basis=basis,
+                   transfer_groups=transfer_group, name=name, device=device)
     StudyConfig.from_options(quick=quick, **options)  # bad inputs fail before Prefect is imported and the flow starts
     from atomloop.db.engine import get_engine
     from atomloop.loop.entrypoints import load_flow

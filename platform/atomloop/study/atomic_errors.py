@@ -82,7 +82,9 @@ def _per_element(values: np.ndarray, numbers: np.ndarray, at: np.ndarray, defaul
     return np.array([means.get(int(z), default) for z in at], dtype=float)
 
 
-def atomic_error_rows(scheme: str, test: AtomicEnergies, seen: np.ndarray, train: AtomicEnergies) -> list[AtomicErrorRow]:
+def atomic_error_rows(
+    scheme: str, test: AtomicEnergies, seen: np.ndarray, train: AtomicEnergies
+) -> list[AtomicErrorRow]:
     """Rows for a model's test atoms (``seen``: whether each test atom's environment occurs in
     training, bool, shape (n_atoms,)); offsets and baseline come from its training atoms."""
     error = test.error_kcal_mol

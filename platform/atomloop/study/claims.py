@@ -83,7 +83,8 @@ ARCHITECTURE_COLUMNS = (
 TARGET_SIDES = ("total_trained", "atomic_trained")  # claim 1's sides: first total-, then atomic-trained
 TRANSFER_SPLITS = ("size-transfer", "group-transfer")
 CLAIM_2_COLUMNS = (
-    "transfer_split", "target", "atomic_weight", "architecture", "strategy", "training_size", "n_pairs", "in_distribution_mev_atom",
+    "transfer_split", "target", "atomic_weight", "architecture", "strategy", "training_size", "n_pairs",
+    "in_distribution_mev_atom",
     "transfer_mev_atom", "ratio", "ratio_low", "ratio_high", "auc_in_distribution", "auc_transfer",
     "p_in_distribution", "p_transfer",
 )
@@ -150,7 +151,9 @@ def claim_1_rows(atomic_errors: Iterable[Mapping]) -> list[dict]:
     seeds (None without them)."""
     rows = [r for r in _own_side(atomic_errors) if r["baseline_mae_kcal_mol"] is not None]
     table = []
-    for (scheme, environment, *context), cell in sorted(_by(rows, ("reference_scheme", "environment", *CONTEXT)).items()):
+    for (scheme, environment, *context), cell in sorted(
+        _by(rows, ("reference_scheme", "environment", *CONTEXT)).items()
+    ):
         total = {r["seed"]: r["centred_fraction"] for r in cell if r["target"] == "total"}
         trained = _by([r for r in cell if r["target"] == f"atomic:{scheme}"], ("atomic_weight",))
         for (weight,), models in sorted(trained.items()):
@@ -177,7 +180,8 @@ def molecular_cost_rows(experiments: Iterable[Mapping]) -> list[dict]:
         total = {r["seed"]: r["mae_mev_atom"] for r in cell if r["target"] == "total"}
         by_target = _by([r for r in cell if r["target"].startswith("atomic:")], ("target", "atomic_weight"))
         for (target, weight), rows in sorted(by_target.items()):
-            compared = _second_minus_first(total, {r["seed"]: r["mae_mev_atom"] for r in rows}, TARGET_SIDES, "mev_atom")
+            trained = {r["seed"]: r["mae_mev_atom"] for r in rows}
+            compared = _second_minus_first(total, trained, TARGET_SIDES, "mev_atom")
             if compared:
                 table.append({"target": target, **dict(zip(CONTEXT, context)), "atomic_weight": weight, **compared})
     return table
@@ -240,7 +244,8 @@ def claim_2_rows(experiments: Iterable[Mapping]) -> list[dict]:
                 continue
             result = paired([math.log(outside[s]["mae_mev_atom"] / inside[s]["mae_mev_atom"]) for s in seeds])
             table.append({
-                "transfer_split": transfer, "target": target, "atomic_weight": weight, "architecture": architecture, "strategy": strategy,
+                "transfer_split": transfer, "target": target, "atomic_weight": weight,
+                "architecture": architecture, "strategy": strategy,
                 "training_size": size, "n_pairs": result.n,
                 "in_distribution_mev_atom": float(np.mean([inside[s]["mae_mev_atom"] for s in seeds])),
                 "transfer_mev_atom": float(np.mean([outside[s]["mae_mev_atom"] for s in seeds])),

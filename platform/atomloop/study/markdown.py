@@ -14,20 +14,27 @@ def study_markdown(rows) -> str:
         CLAIM_1_COLUMNS,
         CLAIM_2_COLUMNS,
         MOLECULAR_COST_COLUMNS,
+        TRADE_OFF_COLUMNS,
         architecture_rows,
         claim_1_rows,
         claim_2_rows,
         molecular_cost_rows,
+        trade_off_rows,
     )
     from atomloop.study.report import SUMMARY_COLUMNS
 
     experiments = rows.views["study_experiments"]
     sections = [
         (f"study {rows.study['name']} ({rows.study['status']}): {len(experiments)} experiments", None),
-        ("claim 1: atomic energies, atomic- minus total-trained (element-centred MAE, kcal/mol)",
+        ("claim 1a: atomic energies, atomic-trained minus the element-mean baseline (element-centred MAE, kcal/mol;"
+         " fraction of the baseline's)",
          markdown_table(claim_1_rows(rows.views["study_atomic_errors"]), CLAIM_1_COLUMNS)),
-        ("claim 1, molecular cost: per-atom MAE of molecular energies, atomic- minus total-trained (meV/atom)",
+        ("claim 1b, does atomic augmentation help molecular energies: per-atom MAE, atomic- minus total-trained"
+         " (meV/atom)",
          markdown_table(molecular_cost_rows(experiments), MOLECULAR_COST_COLUMNS)),
+        ("atomic-weight trade-off: molecular MAE (meV/atom) and centred atomic MAE (kcal/mol, fraction of the"
+         " baseline's) per weight, changes against weight 0 (total only)",
+         markdown_table(trade_off_rows(experiments, rows.views["study_atomic_errors"]), TRADE_OFF_COLUMNS)),
         ("claim 2: transfer split over in-distribution per-atom MAE (ratio)",
          markdown_table(claim_2_rows(experiments), CLAIM_2_COLUMNS)),
         ("architectures: per-atom MAE of molecular energies, second minus first architecture (meV/atom)",

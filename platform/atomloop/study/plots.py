@@ -290,7 +290,9 @@ def study_figures(rows: StudyRows) -> dict[str, Figure]:
         "error_vs_auc": error_vs_auc(experiments),
         "element_errors": element_errors(rows.views["study_element_errors"]),
         "partition_comparison": partition_comparison(experiments),
-        "atomic_weight_trade_off": atomic_weight_trade_off(trade_off_rows(experiments, rows.views["study_atomic_errors"])),
+        "atomic_weight_trade_off": atomic_weight_trade_off(
+            trade_off_rows(experiments, rows.views["study_atomic_errors"])
+        ),
     }
 
 

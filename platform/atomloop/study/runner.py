@@ -180,10 +180,11 @@ class StudyPlan:
             predictions = stored_predictions(session, model_id, "test", source)
             labels = labelled_atoms(session, source, train_ids)
             test = AtomicEnergies.of([p.atomic_energies for p in predictions],
-                                     [p.reference_atomic_energies for p in predictions], [p.numbers for p in predictions])
+                                     [p.reference_atomic_energies for p in predictions],
+                                     [p.numbers for p in predictions])
             train = AtomicEnergies.of(on_train, [labels[i].arrays[ATOMIC_ENERGIES_ARRAY_KEY] for i in train_ids],
                                       [a.numbers for a in train_atoms])
-            in_training = np.concatenate([[key in seen for key in self.environments(p.molecule_id)] for p in predictions])
+            in_training = np.array([key in seen for p in predictions for key in self.environments(p.molecule_id)])
             rows += atomic_error_rows(scheme, test, in_training, train)
         return rows
 
@@ -327,7 +328,8 @@ def fill_atomic_errors(plan: StudyPlan, *, progress: bool = False) -> int:
         stale = studies.experiments_without_baseline(session, plan.study_id)
     for row in tqdm(stale, desc="atomic errors", unit="exp", disable=not progress or not stale):
         with session_scope(plan.engine) as session:
-            studies.replace_atomic_errors(session, row.id, plan.atomic_errors(session, row.model_id, row.train_molecule_ids))
+            errors = plan.atomic_errors(session, row.model_id, row.train_molecule_ids)
+            studies.replace_atomic_errors(session, row.id, errors)
     return len(stale)
 
 
