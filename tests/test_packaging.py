@@ -183,8 +183,8 @@ def test_the_wheel_alone_migrates_a_fresh_embedded_store_and_runs_a_tiny_loop(tm
         assert "run from-the-wheel" in table and table.count("\n") >= 3, table
         probe = (
             "from atomloop.db.migrate import current_revision, schemas_dir; from atomloop.db import session_scope;"
-            "from sqlalchemy import text; s = session_scope().__enter__();"
-            "print(current_revision(), schemas_dir(), s.execute(text('SELECT count(*) FROM models')).scalar())"
+            "from atomloop.db.connect import database_url; from sqlalchemy import text; s = session_scope().__enter__();"
+            "print(current_revision(database_url()), schemas_dir(), s.execute(text('SELECT count(*) FROM models')).scalar())"
         )
         revision, schemas, models = subprocess.run(
             [sys.executable, "-c", probe], cwd=work, env=env, capture_output=True, text=True, check=True

@@ -25,8 +25,8 @@ LAST_LAYER_ARCHITECTURES = ("schnet", "nequip")  # whose features LCMD takes, in
 def model_features(engine: Engine, run_id: int | None, round_index: int, train: Sequence[Atoms],
                    pool: Sequence[Atoms], strategy: str = "lcmd") -> tuple[np.ndarray, np.ndarray]:
     """Last-layer features (training set, pool) of the run's model of the latest earlier round."""
-    from atomloop.loop.models import load_registered_model
     from atomloop.models.evaluate import last_layer_features
+    from atomloop.recipes.registered_model import load_registered_model
 
     with session_scope(engine) as session:
         models = {} if run_id is None else models_before(session, run_id, round_index)
