@@ -2,7 +2,9 @@
 ``lazy_exports`` tables included; :mod:`tests.helpers.import_graph`, which also prints the graph).
 
 * the compute-only packages ``qm``, ``select`` and ``models`` import nothing from the store, the
-  database, the loop, the studies, tuning, labelling, the recipes, the flows or the CLI;
+  database, the loop, the studies, tuning, labelling, ingestion, the benchmarks, the recipes, the
+  flows or the CLI;
+* the recipes import nothing from what composes them: the loop, the studies, the flows, the CLI;
 * nothing imports ``atomloop.cli`` but ``atomloop.cli`` itself and ``atomloop.__main__``;
 * no two modules import each other, directly or around a circle;
 * no module imports a name built at run time, but :mod:`atomloop.lazy` (the ``lazy_exports``
@@ -39,7 +41,7 @@ def test_the_graph_reads_the_whole_package(edges):
     assert "atomloop.models.calculator" in edges["atomloop.models"]  # a lazy_exports table
 
 
-def test_compute_only_packages_and_nothing_but_the_cli_import_upward(edges):
+def test_compute_only_packages_recipes_and_nothing_but_the_cli_import_upward(edges):
     assert import_graph.upward_imports(edges) == []
 
 
@@ -56,9 +58,11 @@ def test_modules_are_imported_by_name():
 def test_the_rules_catch_a_violation():
     broken = {"atomloop.models.a": {"atomloop.store.b"}, "atomloop.store.b": {"atomloop.db.c"},
               "atomloop.db.c": {"atomloop.store.b"}, "atomloop.loop.d": {"atomloop.cli.e"},
-              "atomloop.cli.e": set(), "atomloop.__main__": {"atomloop.cli.e"}}
+              "atomloop.cli.e": set(), "atomloop.__main__": {"atomloop.cli.e"},
+              "atomloop.recipes.f": {"atomloop.loop.d", "atomloop.store.b"}}
     assert import_graph.upward_imports(broken) == ["atomloop.loop.d -> atomloop.cli.e",
-                                                   "atomloop.models.a -> atomloop.store.b"]
+                                                   "atomloop.models.a -> atomloop.store.b",
+                                                   "atomloop.recipes.f -> atomloop.loop.d"]
     assert import_graph.circles(broken) == [["atomloop.db.c", "atomloop.store.b"]]
 
 

@@ -20,6 +20,7 @@ PACKAGE_DIRS = {"atomloop": ROOT / "atomloop", "atomloop.flows": REPOSITORY / "f
                 "atomloop.schemas": REPOSITORY / "schemas"}
 COMPUTE_ONLY = ("qm", "select", "models")
 UPPER = ("store", "db", "loop", "study", "tune", "labelling", "cli", "benchmark", "ingest", "recipes", "flows")
+ABOVE_RECIPES = ("loop", "study", "flows", "cli")  # compose recipes: recipes import none of them
 
 
 def module_name(path: Path, package: str = "atomloop") -> str:
@@ -138,13 +139,15 @@ def top(name: str) -> str:
 
 
 def upward_imports(edges: dict[str, set[str]]) -> list[str]:
-    """``"src -> dst"`` for each import by a compute-only package of an upper one, and each
-    import of ``atomloop.cli`` from outside it (``atomloop.__main__`` may)."""
+    """``"src -> dst"`` for each import by a compute-only package of an upper one, by a recipe of
+    what composes recipes, and of ``atomloop.cli`` from outside it (``atomloop.__main__`` may)."""
     found = []
     for src in sorted(edges):
         for dst in sorted(edges[src]):
-            if (top(src) in COMPUTE_ONLY and top(dst) in UPPER) or (
-                top(dst) == "cli" and top(src) not in ("cli", "__main__")
+            if (
+                (top(src) in COMPUTE_ONLY and top(dst) in UPPER)
+                or (top(src) == "recipes" and top(dst) in ABOVE_RECIPES)
+                or (top(dst) == "cli" and top(src) not in ("cli", "__main__"))
             ):
                 found.append(f"{src} -> {dst}")
     return found
