@@ -45,6 +45,9 @@ GRADIENT_LIMIT = 1e-6
 # (atomic energies within 2e-13 Ha of a CIAH run to 1e-8, water to C6H6), where CIAH would
 # stall until its iteration limit.
 HANDOVER_GRADIENT = 1e-6
+# CIAH macro iterations at most: it reaches the handover in a few where it gets there at all,
+# then stalls without moving the orbitals (ethanol FB at |g| = 1.2e-6, delta_f = 0).
+MAX_CIAH_CYCLES = 25
 STABILITY_SEED = 20240459  # the Foster-Boys stability analysis starts from random vectors
 
 
@@ -78,6 +81,7 @@ def _make_localizer(mol: gto.Mole, start: np.ndarray, method: str, tol: float) -
     localizer = lo.PM(mol, start, pop_method="iao") if method == "pm" else lo.Boys(with_kept_dipole_integrals(mol), start)
     localizer.conv_tol = tol
     localizer.conv_tol_grad = HANDOVER_GRADIENT
+    localizer.max_cycle = MAX_CIAH_CYCLES
     localizer.verbose = 0
     return localizer
 
