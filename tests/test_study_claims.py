@@ -16,9 +16,14 @@ from atomloop.study.claims import (
     basis_learnability_rows,
     claim_1_rows,
     claim_2_rows,
+    holm,
+    holm_family,
     molecular_cost_rows,
     paired,
+    sign_flip_p,
+    study_claims,
     trade_off_rows,
+    verdict,
 )
 from atomloop.select.environments import environment_keys, seen_environments
 from atomloop.units import HARTREE_TO_KCAL_PER_MOL
@@ -115,6 +120,59 @@ def test_paired_interval_is_scipys_paired_t_interval():
     assert paired([0.3]).low is None
 
 
+def test_paired_p_values_are_the_t_test_and_the_exact_sign_flip_test():
+    a = np.array([1.3, 0.9, 1.7, 1.1, 1.4])
+    b = np.array([1.0, 1.0, 1.2, 0.7, 1.1])
+    result = paired(a - b)
+    assert result.p_value == pytest.approx(stats.ttest_rel(a, b).pvalue)
+    # d = (0.3, -0.1, 0.5, 0.4, 0.3), sum 1.4: |sum| >= 1.4 only for all signs kept, all flipped, and the
+    # -0.1 flipped either way (sum 1.6): 4 of 32 patterns
+    assert result.p_exact == pytest.approx(4 / 32)
+    assert sign_flip_p([0.2, 1.0, 0.5, 3.0, 0.1]) == pytest.approx(2 / 32)  # 5 pairs all positive: the floor
+    assert sign_flip_p(np.ones(10)) == pytest.approx(2 / 1024)
+    assert sign_flip_p([1.0, -1.0]) == pytest.approx(1.0)
+    drawn = sign_flip_p(np.ones(17))  # beyond 16 pairs: (1 + hits) / (1 + 100 000) over random patterns
+    assert 1 / 100_001 <= drawn < 5e-5
+    assert paired([2.0, 2.0, 2.0]).p_value == 0.0 and paired([0.0, 0.0]).p_value == 1.0
+    assert paired([0.3]).p_value is None
+
+
+def test_holm_adjusts_a_known_list_in_its_own_order():
+    # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1: 0.02, 0.03, 0.06, 0.04 -> running maximum 0.06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.4]) == pytest.approx([0.8, 0.8])  # 0.4 * 2 = 0.8; then max(0.8, 0.5)
+    assert holm([0.9, 0.6, 0.7]) == pytest.approx([1.0, 1.0, 1.0])  # capped at 1
+
+
+def test_verdicts_need_holm_the_exact_test_and_the_bootstrap_to_agree():
+    assert verdict(0.01, 0.002, 10) == "supported"
+    assert verdict(0.01, 0.002, 10, bootstrap_excludes=False) == "inconclusive"
+    assert verdict(0.01, 0.0625, 5) == "inconclusive"  # 5 pairs: the exact test cannot reach 0.05
+    assert verdict(0.2, 0.3, 6) == "not supported"
+    assert verdict(0.2, 0.3, 5) == "inconclusive"
+    assert verdict(None, None, 1) == "inconclusive"
+
+
+def test_one_holm_family_over_every_claims_table():
+    maes = {("in-distribution", "total"): (10.0, 12.0, 11.0), ("in-distribution", "atomic:ao-eda"): (11.0, 14.0, 11.5),
+            ("size-transfer", "total"): (20.0, 30.0, 21.0), ("size-transfer", "atomic:ao-eda"): (21.0, 30.5, 24.0)}
+    experiments = [{**_experiment(split, target, s, m), "experiment_id": (split, target, s)}
+                   for (split, target), values in maes.items() for s, m in enumerate(values)]
+    claims = study_claims(experiments, [])
+    tested = [r for rows in claims.values() for r in rows if r["p_value"] is not None]
+    # claim 1b on both splits and claim 2 for both targets: four tests, one family
+    tables = ("claim_1", "molecular_cost", "trade_off", "claim_2", "architectures")
+    assert [len(claims[k]) for k in tables] == [0, 2, 0, 2, 0]
+    assert [r["p_holm"] for r in tested] == pytest.approx(holm([r["p_value"] for r in tested]))
+    inside = next(r for r in claims["molecular_cost"] if r["split"] == "in-distribution")
+    assert inside["p_value"] == pytest.approx(stats.ttest_1samp([1.0, 2.0, 0.5], 0.0).pvalue)
+    assert inside["p_exact"] == pytest.approx(2 / 8) and inside["verdict"] == "inconclusive"  # 3 pairs
+    family = holm_family({"a": [{"p_value": 0.01, "p_exact": 0.002, "n_pairs": 10}, {"p_value": None, "n_pairs": 1}],
+                          "b": [{"p_value": 0.02, "p_exact": 0.002, "n_pairs": 10}]})
+    assert [r["p_holm"] for r in (*family["a"], *family["b"])] == [pytest.approx(0.02), None, pytest.approx(0.02)]
+    assert [r["verdict"] for r in (*family["a"], *family["b"])] == ["supported", "inconclusive", "supported"]
+
+
 def _experiment(split, target, seed, mae, auc=0.6, p_value=0.5, weight=None):
     return {"split": split, "target": target, "architecture": "schnet", "strategy": "random", "training_size": 8,
             "seed": seed, "status": "done", "mae_mev_atom": mae, "auc": auc, "auc_p_value": p_value,
@@ -168,7 +226,8 @@ def test_molecular_cost_pairs_each_atomic_target_with_the_total_one():
                     ("atomization:mo-pm-iao", (1.0, 1.0)))
                    for s, m in enumerate(values)]
     rows = {r["target"]: r for r in molecular_cost_rows(experiments)}
-    assert set(rows) == {"atomic:ao-eda", "atomic:mo-pm-iao"}
+    assert set(rows) == {"atomic:ao-eda", "atomic:mo-pm-iao", "atomization:mo-pm-iao"}
+    assert rows["atomization:mo-pm-iao"]["difference_mev_atom"] == pytest.approx(-10.0)
     assert rows["atomic:mo-pm-iao"]["difference_mev_atom"] == pytest.approx(6.0)
     assert rows["atomic:mo-pm-iao"]["difference_high"] == pytest.approx(paired([5.0, 7.0]).high)
     assert (rows["atomic:ao-eda"]["atomic_trained_mev_atom"], rows["atomic:ao-eda"]["total_trained_mev_atom"]) == (11.75, 11.0)

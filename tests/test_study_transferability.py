@@ -32,13 +32,11 @@ from atomloop.study.claims import (
     CLAIM_2_COLUMNS,
     MOLECULAR_COST_COLUMNS,
     TRADE_OFF_COLUMNS,
-    architecture_rows,
+    VERDICTS,
     basis_learnability_rows,
     basis_molecular_rows,
-    claim_1_rows,
-    claim_2_rows,
-    molecular_cost_rows,
-    trade_off_rows,
+    holm_family,
+    study_claims,
 )
 from atomloop.select.environments import environment_keys, seen_environments
 from atomloop.report.html import fmt
@@ -193,11 +191,11 @@ def _check_report(session: Session, document: str) -> None:
         row = shown[(str(db["experiment_id"]), db["reference_scheme"], db["environment"])]
         assert all(same_number(row[c], db[c]) for c in ATOMIC_ERROR_COLUMNS), row
     experiments = [dict(r) for r in session.execute(text("SELECT * FROM study_experiments")).mappings()]
-    for table, columns, expected in (("claim_1", CLAIM_1_COLUMNS, claim_1_rows(atomic)),
-                                     ("molecular_cost", MOLECULAR_COST_COLUMNS, molecular_cost_rows(experiments)),
-                                     ("claim_2", CLAIM_2_COLUMNS, claim_2_rows(experiments)),
-                                     ("architectures", ARCHITECTURE_COLUMNS, architecture_rows(experiments)),
-                                     ("trade_off", TRADE_OFF_COLUMNS, trade_off_rows(experiments, atomic))):
+    claims = study_claims(experiments, atomic)
+    for table, columns in (("claim_1", CLAIM_1_COLUMNS), ("molecular_cost", MOLECULAR_COST_COLUMNS),
+                           ("claim_2", CLAIM_2_COLUMNS), ("architectures", ARCHITECTURE_COLUMNS),
+                           ("trade_off", TRADE_OFF_COLUMNS)):
+        expected = claims[table]
         assert len(tables[table]) == len(expected) > 0, table
         for row, want in zip(tables[table], expected):
             assert all(same_number(row[c], want[c]) for c in columns), (table, row, want)
@@ -262,8 +260,10 @@ def test_tiny_study_flow_writes_rows_views_plots_and_report(engine, tiny_dataset
     assert markdown.exit_code == 0, markdown.output
     lines = (tmp_path / "claims.md").read_text().splitlines()
     with Session(engine) as session:
-        experiments = study_rows(session, "tiny").views["study_experiments"]
-    for row in claim_2_rows(experiments):  # every claim-2 row is a markdown line with the view's numbers
+        tiny = study_rows(session, "tiny").views
+    claims = study_claims(tiny["study_experiments"], tiny["study_atomic_errors"])
+    assert claims["claim_2"] and all(row["verdict"] in VERDICTS for rows in claims.values() for row in rows)
+    for row in claims["claim_2"]:  # every claim-2 row is a markdown line with the view's numbers
         assert "| " + " | ".join(fmt(row[c]) for c in CLAIM_2_COLUMNS) + " |" in lines
     refused = CliRunner().invoke(app, ["report", "--study", "nope", "--out", str(tmp_path / "x.html")])
     assert refused.exit_code == 2 and "no study named 'nope'" in refused.output
@@ -295,7 +295,8 @@ def _check_atomic_weights(engine, out: Path) -> None:
         assert (r["model_id"] == quick[key]) if r["atomic_weight"] != 0.1 else r["model_id"] not in quick.values()
         if r["target"] != "total":
             assert weight_of[r["model_id"]] == r["atomic_weight"]
-    trade_off = trade_off_rows(experiments, rows.views["study_atomic_errors"])
+    claims = study_claims(experiments, rows.views["study_atomic_errors"])
+    trade_off = claims["trade_off"]
     assert [(r["split"], r["atomic_weight"], r["n_pairs"]) for r in trade_off] == [
         (split, weight, 2) for split in ("in-distribution", "size-transfer") for weight in (0.0, 0.1, 1.0)]
     assert all(r["mev_atom_change"] == 0.0 and r["atomic_fraction"] > 0 for r in trade_off if r["atomic_weight"] == 0.0)
@@ -303,7 +304,7 @@ def _check_atomic_weights(engine, out: Path) -> None:
     assert len(shown["trade_off"]) == len(trade_off)
     for row, want in zip(shown["trade_off"], trade_off):
         assert all(same_number(row[c], want[c]) for c in TRADE_OFF_COLUMNS), (row, want)
-    claim_1 = claim_1_rows(rows.views["study_atomic_errors"])
+    claim_1 = claims["claim_1"]
     assert {(r["environment"], r["atomic_weight"]) for r in claim_1 if r["split"] == "in-distribution"} >= {
         ("all", 0.1), ("all", 1.0)}
     assert (out / "atomic_weight_trade_off.png").read_bytes().startswith(PNG_SIGNATURE)
@@ -332,9 +333,10 @@ def test_basis_learnability_compares_two_studies_of_the_same_molecules(engine, t
         assert run_study(config, engine=engine, progress=False).done == 6
     with Session(engine) as session:
         studies = [study_rows(session, n).views for n in ("sto", "split")]
-    table = basis_learnability_rows(*(views["study_atomic_errors"] for views in studies))
+    family = holm_family({"learnability": basis_learnability_rows(*(views["study_atomic_errors"] for views in studies)),
+                          "molecular": basis_molecular_rows(*(views["study_experiments"] for views in studies))})
+    table, molecular = family["learnability"], family["molecular"]
     assert {(r["scheme"], r["environment"], r["n_pairs"]) for r in table} >= {("ao-eda", "all", 2), ("mo-pm-iao", "all", 2)}
-    molecular = basis_molecular_rows(*(views["study_experiments"] for views in studies))
     assert {(r["target"], r["n_pairs"]) for r in molecular} == {("total", 2), ("atomic:ao-eda", 2), ("atomic:mo-pm-iao", 2)}
     mae = {(basis, r["target"], r["seed"]): r["mae_mev_atom"]
            for basis, views in zip(("sto", "split"), studies) for r in views["study_experiments"]}

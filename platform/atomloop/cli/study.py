@@ -131,7 +131,7 @@ def basis_learnability(
     element-centred atomic MAE (kcal/mol) of atomic:S models against S's labels, second minus
     first basis, with a paired 95 % interval over seeds; then every target's per-atom molecular
     MAE (meV/atom) at both bases, and for atomic targets its change beyond the total-trained
-    models' change."""
+    models' change. Both tables are one Holm family (p_holm, verdict)."""
     from atomloop.db.engine import get_engine, session_scope
     from atomloop.errors import InputError
     from atomloop.report.markdown import markdown_table
@@ -141,6 +141,7 @@ def basis_learnability(
         BASIS_MOLECULAR_COLUMNS,
         basis_learnability_rows,
         basis_molecular_rows,
+        holm_family,
     )
 
     with session_scope(get_engine()) as session:
@@ -152,13 +153,16 @@ def basis_learnability(
     if a.get("dataset") != b.get("dataset") or a.get("basis") == b.get("basis"):
         raise InputError(f"studies {first!r} and {second!r} must share a dataset and differ in basis; they have "
                          f"{a.get('dataset')}/{a.get('basis')} and {b.get('dataset')}/{b.get('basis')}")
-    table = basis_learnability_rows(*(rows.views["study_atomic_errors"] for rows in studies))
+    family = holm_family({
+        "learnability": basis_learnability_rows(*(rows.views["study_atomic_errors"] for rows in studies)),
+        "molecular": basis_molecular_rows(*(rows.views["study_experiments"] for rows in studies)),
+    })
+    table, molecular = family["learnability"], family["molecular"]
     if not table:
         raise InputError(f"studies {first!r} and {second!r} have no atomic:S experiments in common (same split, "
                          "architecture, strategy, size and seed)")
     typer.echo(f"{a['dataset']}: {a['basis']} ({first}) then {b['basis']} ({second})\n")
     typer.echo(markdown_table(table, BASIS_LEARNABILITY_COLUMNS) + "\n")
-    molecular = basis_molecular_rows(*(rows.views["study_experiments"] for rows in studies))
     typer.echo("molecular energies: per-atom MAE (meV/atom), second minus first basis; beyond_total: "
                "an atomic target's change minus the total-trained models' change\n")
     typer.echo(markdown_table(molecular, BASIS_MOLECULAR_COLUMNS))

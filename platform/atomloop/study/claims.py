@@ -6,6 +6,26 @@ size and seed, so they trained on the same molecules and were tested on the same
 pairs with differences d_k, the interval is mean(d) ± t_{0.975, n-1} · sd(d) / sqrt(n)
 (Student's t; none for n < 2). An interval that excludes 0 is a difference at the 5 % level.
 
+Tests (:func:`paired`, :func:`holm_family`): every row that compares against "no difference"
+carries ``p_value``, the two-sided paired t-test over seeds of the same differences (it is
+below 0.05 exactly when the t interval excludes 0), and ``p_exact``, the two-sided sign-flip
+permutation test of the mean difference (exact over all 2^n sign patterns for n <= 16; its
+smallest value is 2 / 2^n, so 0.0625 for 5 pairs and 0.00195 for 10). The rows of one study's
+claims tables (claim 1a, 1b, the trade-off, claim 2, architectures; claim 3's two tables of a
+basis comparison) are one family: ``p_holm`` is ``p_value`` Holm-adjusted over every row of
+the family with a test. ``verdict`` (at :data:`ALPHA` = 0.05):
+
+* ``supported``: ``p_holm`` < 0.05, ``p_exact`` < 0.05 (the distribution-free test agrees) and,
+  where the row has one, the hierarchical bootstrap interval excludes "no difference";
+* ``not supported``: ``p_holm`` >= 0.05 with at least 6 pairs (enough for the exact test to
+  reach 0.05);
+* ``inconclusive``: anything else (fewer than 6 pairs, or the tests disagree).
+
+Each row's test is of its first interval: claim 1a the difference model - baseline, claim 1b
+and the architectures the difference, claim 2 the log-ratio, claim 3 the difference second -
+first basis; the trade-off tests its fraction change (its molecular change is claim 1b's row,
+the same pairs, so the family holds it once).
+
 * **Claim 1a** (atomic-trained models learn atomic energies beyond the trivial baseline): per
   reference scheme S and atomic weight, the element-centred atomic-energy MAE (kcal/mol,
   offsets fitted on training atoms, :mod:`atomloop.study.atomic_errors`) of ``atomic:S``-trained
@@ -15,7 +35,7 @@ pairs with differences d_k, the interval is mean(d) ± t_{0.975, n-1} · sd(d) /
   (the label spread, so schemes compare), with its interval, and the total-trained models'
   fraction.
 * **Claim 1b** (does atomic augmentation help molecular energies, :func:`molecular_cost_rows`):
-  per atomic target and weight, the per-atom molecular MAE (meV/atom) of ``atomic:S``-trained
+  per atomic or atomization target and weight, the per-atom molecular MAE (meV/atom) of ``atomic:S``-trained
   minus ``total``-trained models (positive: worse totals).
 * **The atomic-weight trade-off** (:func:`trade_off_rows`): per atomic target, context and
   atomic weight (0: the ``total``-trained model), the per-atom molecular MAE (meV/atom) and the
@@ -56,29 +76,30 @@ CONTEXT = ("split", "architecture", "strategy", "training_size")
 CLAIM_1_COLUMNS = (
     "reference_scheme", "environment", *CONTEXT, "atomic_weight", "n_pairs", "baseline_kcal_mol",
     "atomic_trained_kcal_mol", "difference_kcal_mol", "difference_low", "difference_high", "atomic_trained_fraction",
-    "fraction_low", "fraction_high", "total_trained_fraction",
+    "fraction_low", "fraction_high", "total_trained_fraction", "p_value", "p_exact", "p_holm", "verdict",
 )
 MOLECULAR_COST_COLUMNS = (
     "target", *CONTEXT, "atomic_weight", "n_pairs", "atomic_trained_mev_atom", "total_trained_mev_atom",
-    "difference_mev_atom", "difference_low", "difference_high",
+    "difference_mev_atom", "difference_low", "difference_high", "p_value", "p_exact", "p_holm", "verdict",
 )
 TRADE_OFF_COLUMNS = (
     "target", *CONTEXT, "atomic_weight", "n_pairs", "mev_atom", "mev_atom_change", "mev_atom_low", "mev_atom_high",
     "atomic_kcal_mol", "baseline_kcal_mol", "atomic_fraction", "fraction_change", "fraction_low", "fraction_high",
+    "p_value", "p_exact", "p_holm", "verdict",
 )
 BASIS_LEARNABILITY_COLUMNS = (
     "scheme", "environment", "atomic_weight", *CONTEXT, "n_pairs", "first_basis_kcal_mol", "second_basis_kcal_mol",
-    "difference_kcal_mol", "difference_low", "difference_high",
+    "difference_kcal_mol", "difference_low", "difference_high", "p_value", "p_exact", "p_holm", "verdict",
 )
 BASIS_MOLECULAR_COLUMNS = (
     "target", "atomic_weight", *CONTEXT, "n_pairs", "first_basis_mev_atom", "second_basis_mev_atom",
     "difference_mev_atom", "difference_low", "difference_high", "beyond_total_mev_atom", "beyond_total_low",
-    "beyond_total_high",
+    "beyond_total_high", "p_value", "p_exact", "p_holm", "verdict",
 )
 CELL = ("split", "target", "atomic_weight", "strategy", "training_size")
 ARCHITECTURE_COLUMNS = (
     *CELL, "first_architecture", "second_architecture", "n_pairs", "first_mev_atom", "second_mev_atom",
-    "difference_mev_atom", "difference_low", "difference_high",
+    "difference_mev_atom", "difference_low", "difference_high", "p_value", "p_exact", "p_holm", "verdict",
 )
 TARGET_SIDES = ("total_trained", "atomic_trained")  # claim 1's sides: first total-, then atomic-trained
 TRANSFER_SPLITS = ("size-transfer", "group-transfer")
@@ -86,27 +107,105 @@ CLAIM_2_COLUMNS = (
     "transfer_split", "target", "atomic_weight", "architecture", "strategy", "training_size", "n_pairs",
     "in_distribution_mev_atom",
     "transfer_mev_atom", "ratio", "ratio_low", "ratio_high", "auc_in_distribution", "auc_transfer",
-    "p_in_distribution", "p_transfer",
+    "p_in_distribution", "p_transfer", "p_value", "p_exact", "p_holm", "verdict",
 )
+ALPHA = 0.05  # the verdicts' level, after Holm's correction
+EXACT_SIGN_FLIPS = 16  # sign-flip tests enumerate all 2^n patterns up to this n, else draw SIGN_FLIP_DRAWS
+SIGN_FLIP_DRAWS = 100_000
+VERDICTS = ("supported", "not supported", "inconclusive")
+EXACT_LEAST_PAIRS = 6  # the fewest pairs whose exact test can reach ALPHA (2 / 2^6 < 0.05)
 
 
 @dataclass(frozen=True)
 class Paired:
-    """Mean of paired differences (or log-ratios) with its 95 % interval (None for n < 2)."""
+    """Mean of paired differences (or log-ratios) with its 95 % interval, the two-sided paired
+    t-test's p-value and the exact sign-flip test's (all None for n < 2)."""
 
     n: int
     mean: float
     low: float | None
     high: float | None
+    p_value: float | None = None
+    p_exact: float | None = None
+
+    def tests(self) -> dict[str, float | None]:
+        """The ``p_value`` and ``p_exact`` columns of a claims row."""
+        return {"p_value": self.p_value, "p_exact": self.p_exact}
 
 
 def paired(differences: Sequence[float]) -> Paired:
-    """Student-t 95 % interval of the mean of ``differences``."""
+    """Student-t 95 % interval of the mean of ``differences``, the paired t-test of mean 0 (two-sided;
+    p = 0 when every difference is the same non-zero value) and :func:`sign_flip_p`."""
     d = np.asarray(differences, dtype=float)
     if d.size < 2:
         return Paired(int(d.size), float(d.mean()) if d.size else math.nan, None, None)
-    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
-    return Paired(int(d.size), float(d.mean()), float(d.mean() - half), float(d.mean() + half))
+    mean, error = float(d.mean()), d.std(ddof=1) / math.sqrt(d.size)
+    half = stats.t.ppf(0.975, d.size - 1) * error
+    p = float(2 * stats.t.sf(abs(mean) / error, d.size - 1)) if error > 0 else float(mean == 0)
+    return Paired(int(d.size), mean, mean - half, mean + half, p, sign_flip_p(d))
+
+
+def sign_flip_p(differences: Sequence[float]) -> float:
+    """Two-sided sign-flip permutation p-value of mean(``differences``) = 0: the share of sign
+    patterns s with |mean(s d)| >= |mean(d)|, over all 2^n patterns (exact) for n <=
+    :data:`EXACT_SIGN_FLIPS`, else (1 + hits) / (1 + B) over B = :data:`SIGN_FLIP_DRAWS` random
+    patterns (seed 0)."""
+    d = np.asarray(differences, dtype=float)
+    if d.size <= EXACT_SIGN_FLIPS:
+        signs = 1 - 2 * ((np.arange(2 ** d.size)[:, None] >> np.arange(d.size)) & 1)
+        observed = abs(d.sum())
+        return float(np.mean(np.abs(signs @ d) >= observed * (1 - 1e-12)))
+    signs = np.random.default_rng(0).choice((-1.0, 1.0), size=(SIGN_FLIP_DRAWS, d.size))
+    hits = int(np.sum(np.abs(signs @ d) >= abs(d.sum()) * (1 - 1e-12)))
+    return (1 + hits) / (1 + SIGN_FLIP_DRAWS)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of ``p_values`` (one family): the k-th smallest becomes
+    max over j <= k of (m - j + 1) p_(j), at most 1; returned in the input order."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p, kind="stable")
+    adjusted = np.minimum(1.0, np.maximum.accumulate((p.size - np.arange(p.size)) * p[order]))
+    result = np.empty_like(p)
+    result[order] = adjusted
+    return result.tolist()
+
+
+def verdict(p_holm: float | None, p_exact: float | None, n_pairs: int, bootstrap_excludes: bool | None = None) -> str:
+    """``supported``, ``not supported`` or ``inconclusive`` (module docstring); ``bootstrap_excludes``:
+    whether the row's hierarchical bootstrap interval excludes "no difference" (None: no bootstrap)."""
+    if p_holm is None or p_exact is None:
+        return VERDICTS[2]
+    if p_holm < ALPHA:
+        return VERDICTS[0] if p_exact < ALPHA and bootstrap_excludes is not False else VERDICTS[2]
+    return VERDICTS[1] if n_pairs >= EXACT_LEAST_PAIRS else VERDICTS[2]
+
+
+def holm_family(tables: Mapping[str, list[dict]]) -> dict[str, list[dict]]:
+    """The rows of ``tables`` (one family: one study's claims, or one basis comparison's) with
+    ``p_holm`` (``p_value`` Holm-adjusted over every row of every table that has one; None
+    without) and ``verdict``."""
+    tested = [row["p_value"] for rows in tables.values() for row in rows if row.get("p_value") is not None]
+    adjusted = iter(holm(tested))
+    family = {}
+    for name, rows in tables.items():
+        family[name] = []
+        for row in rows:
+            p_holm = next(adjusted) if row.get("p_value") is not None else None
+            family[name].append({**row, "p_holm": p_holm,
+                                 "verdict": verdict(p_holm, row.get("p_exact"), row.get("n_pairs", 0))})
+    return family
+
+
+def study_claims(experiments: Sequence[Mapping], atomic_errors: Sequence[Mapping]) -> dict[str, list[dict]]:
+    """One study's claims tables from its ``study_experiments`` and ``study_atomic_errors`` rows,
+    by name (``claim_1``, ``molecular_cost``, ``trade_off``, ``claim_2``, ``architectures``), one
+    Holm family (:func:`holm_family`)."""
+    return holm_family({
+        "claim_1": claim_1_rows(atomic_errors), "molecular_cost": molecular_cost_rows(experiments),
+        "trade_off": trade_off_rows(experiments, atomic_errors), "claim_2": claim_2_rows(experiments),
+        "architectures": architecture_rows(experiments),
+    })
 
 
 def _finished(experiments: Iterable[Mapping]) -> list[Mapping]:
@@ -135,6 +234,7 @@ def _second_minus_first(first: Mapping[int, float], second: Mapping[int, float],
         f"{sides[0]}_{unit}": float(np.mean([first[s] for s in seeds])),
         f"{sides[1]}_{unit}": float(np.mean([second[s] for s in seeds])),
         f"difference_{unit}": result.mean, "difference_low": result.low, "difference_high": result.high,
+        **result.tests(),
     }
 
 
@@ -171,14 +271,14 @@ def claim_1_rows(atomic_errors: Iterable[Mapping]) -> list[dict]:
 
 
 def molecular_cost_rows(experiments: Iterable[Mapping]) -> list[dict]:
-    """Claim 1b, whether atomic energies help molecular energies: per atomic target, weight and
+    """Claim 1b, whether atomic energies help molecular energies: per atomic or atomization target, weight and
     context, its per-atom molecular MAE (meV/atom) minus the total-trained model's, paired by
     seed, from ``study_experiments`` rows."""
     done = _finished(experiments)
     table = []
     for context, cell in sorted(_by(done, CONTEXT).items()):
         total = {r["seed"]: r["mae_mev_atom"] for r in cell if r["target"] == "total"}
-        by_target = _by([r for r in cell if r["target"].startswith("atomic:")], ("target", "atomic_weight"))
+        by_target = _by([r for r in cell if r["target"] != "total"], ("target", "atomic_weight"))
         for (target, weight), rows in sorted(by_target.items()):
             trained = {r["seed"]: r["mae_mev_atom"] for r in rows}
             compared = _second_minus_first(total, trained, TARGET_SIDES, "mev_atom")
@@ -223,7 +323,7 @@ def _trade_off(side: Mapping[int, Mapping], unweighted: Mapping[int, Mapping], m
         "baseline_kcal_mol": float(np.mean([r["baseline_mae_kcal_mol"] for r in rows])),
         "atomic_fraction": float(np.mean([r["centred_fraction"] for r in rows])),
         "fraction_change": fraction.mean if seeds else None, "fraction_low": fraction.low,
-        "fraction_high": fraction.high,
+        "fraction_high": fraction.high, **fraction.tests(),
     }
 
 
@@ -255,7 +355,7 @@ def claim_2_rows(experiments: Iterable[Mapping]) -> list[dict]:
                 "auc_in_distribution": float(np.mean([inside[s]["auc"] for s in seeds])),
                 "auc_transfer": float(np.mean([outside[s]["auc"] for s in seeds])),
                 "p_in_distribution": _largest_p_value([inside[s] for s in seeds]),
-                "p_transfer": _largest_p_value([outside[s] for s in seeds]),
+                "p_transfer": _largest_p_value([outside[s] for s in seeds]), **result.tests(),
             })
     return table
 

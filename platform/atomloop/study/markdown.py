@@ -15,30 +15,29 @@ def study_markdown(rows) -> str:
         CLAIM_2_COLUMNS,
         MOLECULAR_COST_COLUMNS,
         TRADE_OFF_COLUMNS,
-        architecture_rows,
-        claim_1_rows,
-        claim_2_rows,
-        molecular_cost_rows,
-        trade_off_rows,
+        study_claims,
     )
     from atomloop.study.report import SUMMARY_COLUMNS
 
     experiments = rows.views["study_experiments"]
+    claims = study_claims(experiments, rows.views["study_atomic_errors"])
     sections = [
         (f"study {rows.study['name']} ({rows.study['status']}): {len(experiments)} experiments", None),
+        ("tests: p_value, the paired t-test over seeds; p_exact, the exact sign-flip test; p_holm, p_value"
+         " Holm-adjusted over every row of the claims tables below (one family); verdict at p_holm 0.05", None),
         ("claim 1a: atomic energies, atomic-trained minus the element-mean baseline (element-centred MAE, kcal/mol;"
          " fraction of the baseline's)",
-         markdown_table(claim_1_rows(rows.views["study_atomic_errors"]), CLAIM_1_COLUMNS)),
+         markdown_table(claims["claim_1"], CLAIM_1_COLUMNS)),
         ("claim 1b, does atomic augmentation help molecular energies: per-atom MAE, atomic- minus total-trained"
          " (meV/atom)",
-         markdown_table(molecular_cost_rows(experiments), MOLECULAR_COST_COLUMNS)),
+         markdown_table(claims["molecular_cost"], MOLECULAR_COST_COLUMNS)),
         ("atomic-weight trade-off: molecular MAE (meV/atom) and centred atomic MAE (kcal/mol, fraction of the"
          " baseline's) per weight, changes against weight 0 (total only)",
-         markdown_table(trade_off_rows(experiments, rows.views["study_atomic_errors"]), TRADE_OFF_COLUMNS)),
+         markdown_table(claims["trade_off"], TRADE_OFF_COLUMNS)),
         ("claim 2: transfer split over in-distribution per-atom MAE (ratio)",
-         markdown_table(claim_2_rows(experiments), CLAIM_2_COLUMNS)),
+         markdown_table(claims["claim_2"], CLAIM_2_COLUMNS)),
         ("architectures: per-atom MAE of molecular energies, second minus first architecture (meV/atom)",
-         markdown_table(architecture_rows(experiments), ARCHITECTURE_COLUMNS)),
+         markdown_table(claims["architectures"], ARCHITECTURE_COLUMNS)),
         ("summary over seeds", markdown_table(rows.views["study_summary"], SUMMARY_COLUMNS)),
     ]
     return "\n\n".join(f"#### {title}" + (f"\n\n{body}" if body else "") for title, body in sections) + "\n"

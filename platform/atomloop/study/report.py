@@ -12,18 +12,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from atomloop.report.html import figure, page, table
+from atomloop.report.html import figure, note, page, table
 from atomloop.study.claims import (
     ARCHITECTURE_COLUMNS,
     CLAIM_1_COLUMNS,
     CLAIM_2_COLUMNS,
     MOLECULAR_COST_COLUMNS,
     TRADE_OFF_COLUMNS,
-    architecture_rows,
-    claim_1_rows,
-    claim_2_rows,
-    molecular_cost_rows,
-    trade_off_rows,
+    study_claims,
 )
 from atomloop.study.plots import study_figures, write_plots
 
@@ -68,27 +64,31 @@ def study_report(rows: StudyRows) -> str:
     atomic_errors = views["study_atomic_errors"]
     every_atom = _sorted([r for r in atomic_errors if r["element"] == "all"], _SORT + ("reference_scheme", "environment"))
     figures = study_figures(rows)
+    claims = study_claims(views["study_experiments"], atomic_errors)
     sections = [
         ("Study", table("study", ("name", "status", "settings_hash", "created", "finished"), [study])
          + table("parameters", ("parameter", "value"), parameters)),
+        ("Tests", note("p_value: the paired t-test over seeds; p_exact: the exact sign-flip test; p_holm: p_value "
+                       "Holm-adjusted over every row of the claims tables below (one family); verdict: supported, not "
+                       "supported or inconclusive at p_holm 0.05 (atomloop.study.claims)")),
         ("Claim 1a: atomic energies of atomic-trained models vs the element-mean baseline (element-centred MAE, "
          "offsets fitted on training atoms, kcal/mol; difference model - baseline and fraction model / baseline "
          "paired over seeds, 95 % t interval)",
-         table("claim_1", CLAIM_1_COLUMNS, claim_1_rows(atomic_errors))),
+         table("claim_1", CLAIM_1_COLUMNS, claims["claim_1"])),
         ("Claim 1b: does atomic augmentation help molecular energies? (per-atom MAE, meV/atom; difference "
          "atomic - total paired over seeds, 95 % t interval)",
-         table("molecular_cost", MOLECULAR_COST_COLUMNS, molecular_cost_rows(views["study_experiments"]))),
+         table("molecular_cost", MOLECULAR_COST_COLUMNS, claims["molecular_cost"])),
         ("The atomic-weight trade-off: molecular MAE (meV/atom) and centred atomic MAE against the target's "
          "scheme (kcal/mol, and as a fraction of the baseline's) per weight; changes against weight 0 (total only) "
          "paired over seeds, 95 % t interval",
-         table("trade_off", TRADE_OFF_COLUMNS, trade_off_rows(views["study_experiments"], atomic_errors))
+         table("trade_off", TRADE_OFF_COLUMNS, claims["trade_off"])
          + figure(figures["atomic_weight_trade_off"], "atomic-weight trade-off")),
         ("Claim 2: transfer to larger molecules and unseen functional groups (per-atom MAE, transfer split / "
          "in-distribution, paired over seeds, 95 % interval)",
-         table("claim_2", CLAIM_2_COLUMNS, claim_2_rows(views["study_experiments"]))),
+         table("claim_2", CLAIM_2_COLUMNS, claims["claim_2"])),
         ("Architectures on the same molecules (per-atom MAE of molecular energies, meV/atom; second - first "
          "architecture paired over seeds, 95 % t interval)",
-         table("architectures", ARCHITECTURE_COLUMNS, architecture_rows(views["study_experiments"]))),
+         table("architectures", ARCHITECTURE_COLUMNS, claims["architectures"])),
         ("Learning curves", figure(figures["learning_curves"], "learning curves")),
         ("Error vs adversarial AUC", figure(figures["error_vs_auc"], "error vs AUC")),
         ("AO vs MO partitions", figure(figures["partition_comparison"], "partition comparison")),
