@@ -60,7 +60,7 @@ BAD_VALUES = [
     (["study", "transferability", "--strategies", "greedy"], "--strategies",
      "unknown strategy 'greedy'; choose random, adversarial or committee"),
     (["study", "transferability", "--splits", "scaffold"], "--splits",
-     "unknown split 'scaffold'; choose in-distribution, size-transfer or group-transfer"),
+     "unknown split 'scaffold'; choose in-distribution, size-transfer, group-transfer or larger-molecules"),
     (["study", "transferability", "--targets", "atomic"], "--targets",
      "target 'atomic' needs a partition scheme, e.g. atomic:mo-pm-iao"),
     (["study", "transferability", "--targets", "atomic:pm"], "--targets",

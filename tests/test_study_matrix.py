@@ -145,3 +145,23 @@ def test_default_dataset_is_built_once_from_shipped_data(engine):
         assert {z for m in molecules for z in m.numbers} == {1, 6, 7, 8, 9, 17}
     with pytest.raises(InputError, match="no molecules tagged 'mine'"):
         dataset_molecule_ids(engine, "mine")
+
+
+def test_larger_molecules_tests_on_the_larger_set_alone_and_no_other_split_sees_it():
+    own = _molecules()
+    larger = [StudyMolecule(id=1000 + k, natoms=30 + k, heavy_atoms=10 + k, group="alkane" if k % 2 else "alcohol",
+                            composition_hash=f"big{k}", formula=f"C{10 + k}", larger=True) for k in range(4)]
+    kwargs = {"seed": 3, "test_fraction": 0.25, "valid_fraction": 0.1, "transfer_groups": ("alcohol",)}
+    split = split_dataset(own + larger, "larger-molecules", **kwargs)
+    assert split.test == [m.id for m in larger]
+    assert sorted(split.pool + split.valid) == sorted(m.id for m in own) and len(split.valid) == 2
+    for name in ("in-distribution", "size-transfer", "group-transfer"):  # as if the larger set were not there
+        assert split_dataset(own + larger, name, **kwargs) == split_dataset(own, name, **kwargs), name
+    with pytest.raises(InputError, match="needs molecules of the larger set"):
+        split_dataset(own, "larger-molecules", **kwargs)
+    assert "larger-molecules" not in StudyConfig().splits and "larger-molecules" not in StudyConfig(dataset="x").splits
+    assert StudyConfig(splits=("in-distribution", "larger-molecules")).basis == "6-31g*"
+    for other in ({"dataset": "organic"}, {"basis": "cc-pvdz"}, {"method": "b3lyp"}):
+        with pytest.raises(InputError) as refused:
+            StudyConfig(splits=("larger-molecules",), **other)
+        assert "the larger set is labelled at HF/6-31G* only" in str(refused.value) and "\n" not in str(refused.value)

@@ -4,6 +4,10 @@ first use from data shipped with atomloop and its dependencies.
 ``qm9-labelled``: the labelled QM9 set (:mod:`atomloop.study.qm9_labelled`), with its HF/6-31G*
 labels (totals and atomic energies of ao-eda, mo-pm-iao, mo-fb-iao), so nothing is recomputed.
 
+``larger-labelled``: the shipped molecules larger than QM9's (:mod:`atomloop.study.larger_labelled`,
+10 to 16 heavy atoms, the same HF/6-31G* labels): the test side of the ``larger-molecules``
+split (:func:`larger_molecule_ids`), or a dataset of its own.
+
 ``organic`` (the default; labelled by the study):
 
 - atomloop's organic SMILES (164 molecules in 15 functional-group classes, tagged with their
@@ -25,6 +29,9 @@ from atomloop.store.molecules import tagged_ids
 
 DEFAULT_DATASET = "organic"
 QM9_LABELLED = "qm9-labelled"
+LARGER_LABELLED = "larger-labelled"
+# shipped sets ingested with their own labels on first use, tagged with their name
+SHIPPED_LABELLED = (QM9_LABELLED, LARGER_LABELLED)
 DEFAULT_CONFORMERS = 2
 G2_ELEMENTS = frozenset({"H", "C", "N", "O", "F", "Cl"})
 
@@ -69,8 +76,8 @@ def dataset_molecule_ids(engine: Engine, tag: str) -> list[int]:
         ids = tagged_ids(session, tag)
     if ids:
         return ids
-    if tag == QM9_LABELLED:
-        spec = "atomloop:qm9-labelled"
+    if tag in SHIPPED_LABELLED:
+        spec = f"atomloop:{tag}"
         report = ingest_source(spec, labels=own_label_level(spec), tags=[tag], engine=engine, progress=True)
         return sorted(report.molecule_ids)
     if tag != DEFAULT_DATASET:
@@ -78,3 +85,12 @@ def dataset_molecule_ids(engine: Engine, tag: str) -> list[int]:
     organic = ingest_source("atomloop:organic", tags=[tag], conformers=DEFAULT_CONFORMERS, engine=engine, progress=True)
     g2 = ingest_atoms(closed_shell_g2(), source="ase:g2", tags=[tag], engine=engine)
     return sorted(set(organic.molecule_ids) | set(g2.molecule_ids))
+
+
+def larger_molecule_ids(engine: Engine, dataset_ids: list[int]) -> list[int]:
+    """Ids of the larger set's molecules (tagged ``larger-labelled``; ``atomloop:larger-labelled``
+    ingested with its labels on first use) that are not among ``dataset_ids``, ascending. Chunks
+    shipped after the first use join with ``atomloop ingest atomloop:larger-labelled --labels
+    --tag larger-labelled``."""
+    present = set(dataset_ids)
+    return [i for i in dataset_molecule_ids(engine, LARGER_LABELLED) if i not in present]

@@ -1,5 +1,6 @@
-"""Run a study over the store: ingest the default dataset if needed (:mod:`atomloop.study.dataset`), label every molecule
-once, then run each experiment of the matrix that is not finished yet.
+"""Run a study over the store: ingest the default dataset if needed (:mod:`atomloop.study.dataset`; with the
+``larger-molecules`` split also the larger set), label every molecule once, then run each experiment of the
+matrix that is not finished yet.
 
 Reuse: labelling is idempotent (molecules labelled at the study's settings are not computed
 again); a finished experiment (``status = 'done'``) is skipped; a model already registered for
@@ -12,7 +13,7 @@ retried on the next run.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -39,10 +40,10 @@ from atomloop.store.molecules import molecule_tags
 from atomloop.store.studies import ExperimentKey
 from atomloop.study.atomic_errors import AtomicEnergies, AtomicErrorRow, atomic_error_rows
 from atomloop.study.breakdown import error_breakdown
-from atomloop.study.dataset import dataset_molecule_ids
+from atomloop.study.dataset import dataset_molecule_ids, larger_molecule_ids
 from atomloop.select.environments import environment_keys
 from atomloop.study.matrix import Experiment, StudyConfig, Target
-from atomloop.study.splits import SplitSets, StudyMolecule, functional_group, split_dataset
+from atomloop.study.splits import LARGER_MOLECULES, SplitSets, StudyMolecule, functional_group, split_dataset
 from atomloop.study.training_sets import AUC_BOOTSTRAP, choose_training_set
 
 COMMITTEE_ARCHITECTURE = "schnet"
@@ -64,8 +65,10 @@ def _key(experiment: Experiment) -> ExperimentKey:
                          experiment.size, experiment.seed, experiment.atomic_weight)
 
 
-def _labelled_molecules(session: Session, settings: QMSettings, ids: list[int]) -> tuple[dict[int, StudyMolecule], dict[int, Atoms]]:
-    """Molecules of ``ids`` with a finished label and atomic energies of every scheme."""
+def _labelled_molecules(session: Session, settings: QMSettings, ids: list[int],
+                        larger: frozenset[int] = frozenset()) -> tuple[dict[int, StudyMolecule], dict[int, Atoms]]:
+    """Molecules of ``ids`` with a finished label and atomic energies of every scheme (those of
+    ``larger``: of the larger set)."""
     atoms_by_id = labelled_atoms(session, LabelSource(settings.settings_hash), ids)
     for scheme in settings.schemes:
         complete = labelled_atoms(session, LabelSource(settings.settings_hash, scheme), list(atoms_by_id))
@@ -73,7 +76,7 @@ def _labelled_molecules(session: Session, settings: QMSettings, ids: list[int]) 
     tags = molecule_tags(session, list(atoms_by_id))
     molecules = {
         i: StudyMolecule(i, len(atoms), int((atoms.numbers > 1).sum()), functional_group(tags[i]),
-                         atoms.info["composition_hash"], atoms.info["formula"])
+                         atoms.info["composition_hash"], atoms.info["formula"], i in larger)
         for i, atoms in atoms_by_id.items()
     }
     return molecules, atoms_by_id
@@ -196,12 +199,15 @@ class StudyPlan:
                 for k in keys}
 
 
-def plan_study(engine: Engine, config: StudyConfig, study_id: int, molecule_ids: list[int]) -> StudyPlan:
-    """The plan over the labelled molecules of ``molecule_ids``."""
+def plan_study(engine: Engine, config: StudyConfig, study_id: int, molecule_ids: list[int],
+               larger_ids: Sequence[int] = ()) -> StudyPlan:
+    """The plan over the labelled molecules of ``molecule_ids`` and of the larger set's ``larger_ids``
+    (the test side of ``larger-molecules``, in no other split)."""
     with session_scope(engine) as session:
-        molecules, atoms_by_id = _labelled_molecules(session, config.qm_settings, molecule_ids)
-    if len(molecules) < 8:
-        raise InputError(f"only {len(molecules)} molecules of the dataset are labelled; a study needs at least 8")
+        molecules, atoms_by_id = _labelled_molecules(session, config.qm_settings, sorted({*molecule_ids, *larger_ids}),
+                                                     frozenset(larger_ids))
+    if (own := sum(not m.larger for m in molecules.values())) < 8:
+        raise InputError(f"only {own} molecules of the dataset are labelled; a study needs at least 8")
     return StudyPlan(engine, config, study_id, molecules, atoms_by_id)
 
 
@@ -344,12 +350,13 @@ def run_study(
     """Run (or resume) the study described by ``config``."""
     engine = engine or get_engine()
     ids = dataset_molecule_ids(engine, config.dataset)
+    larger = larger_molecule_ids(engine, ids) if LARGER_MOLECULES in config.splits else []
     study_id = open_study(engine, config)
     if labeller is None:
-        label_in_process(config.qm_settings, ids, engine=engine, workers=2, progress=True)
+        label_in_process(config.qm_settings, [*ids, *larger], engine=engine, workers=2, progress=True)
     else:
-        labeller(config.qm_settings, ids)
-    plan = plan_study(engine, config, study_id, ids)
+        labeller(config.qm_settings, [*ids, *larger])
+    plan = plan_study(engine, config, study_id, ids, larger)
     result = StudyResult(study_id, config.study_name)
     finished = plan.finished()
     pending = [e for e in config.experiments() if e not in finished]

@@ -6,7 +6,11 @@ Splits move whole molecules (every conformer of a ``composition_hash`` lies on o
 - ``size-transfer``: the largest molecules (most heavy atoms; ``test_fraction`` of them) are
   tested, the smaller ones trained on;
 - ``group-transfer``: molecules of the ``transfer_groups`` functional groups are tested,
-  the other groups trained on.
+  the other groups trained on;
+- ``larger-molecules``: the molecules of the larger set (``StudyMolecule.larger``: the shipped
+  ``atomloop:larger-labelled``, 10 to 16 heavy atoms, beside a QM9-sized dataset) are tested,
+  the dataset's own molecules trained on. The other splits never see the larger molecules
+  (neither side): they split the dataset's own molecules only.
 
 The validation molecules (``valid_fraction`` of the training side, at least 2) are drawn
 once per split and seed, so every training set of a split is compared on the same ones.
@@ -22,6 +26,7 @@ from atomloop.errors import InputError
 from atomloop.study.functional_groups import FUNCTIONAL_GROUPS
 
 UNGROUPED = "other"
+LARGER_MOLECULES = "larger-molecules"  # the split that tests on the larger set
 
 
 def functional_group(tags: Sequence[str]) -> str:
@@ -32,7 +37,9 @@ def functional_group(tags: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class StudyMolecule:
-    """A labelled molecule of the dataset: id, atoms, heavy (non-H) atoms, group, identity."""
+    """A labelled molecule of the study: id, atoms, heavy (non-H) atoms, group, identity, and
+    ``larger``: whether it belongs to the larger set (the test side of ``larger-molecules``, in no
+    other split) rather than to the dataset."""
 
     id: int
     natoms: int
@@ -40,6 +47,7 @@ class StudyMolecule:
     group: str
     composition_hash: str
     formula: str
+    larger: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,14 @@ def split_dataset(
     transfer_groups: Sequence[str],
 ) -> SplitSets:
     """The pool, validation and test ids of ``split`` (deterministic for a seed)."""
+    if split == LARGER_MOLECULES:
+        test = list(_by_identity([m for m in molecules if m.larger]).values())
+        train = list(_by_identity([m for m in molecules if not m.larger]).values())
+        if not test:
+            raise InputError(f"{LARGER_MOLECULES} needs molecules of the larger set (atomloop:larger-labelled); "
+                             "none is labelled at the study's level")
+        return _with_validation(split, train, test, seed, valid_fraction)
+    molecules = [m for m in molecules if not m.larger]
     groups = _by_identity(molecules)
     n_test = max(2, round(test_fraction * len(molecules)))
     if split == "in-distribution":
@@ -108,6 +124,12 @@ def split_dataset(
             )
     else:
         raise InputError(f"unknown split {split!r}")
+    return _with_validation(split, train, test, seed, valid_fraction)
+
+
+def _with_validation(split: str, train: Sequence[list[StudyMolecule]], test: Sequence[list[StudyMolecule]], seed: int,
+                     valid_fraction: float) -> SplitSets:
+    """The split with its validation molecules drawn from the training side."""
     train = _shuffled({g[0].composition_hash: g for g in train}, seed + 1)
     valid, pool = _take(train, max(2, round(valid_fraction * sum(len(g) for g in train))))
     if len(pool) < 2:
