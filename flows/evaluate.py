@@ -9,8 +9,8 @@ from __future__ import annotations
 from prefect import flow, task
 
 from atomloop.db.engine import get_engine, session_scope
-from atomloop.loop.models import evaluate_registered
 from atomloop.loop.tasks import TASK_OPTIONS
+from atomloop.recipes.evaluate import evaluate_registered
 from atomloop.store.models import latest_models
 
 evaluate_task = task(evaluate_registered, name="evaluate-model", **TASK_OPTIONS)

@@ -16,9 +16,10 @@ import time
 
 from sqlalchemy import text
 
-import atomloop.loop.models
 import atomloop.loop.steps
 import atomloop.loop.tasks
+import atomloop.recipes.evaluate
+import atomloop.recipes.train
 import atomloop.store.selections
 from atomloop.cli import main
 
@@ -79,11 +80,11 @@ def kill_inside_training() -> None:
     def register_model(*args, **kwargs):
         die()  # trained, checkpointed, not registered
 
-    atomloop.loop.models.register_model = register_model
+    atomloop.recipes.train.register_model = register_model
 
 
 def kill_inside_evaluation() -> None:
-    original = atomloop.loop.models.predict_and_store
+    original = atomloop.recipes.evaluate.predict_and_store
     calls = []
 
     def predict_and_store(*args, **kwargs):
@@ -92,7 +93,7 @@ def kill_inside_evaluation() -> None:
             die()  # the first model's pool predictions are stored, the second's are not
         return original(*args, **kwargs)
 
-    atomloop.loop.models.predict_and_store = predict_and_store
+    atomloop.recipes.evaluate.predict_and_store = predict_and_store
 
 
 INSIDE = {

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from atomloop.config import get_settings
 from atomloop.db import session_scope
 from atomloop.errors import ArtifactWriteError
-from atomloop.loop.models import train_and_register
+from atomloop.recipes.train import train_and_register
 from atomloop.store.tables import Model, Prediction, TrainingEpoch
 
 TRAINING = {"epochs": 2, "batch_size": 5, "validation": "holdout"}

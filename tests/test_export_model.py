@@ -17,9 +17,9 @@ from ase.build import molecule
 from models_testdata import SETTINGS_HASH, labelled, store_labelled
 
 from atomloop.cli import EXIT_USAGE
-from atomloop.loop.models import train_and_register
 from atomloop.models.export import INFO_FILE, README_FILE
 from atomloop.recipes import registered_calculator
+from atomloop.recipes.train import train_and_register
 
 FAST = {"epochs": 3, "batch_size": 5, "validation": "holdout"}
 TINY = {"num_features": 8, "num_layers": 1}

@@ -13,11 +13,12 @@ from sqlalchemy import delete, func, select
 
 from atomloop.db import session_scope
 from atomloop.errors import InputError
-from atomloop.loop.models import evaluate_registered, prepare_data, train_and_register
 from atomloop.models.curves import run_directory
 from atomloop.models.evaluate import UnseenElementWarning, unseen_elements
 from atomloop.models.fitting import choose_validation, fit, k_fold_epochs, split_training_data
 from atomloop.models.training import TrainingConfig, new_model, training_fingerprint
+from atomloop.recipes.evaluate import evaluate_registered
+from atomloop.recipes.train import prepare_data, train_and_register
 from atomloop.store.labels import LabelSource
 from atomloop.store.models import EPOCH_COLUMNS, training_curves
 from atomloop.store.tables import Model, TrainingEpoch

@@ -10,9 +10,11 @@ from sqlalchemy import select
 
 from atomloop.db import session_scope
 from atomloop.errors import InputError
-from atomloop.loop.models import evaluate_registered, load_registered_model, predict_and_store, train_and_register
 from atomloop.models.evaluate import predict
 from atomloop.recipes import registered_calculator
+from atomloop.recipes.evaluate import evaluate_registered, predict_and_store
+from atomloop.recipes.registered_model import load_registered_model
+from atomloop.recipes.train import train_and_register
 from atomloop.store.models import latest_models
 from atomloop.store.tables import Model, Prediction
 

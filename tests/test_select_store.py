@@ -195,8 +195,9 @@ def test_k_center_and_coverage_rounds_read_the_labelled_set_from_the_store(store
 def test_lcmd_rounds_take_the_last_layer_features_of_the_runs_earlier_model(store):
     import numpy as np
 
-    from atomloop.loop.models import load_registered_model, train_and_register
     from atomloop.models.evaluate import last_layer_features
+    from atomloop.recipes.registered_model import load_registered_model
+    from atomloop.recipes.train import train_and_register
     from atomloop.select.strategies import greedy_centres
     from atomloop.store.molecules import load_atoms
     from atomloop.store.tables import Run

@@ -17,8 +17,8 @@ from atomloop.cli import app
 from atomloop.errors import InputError
 from atomloop.ingest import ingest_atoms
 from atomloop.loop.entrypoints import load_flow
-from atomloop.loop.models import load_registered_model
 from atomloop.models.evaluate import predict
+from atomloop.recipes.registered_model import load_registered_model
 from atomloop.store.labels import LabelSource, labelled_atoms
 from atomloop.store.models import stored_predictions
 from atomloop.store.reports import study_rows

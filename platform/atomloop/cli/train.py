@@ -127,7 +127,7 @@ def train(
     hyperparameters = _parse_hyperparameters(hp)
     round_id = _round_id(run, round_index)
     test_ids, ood_ids = _tagged_ids(test_tag), _tagged_ids(ood_tag)
-    from atomloop.loop.models import train_and_register
+    from atomloop.recipes.train import train_and_register
 
     model_id = train_and_register(
         arch=arch, target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
@@ -161,7 +161,7 @@ def evaluate(
     """Predict a registered model's test and OOD molecules; store predictions and metrics."""
     require_model(model_id)
     test_ids, ood_ids = _tagged_ids(test_tag), _tagged_ids(ood_tag)
-    from atomloop.loop.models import evaluate_registered
+    from atomloop.recipes.evaluate import evaluate_registered
 
     evaluate_registered(model_id, test_ids=test_ids, ood_ids=ood_ids, device=device)
     _report(model_id)

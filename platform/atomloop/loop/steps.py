@@ -136,7 +136,7 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
     checkpoint inside ``train_and_register``). With ``config.warm_start_epochs``, rounds after
     the first continue the latest earlier round's model of each architecture.
     """
-    from atomloop.loop.models import train_and_register
+    from atomloop.recipes.train import train_and_register
 
     settings_hash = qm_settings(config).settings_hash
     started = time.perf_counter()
@@ -189,7 +189,7 @@ def _latest_tuned_parameters(config: LoopConfig, arch: str, settings_hash: str, 
 
 def evaluate_step(engine: Engine, config: LoopConfig, run_id: int, index: int, model_ids: dict[str, int]) -> None:
     """Predict the remaining pool with every model (the committee's signal) and close the round."""
-    from atomloop.loop.models import predict_and_store
+    from atomloop.recipes.evaluate import predict_and_store
 
     if round_state(engine, run_id, index).done("evaluated"):
         return

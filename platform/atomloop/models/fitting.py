@@ -1,7 +1,7 @@
 """One model fitted on labelled ``Atoms``: the data split, the training run(s), the software used.
 
 Pure computation over ASE ``Atoms`` carrying labels (``info['energy']`` and, for atomic
-targets, ``arrays['atomic_energies']``, Hartree); :mod:`atomloop.loop.models` reads them from
+targets, ``arrays['atomic_energies']``, Hartree); :mod:`atomloop.recipes.train` reads them from
 the store and registers the result. A training's checkpoints live in
 ``<artifacts>/training/<fingerprint>/`` (fingerprint of model, settings and data), so fitting
 the same data again resumes a killed training or returns the finished one.

@@ -7,9 +7,14 @@ the result out (a calculator, an exported model). The loop (:mod:`atomloop.loop`
 from atomloop.lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
+    "evaluate_registered": ".evaluate",
     "export_registered_model": ".export_model",
     "load_registered_model": ".registered_model",
+    "predict_and_store": ".evaluate",
+    "prepare_data": ".train",
     "registered_calculator": ".registered_model",
+    "train_and_register": ".train",
 })
 
-__all__ = ["export_registered_model", "load_registered_model", "registered_calculator"]
+__all__ = ["evaluate_registered", "export_registered_model", "load_registered_model", "predict_and_store",
+           "prepare_data", "registered_calculator", "train_and_register"]

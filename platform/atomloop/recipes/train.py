@@ -1,6 +1,6 @@
-"""Models over the store: read labels, fit (:mod:`atomloop.models.fitting`), register the
-``Model`` row, its ``TrainingEpoch`` rows (training curves) and its ``Prediction`` rows; predict
-with registered models (loaded by :mod:`atomloop.recipes.registered_model`).
+"""Train and register: read labels from the store, fit (:mod:`atomloop.models.fitting`), register
+the ``Model`` row, its ``TrainingEpoch`` rows (training curves) and its test/OOD ``Prediction``
+rows. :mod:`atomloop.recipes.evaluate` predicts with registered models.
 
 Labels are those of :mod:`atomloop.store.labels`. The final model is
 ``<artifacts>/models/<arch>-<target>-<fingerprint>.pt`` with its sha256 in the ``Model`` row,
@@ -24,21 +24,14 @@ from atomloop.models.artifacts import writing_artifacts
 from atomloop.models.checkpoint import save_model
 from atomloop.models.curves import curves_of, write_event_files
 from atomloop.models.data import type_names_for
-from atomloop.models.evaluate import metrics_of, predict, unseen_elements
-from atomloop.models.fitting import TrainingData, can_continue, fit, labelled, software_versions, split_training_data
+from atomloop.models.evaluate import metrics_of, predict
+from atomloop.models.fitting import TrainingData, can_continue, fit, software_versions, split_training_data
 from atomloop.models.training import DEFAULT_FOLDS, SELECTION_METRIC, EpochCallback, TrainingConfig, resolve_device
+from atomloop.recipes.evaluate import SPLIT_OF_SET
 from atomloop.recipes.registered_model import load_registered_model
 from atomloop.store.labels import LabelSource, labelled_atoms, resolve_settings_hash
-from atomloop.store.models import (
-    evaluation_inputs,
-    molecules_to_predict,
-    register_model,
-    store_evaluation,
-    training_elements,
-)
+from atomloop.store.models import register_model
 from atomloop.store.runs import round_position, run_named, selected_ids, split_ids
-
-SPLIT_OF_SET = {"test": "test", "ood": "ood_test"}
 
 
 def round_sets(session: Session, round_id: int) -> dict[str, list[int]] | None:
@@ -197,43 +190,3 @@ def train_and_register(
         checksum=checksum, metrics=metrics, versions={**software_versions(), "device": str(resolve_device(config.device))},
         status="done",
     )
-
-
-def predict_and_store(
-    model_id: int, molecule_ids: Sequence[int], split: str, *, engine: Engine | None = None, device: str = "cpu"
-) -> int:
-    """Predict ``molecule_ids`` with a registered model and upsert their ``Prediction`` rows
-    (``reference_energy`` filled where the molecule is labelled at the model's settings).
-    Returns the number of rows written."""
-    engine = engine or get_engine()
-    model = load_registered_model(model_id, engine=engine)
-    atoms_list = molecules_to_predict(engine, model_id, molecule_ids)
-    predictions = predict(model, atoms_list, device=device, progress=len(atoms_list) > 1000)
-    return store_evaluation(engine, model_id, {split: (atoms_list, predictions)})
-
-
-def evaluate_registered(
-    model_id: int,
-    *,
-    test_ids: Sequence[int] | None = None,
-    ood_ids: Sequence[int] | None = None,
-    engine: Engine | None = None,
-    device: str = "cpu",
-) -> dict[str, Any]:
-    """Evaluate a registered model on test and OOD molecules (default: those recorded at
-    training), write their ``Prediction`` rows and store the metrics in the ``Model`` row.
-    Molecules with elements the model's training molecules lack are warned about
-    (:class:`~atomloop.models.evaluate.UnseenElementWarning`) and marked in the metrics."""
-    engine = engine or get_engine()
-    model = load_registered_model(model_id, engine=engine)
-    atoms_by_split, chosen, metrics = evaluation_inputs(engine, model_id, test_ids, ood_ids)
-    elements = training_elements(engine, model_id)
-    written = {}
-    for name, atoms_by_id in atoms_by_split.items():
-        atoms_list = labelled(atoms_by_id, chosen[name], name)
-        unseen_elements(atoms_list, elements).warn(f"model {model_id}, {SPLIT_OF_SET[name]} molecules")
-        predictions = predict(model, atoms_list, device=device)
-        written[SPLIT_OF_SET[name]] = (atoms_list, predictions)
-        metrics[SPLIT_OF_SET[name]] = metrics_of(atoms_list, predictions, elements)
-    store_evaluation(engine, model_id, written, metrics)
-    return metrics

@@ -26,12 +26,13 @@ from tqdm.auto import tqdm
 from atomloop.db.engine import get_engine, session_scope
 from atomloop.errors import AtomloopError, InputError
 from atomloop.labelling.runner import label_in_process
-from atomloop.loop.models import load_registered_model, train_and_register
 from atomloop.models.evaluate import predict
 from atomloop.models.fitting import TrainingData, fit
 from atomloop.models.names import ATOMIC_ENERGIES_ARRAY_KEY
 from atomloop.models.training import TrainingConfig
 from atomloop.qm import QMSettings
+from atomloop.recipes.registered_model import load_registered_model
+from atomloop.recipes.train import train_and_register
 from atomloop.select import adversarial_validation
 from atomloop.store import studies
 from atomloop.store.labels import LabelSource, labelled_atoms

@@ -4,14 +4,14 @@ A search is kept as an Optuna study (atomloop says "search" so that "study" name
 transferability study of :mod:`atomloop.study`). Searches are named ``r{round}-{arch}-{target}``
 (round 0 when there is none). A new search warm-starts by enqueueing the best parameters of the
 latest earlier round's search of the same architecture and target. Each trial trains on the same data split (see
-:func:`atomloop.loop.models.prepare_data`) and reports its molecular-energy validation MAE (kcal/mol) every
+:func:`atomloop.recipes.train.prepare_data`) and reports its molecular-energy validation MAE (kcal/mol) every
 epoch; the median pruner stops trials worse than the median of earlier trials at the same epoch.
 The objective, named ``OBJECTIVE_NAME`` in the Optuna study, is the best validation MAE in kcal/mol,
 the quantity training selects its epoch by, the same for every target. Where the training set is
 validated by k folds (:mod:`atomloop.models.fitting`), a trial reports fold f's epoch e as step
 (f - 1) * epochs + e, so the pruner compares the same fold's epochs, and its objective is the
 minimum of the folds' mean curve. The best trial's training is then registered with
-:func:`~atomloop.loop.models.train_and_register`, which finds that trial's finished
+:func:`~atomloop.recipes.train.train_and_register`, which finds that trial's finished
 checkpoint (same fingerprint) instead of training again.
 """
 
@@ -27,9 +27,9 @@ from sqlalchemy import Engine
 
 from atomloop.db.engine import get_engine, session_scope
 from atomloop.errors import AtomloopError
-from atomloop.loop.models import prepare_data, train_and_register
 from atomloop.models.fitting import fit
 from atomloop.models.training import SELECTION_METRIC, TrainingConfig
+from atomloop.recipes.train import prepare_data, train_and_register
 from atomloop.store.labels import LabelSource
 from atomloop.store.models import add_metrics
 from atomloop.store.runs import round_position
@@ -157,7 +157,7 @@ def tune(
     The search is named by :class:`SearchScope` (``name``, else the run of ``round_id``) and
     the round's index; a new search warm-starts from the scope's latest earlier one. A run's
     ``round_id``: the ids not given are that round's training set and the run's test and OOD
-    molecules (:func:`~atomloop.loop.models.prepare_data`), for every trial and the registered model.
+    molecules (:func:`~atomloop.recipes.train.prepare_data`), for every trial and the registered model.
     ``validation``: the rule (``TrainingConfig.validation``) of every trial and of the
     registered model."""
     engine = engine or get_engine()
