@@ -16,6 +16,7 @@ from atomloop.study.claims import (
     basis_learnability_rows,
     claim_1_rows,
     claim_2_rows,
+    hierarchical_bootstrap,
     holm,
     holm_family,
     molecular_cost_rows,
@@ -171,6 +172,45 @@ def test_one_holm_family_over_every_claims_table():
                           "b": [{"p_value": 0.02, "p_exact": 0.002, "n_pairs": 10}]})
     assert [r["p_holm"] for r in (*family["a"], *family["b"])] == [pytest.approx(0.02), None, pytest.approx(0.02)]
     assert [r["verdict"] for r in (*family["a"], *family["b"])] == ["supported", "inconclusive", "supported"]
+
+
+def test_hierarchical_bootstrap_resamples_seeds_then_molecules():
+    # one seed, paired differences 0 and 2: a resampled mean is 0, 1 or 2 with chances 1/4, 1/2, 1/4
+    assert hierarchical_bootstrap([([1.0, 1.0], [1.0, 3.0])]) == (0.0, 2.0)
+    # two seeds, every molecule of a seed off by the same amount (1 and 3): only the seeds vary
+    assert hierarchical_bootstrap([([1.0, 2.0], [2.0, 3.0]), ([0.0, 5.0], [3.0, 8.0])]) == (1.0, 3.0)
+    # paired: the same molecules on both sides, so a constant shift is exact; unpaired it is not
+    first, second = [1.0, 5.0, 9.0], [2.0, 6.0, 10.0]
+    assert hierarchical_bootstrap([(first, second)]) == pytest.approx((1.0, 1.0))
+    low, high = hierarchical_bootstrap([(first, second)], paired=False)
+    assert low < 0 < 1 < high and (low, high) == hierarchical_bootstrap([(first, second)], paired=False)
+    assert hierarchical_bootstrap([([1.0, 1.0], [2.0, 2.0, 2.0])], paired=False, log_ratio=True) == pytest.approx(
+        (math.log(2), math.log(2)))
+
+
+def test_bootstrap_intervals_come_from_the_molecules_of_each_experiment():
+    experiments, errors = [], {}
+    for i, (split, target, seed, values) in enumerate((
+        ("in-distribution", "total", 0, (1.0, 3.0)), ("in-distribution", "atomic:ao-eda", 0, (2.0, 4.0)),
+        ("in-distribution", "total", 1, (2.0, 2.0)), ("in-distribution", "atomic:ao-eda", 1, (5.0, 5.0)),
+        ("size-transfer", "total", 0, (4.0, 6.0)), ("size-transfer", "total", 1, (4.0, 4.0, 4.0)),
+    )):
+        experiments.append({**_experiment(split, target, seed, float(np.mean(values))), "experiment_id": i})
+        errors[i] = dict(zip(range(10 * seed, 10 * seed + len(values)), values))
+    claims = study_claims(experiments, [], errors)
+    (cost,) = claims["molecular_cost"]
+    # per seed the atomic side is off by 1 (seed 0, both molecules) and 3 (seed 1): the seeds decide
+    assert (cost["difference_mev_atom"], cost["difference_boot_low"], cost["difference_boot_high"]) == (2.0, 1.0, 3.0)
+    # seed 1: 4 / 2 whichever molecules; seed 0's transfer side 4 or 6 on its own molecules, and its
+    # in-distribution side 1 or 3 on other ones: the ratio's interval reaches beyond both seeds' own
+    (ratio,) = [r for r in claims["claim_2"] if r["target"] == "total"]
+    assert ratio["ratio"] == pytest.approx(math.sqrt(2.5 * 2.0))
+    assert ratio["ratio_boot_low"] < 2.0 < 2.5 < ratio["ratio_boot_high"] <= 6.0
+    assert study_claims(experiments, [])["molecular_cost"][0]["difference_boot_low"] is None  # no stored errors
+    family = holm_family({"a": [
+        {"p_value": 0.001, "p_exact": 0.002, "n_pairs": 10, "difference_boot_low": -1.0, "difference_boot_high": 1.0},
+        {"p_value": 0.001, "p_exact": 0.002, "n_pairs": 10, "ratio_boot_low": 1.1, "ratio_boot_high": 1.3}]})
+    assert [r["verdict"] for r in family["a"]] == ["inconclusive", "supported"]
 
 
 def _experiment(split, target, seed, mae, auc=0.6, p_value=0.5, weight=None):

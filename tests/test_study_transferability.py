@@ -191,7 +191,7 @@ def _check_report(session: Session, document: str) -> None:
         row = shown[(str(db["experiment_id"]), db["reference_scheme"], db["environment"])]
         assert all(same_number(row[c], db[c]) for c in ATOMIC_ERROR_COLUMNS), row
     experiments = [dict(r) for r in session.execute(text("SELECT * FROM study_experiments")).mappings()]
-    claims = study_claims(experiments, atomic)
+    claims = study_claims(experiments, atomic, study_rows(session, "tiny").molecule_errors)
     for table, columns in (("claim_1", CLAIM_1_COLUMNS), ("molecular_cost", MOLECULAR_COST_COLUMNS),
                            ("claim_2", CLAIM_2_COLUMNS), ("architectures", ARCHITECTURE_COLUMNS),
                            ("trade_off", TRADE_OFF_COLUMNS)):
@@ -260,9 +260,13 @@ def test_tiny_study_flow_writes_rows_views_plots_and_report(engine, tiny_dataset
     assert markdown.exit_code == 0, markdown.output
     lines = (tmp_path / "claims.md").read_text().splitlines()
     with Session(engine) as session:
-        tiny = study_rows(session, "tiny").views
-    claims = study_claims(tiny["study_experiments"], tiny["study_atomic_errors"])
+        tiny = study_rows(session, "tiny")
+    for row in tiny.views["study_experiments"]:  # the per-molecule errors behind the bootstrap: the stored MAE's
+        errors = list(tiny.molecule_errors[row["experiment_id"]].values())
+        assert (len(errors), np.mean(errors)) == (row["n_test"], pytest.approx(row["mae_mev_atom"], rel=1e-9))
+    claims = study_claims(tiny.views["study_experiments"], tiny.views["study_atomic_errors"], tiny.molecule_errors)
     assert claims["claim_2"] and all(row["verdict"] in VERDICTS for rows in claims.values() for row in rows)
+    assert all(row["ratio_boot_low"] <= row["ratio"] <= row["ratio_boot_high"] for row in claims["claim_2"])
     for row in claims["claim_2"]:  # every claim-2 row is a markdown line with the view's numbers
         assert "| " + " | ".join(fmt(row[c]) for c in CLAIM_2_COLUMNS) + " |" in lines
     refused = CliRunner().invoke(app, ["report", "--study", "nope", "--out", str(tmp_path / "x.html")])
@@ -295,7 +299,7 @@ def _check_atomic_weights(engine, out: Path) -> None:
         assert (r["model_id"] == quick[key]) if r["atomic_weight"] != 0.1 else r["model_id"] not in quick.values()
         if r["target"] != "total":
             assert weight_of[r["model_id"]] == r["atomic_weight"]
-    claims = study_claims(experiments, rows.views["study_atomic_errors"])
+    claims = study_claims(experiments, rows.views["study_atomic_errors"], rows.molecule_errors)
     trade_off = claims["trade_off"]
     assert [(r["split"], r["atomic_weight"], r["n_pairs"]) for r in trade_off] == [
         (split, weight, 2) for split in ("in-distribution", "size-transfer") for weight in (0.0, 0.1, 1.0)]
@@ -333,8 +337,11 @@ def test_basis_learnability_compares_two_studies_of_the_same_molecules(engine, t
         assert run_study(config, engine=engine, progress=False).done == 6
     with Session(engine) as session:
         studies = [study_rows(session, n).views for n in ("sto", "split")]
-    family = holm_family({"learnability": basis_learnability_rows(*(views["study_atomic_errors"] for views in studies)),
-                          "molecular": basis_molecular_rows(*(views["study_experiments"] for views in studies))})
+        molecule_errors = {n: study_rows(session, n).molecule_errors for n in ("sto", "split")}
+    errors = {k: v for n in ("sto", "split") for k, v in molecule_errors[n].items()}
+    family = holm_family({
+        "learnability": basis_learnability_rows(*(views["study_atomic_errors"] for views in studies)),
+        "molecular": basis_molecular_rows(*(views["study_experiments"] for views in studies), errors)})
     table, molecular = family["learnability"], family["molecular"]
     assert {(r["scheme"], r["environment"], r["n_pairs"]) for r in table} >= {("ao-eda", "all", 2), ("mo-pm-iao", "all", 2)}
     assert {(r["target"], r["n_pairs"]) for r in molecular} == {("total", 2), ("atomic:ao-eda", 2), ("atomic:mo-pm-iao", 2)}

@@ -155,7 +155,8 @@ def basis_learnability(
                          f"{a.get('dataset')}/{a.get('basis')} and {b.get('dataset')}/{b.get('basis')}")
     family = holm_family({
         "learnability": basis_learnability_rows(*(rows.views["study_atomic_errors"] for rows in studies)),
-        "molecular": basis_molecular_rows(*(rows.views["study_experiments"] for rows in studies)),
+        "molecular": basis_molecular_rows(*(rows.views["study_experiments"] for rows in studies),
+                                          {k: v for rows in studies for k, v in rows.molecule_errors.items()}),
     })
     table, molecular = family["learnability"], family["molecular"]
     if not table:

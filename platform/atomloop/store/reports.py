@@ -13,14 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import any_, func, select, text
 from sqlalchemy.orm import Session
 
 from atomloop.errors import InputError
 from atomloop.store.labels import level_of
 from atomloop.store.models import StoredPrediction, label_source, stored_predictions, training_curves, training_elements
 from atomloop.store.selections import latest_validation
-from atomloop.store.tables import Model, Molecule, Round, Run, Selection, Study
+from atomloop.store.tables import Model, Molecule, Prediction, Round, Run, Selection, Study, StudyExperiment
+from atomloop.units import HARTREE_TO_MEV
 
 Row = dict[str, Any]
 STUDY_VIEWS = ("study_experiments", "study_summary", "study_element_errors", "study_group_errors", "study_atomic_errors")
@@ -29,11 +30,12 @@ PREDICTED_SPLITS = ("test", "ood_test")  # the labelled splits a run's models pr
 
 @dataclass(frozen=True)
 class StudyRows:
-    """A study's row (``study``: name, status, settings_hash, created, finished, parameters) and
-    the rows of each study view by view name."""
+    """A study's row (``study``: name, status, settings_hash, created, finished, parameters), the
+    rows of each study view by view name and ``molecule_errors`` (:func:`study_molecule_errors`)."""
 
     study: Row
     views: dict[str, list[Row]] = field(default_factory=dict)
+    molecule_errors: dict[int, dict[int, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,25 @@ def view_rows(session: Session, view: str, study: str) -> list[Row]:
     return [dict(row._mapping) for row in result]
 
 
+def study_molecule_errors(session: Session, name: str) -> dict[int, dict[int, float]]:
+    """Per test molecule, the absolute molecular-energy error per atom (meV/atom) of each
+    finished experiment's model: experiment id -> molecule id -> error; their mean over an
+    experiment's molecules is its ``mae_mev_atom``."""
+    per_atom = func.abs(Prediction.energy - Prediction.reference_energy) / func.cardinality(Molecule.numbers)
+    query = (
+        select(StudyExperiment.id, Prediction.molecule_id, per_atom)
+        .join(Study, Study.id == StudyExperiment.study_id)
+        .join(Prediction, (Prediction.model_id == StudyExperiment.model_id) & (Prediction.split == "test")
+              & (Prediction.molecule_id == any_(StudyExperiment.test_molecule_ids)))
+        .join(Molecule, Molecule.id == Prediction.molecule_id)
+        .where(Study.name == name, StudyExperiment.status == "done", Prediction.reference_energy.is_not(None))
+    )
+    errors: dict[int, dict[int, float]] = {}
+    for experiment_id, molecule_id, error in session.execute(query):
+        errors.setdefault(experiment_id, {})[molecule_id] = error * HARTREE_TO_MEV
+    return errors
+
+
 def study_rows(session: Session, name: str) -> StudyRows:
     """Everything a study's report and plots show."""
     study = session.scalars(select(Study).where(Study.name == name)).one_or_none()
@@ -70,7 +91,8 @@ def study_rows(session: Session, name: str) -> StudyRows:
         raise InputError(f"no study named {name!r}")
     row = {"name": study.name, "status": study.status, "settings_hash": study.settings_hash,
            "created": str(study.created), "finished": str(study.finished), "parameters": dict(study.parameters)}
-    return StudyRows(row, {view: view_rows(session, view, name) for view in STUDY_VIEWS})
+    return StudyRows(row, {view: view_rows(session, view, name) for view in STUDY_VIEWS},
+                     study_molecule_errors(session, name))
 
 
 def _level(session: Session, settings_hash: str | None, scheme: str | None) -> str | None:

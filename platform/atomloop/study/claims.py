@@ -21,6 +21,17 @@ the family with a test. ``verdict`` (at :data:`ALPHA` = 0.05):
   reach 0.05);
 * ``inconclusive``: anything else (fewer than 6 pairs, or the tests disagree).
 
+Test-molecule sampling (:func:`hierarchical_bootstrap`): the t interval and tests treat each
+seed's MAE as exact, though seeds test on overlapping molecules (the transfer splits' test sets
+are the same for every seed). Beside them the molecular-MAE comparisons (claim 1b, claim 2, the
+architectures, claim 3's molecular table) carry a 95 % percentile interval of a hierarchical
+bootstrap from the per-molecule errors (:func:`atomloop.store.reports.study_molecule_errors`):
+resample the seeds, then each chosen seed's test molecules, the same resampled molecules on both
+sides of a pair (claim 2's two sides test different molecules: each resampled on its own);
+:data:`BOOTSTRAP_DRAWS` draws from seed :data:`BOOTSTRAP_SEED`, so it is deterministic. Columns
+``difference_boot_low``/``_high`` (claim 2: ``ratio_boot_low``/``_high``), None without stored
+errors.
+
 Each row's test is of its first interval: claim 1a the difference model - baseline, claim 1b
 and the architectures the difference, claim 2 the log-ratio, claim 3 the difference second -
 first basis; the trade-off tests its fraction change (its molecular change is claim 1b's row,
@@ -82,7 +93,8 @@ CLAIM_1_COLUMNS = (
 )
 MOLECULAR_COST_COLUMNS = (
     "target", *CONTEXT, "atomic_weight", "n_pairs", "atomic_trained_mev_atom", "total_trained_mev_atom",
-    "difference_mev_atom", "difference_low", "difference_high", "p_value", "p_exact", "p_holm", "verdict",
+    "difference_mev_atom", "difference_low", "difference_high", "difference_boot_low", "difference_boot_high",
+    "p_value", "p_exact", "p_holm", "verdict",
 )
 TRADE_OFF_COLUMNS = (
     "target", *CONTEXT, "atomic_weight", "n_pairs", "mev_atom", "mev_atom_change", "mev_atom_low", "mev_atom_high",
@@ -95,20 +107,22 @@ BASIS_LEARNABILITY_COLUMNS = (
 )
 BASIS_MOLECULAR_COLUMNS = (
     "target", "atomic_weight", *CONTEXT, "n_pairs", "first_basis_mev_atom", "second_basis_mev_atom",
-    "difference_mev_atom", "difference_low", "difference_high", "beyond_total_mev_atom", "beyond_total_low",
-    "beyond_total_high", "p_value", "p_exact", "p_holm", "verdict",
+    "difference_mev_atom", "difference_low", "difference_high", "difference_boot_low", "difference_boot_high",
+    "beyond_total_mev_atom", "beyond_total_low", "beyond_total_high", "p_value", "p_exact", "p_holm", "verdict",
 )
 CELL = ("split", "target", "atomic_weight", "strategy", "training_size")
 ARCHITECTURE_COLUMNS = (
     *CELL, "first_architecture", "second_architecture", "n_pairs", "first_mev_atom", "second_mev_atom",
-    "difference_mev_atom", "difference_low", "difference_high", "p_value", "p_exact", "p_holm", "verdict",
+    "difference_mev_atom", "difference_low", "difference_high", "difference_boot_low", "difference_boot_high",
+    "p_value", "p_exact", "p_holm", "verdict",
 )
 TARGET_SIDES = ("total_trained", "atomic_trained")  # claim 1's sides: first total-, then atomic-trained
 TRANSFER_SPLITS = ("size-transfer", "group-transfer", "larger-molecules")
 CLAIM_2_COLUMNS = (
     "transfer_split", "target", "atomic_weight", "architecture", "strategy", "training_size", "n_pairs",
     "in_distribution_mev_atom",
-    "transfer_mev_atom", "ratio", "ratio_low", "ratio_high", "auc_in_distribution", "auc_transfer",
+    "transfer_mev_atom", "ratio", "ratio_low", "ratio_high", "ratio_boot_low", "ratio_boot_high", "auc_in_distribution",
+    "auc_transfer",
     "p_in_distribution", "p_transfer", "p_value", "p_exact", "p_holm", "verdict",
 )
 ALPHA = 0.05  # the verdicts' level, after Holm's correction
@@ -116,6 +130,11 @@ EXACT_SIGN_FLIPS = 16  # sign-flip tests enumerate all 2^n patterns up to this n
 SIGN_FLIP_DRAWS = 100_000
 VERDICTS = ("supported", "not supported", "inconclusive")
 EXACT_LEAST_PAIRS = 6  # the fewest pairs whose exact test can reach ALPHA (2 / 2^6 < 0.05)
+BOOTSTRAP_DRAWS = 2000
+BOOTSTRAP_SEED = 0
+BOOTSTRAP_NULLS = (("difference", 0.0), ("ratio", 1.0))  # bootstrap columns' prefix and "no difference"
+MoleculeErrors = Mapping[int, Mapping[int, float]]
+"""Experiment id -> test molecule id -> absolute molecular-energy error per atom (meV/atom)."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +192,59 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return result.tolist()
 
 
+def hierarchical_bootstrap(sides: Sequence[tuple[Sequence[float], Sequence[float]]], *, paired: bool = True,
+                           log_ratio: bool = False) -> tuple[float, float]:
+    """95 % percentile interval of mean over seeds of (mean(second) - mean(first)), or with
+    ``log_ratio`` of log(mean(second) / mean(first)), from ``sides``: per seed the per-molecule
+    errors of the first and the second side. Each of :data:`BOOTSTRAP_DRAWS` draws (seed
+    :data:`BOOTSTRAP_SEED`) resamples the seeds with replacement, then the molecules of each
+    chosen seed: with ``paired`` the same molecules on both sides (the two arrays aligned by
+    molecule), else each side's own."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    chosen = rng.integers(0, len(sides), size=(BOOTSTRAP_DRAWS, len(sides)))
+    statistic = np.empty(chosen.shape)
+    for k, (first, second) in enumerate(sides):
+        first, second = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+        draws, slots = np.nonzero(chosen == k)
+        picked = rng.integers(0, first.size, size=(draws.size, first.size))
+        first_means = first[picked].mean(axis=1)
+        if not paired:
+            picked = rng.integers(0, second.size, size=(draws.size, second.size))
+        second_means = second[picked].mean(axis=1)
+        statistic[draws, slots] = np.log(second_means / first_means) if log_ratio else second_means - first_means
+    low, high = np.percentile(statistic.mean(axis=1), [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _bootstrap(prefix: str, first: Mapping[int, Mapping], second: Mapping[int, Mapping],
+               molecule_errors: MoleculeErrors | None, *, paired: bool = True) -> dict[str, float | None]:
+    """Columns ``<prefix>_boot_low`` and ``_high`` of :func:`hierarchical_bootstrap` over the common
+    seeds of ``first`` and ``second`` (seed -> ``study_experiments`` row) from ``molecule_errors``;
+    ``prefix`` ``ratio``: of the ratio second / first. None where an experiment has no errors."""
+    seeds = sorted(set(first) & set(second))
+    errors = [(molecule_errors.get(first[s]["experiment_id"]), molecule_errors.get(second[s]["experiment_id"]))
+              for s in seeds] if molecule_errors else []
+    if not errors or any(not a or not b for a, b in errors):
+        return {f"{prefix}_boot_low": None, f"{prefix}_boot_high": None}
+    if paired:
+        common = [sorted(set(a) & set(b)) for a, b in errors]
+        sides = [([a[i] for i in ids], [b[i] for i in ids]) for (a, b), ids in zip(errors, common)]
+    else:
+        sides = [(list(a.values()), list(b.values())) for a, b in errors]
+    low, high = hierarchical_bootstrap(sides, paired=paired, log_ratio=prefix == "ratio")
+    if prefix == "ratio":
+        low, high = math.exp(low), math.exp(high)
+    return {f"{prefix}_boot_low": low, f"{prefix}_boot_high": high}
+
+
+def _bootstrap_excludes(row: Mapping) -> bool | None:
+    """Whether the row's bootstrap interval excludes "no difference" (None: the row has none)."""
+    for prefix, null in BOOTSTRAP_NULLS:
+        if row.get(f"{prefix}_boot_low") is not None:
+            return not row[f"{prefix}_boot_low"] <= null <= row[f"{prefix}_boot_high"]
+    return None
+
+
 def verdict(p_holm: float | None, p_exact: float | None, n_pairs: int, bootstrap_excludes: bool | None = None) -> str:
     """``supported``, ``not supported`` or ``inconclusive`` (module docstring); ``bootstrap_excludes``:
     whether the row's hierarchical bootstrap interval excludes "no difference" (None: no bootstrap)."""
@@ -194,19 +266,20 @@ def holm_family(tables: Mapping[str, list[dict]]) -> dict[str, list[dict]]:
         family[name] = []
         for row in rows:
             p_holm = next(adjusted) if row.get("p_value") is not None else None
-            family[name].append({**row, "p_holm": p_holm,
-                                 "verdict": verdict(p_holm, row.get("p_exact"), row.get("n_pairs", 0))})
+            family[name].append({**row, "p_holm": p_holm, "verdict": verdict(
+                p_holm, row.get("p_exact"), row.get("n_pairs", 0), _bootstrap_excludes(row))})
     return family
 
 
-def study_claims(experiments: Sequence[Mapping], atomic_errors: Sequence[Mapping]) -> dict[str, list[dict]]:
-    """One study's claims tables from its ``study_experiments`` and ``study_atomic_errors`` rows,
-    by name (``claim_1``, ``molecular_cost``, ``trade_off``, ``claim_2``, ``architectures``), one
-    Holm family (:func:`holm_family`)."""
+def study_claims(experiments: Sequence[Mapping], atomic_errors: Sequence[Mapping],
+                 molecule_errors: MoleculeErrors | None = None) -> dict[str, list[dict]]:
+    """One study's claims tables from its ``study_experiments`` and ``study_atomic_errors`` rows
+    and per-molecule errors, by name (``claim_1``, ``molecular_cost``, ``trade_off``, ``claim_2``,
+    ``architectures``), one Holm family (:func:`holm_family`)."""
     return holm_family({
-        "claim_1": claim_1_rows(atomic_errors), "molecular_cost": molecular_cost_rows(experiments),
-        "trade_off": trade_off_rows(experiments, atomic_errors), "claim_2": claim_2_rows(experiments),
-        "architectures": architecture_rows(experiments),
+        "claim_1": claim_1_rows(atomic_errors), "molecular_cost": molecular_cost_rows(experiments, molecule_errors),
+        "trade_off": trade_off_rows(experiments, atomic_errors), "claim_2": claim_2_rows(experiments, molecule_errors),
+        "architectures": architecture_rows(experiments, molecule_errors),
     })
 
 
@@ -238,6 +311,15 @@ def _second_minus_first(first: Mapping[int, float], second: Mapping[int, float],
         f"difference_{unit}": result.mean, "difference_low": result.low, "difference_high": result.high,
         **result.tests(),
     }
+
+
+def _molecular_difference(first: Mapping[int, Mapping], second: Mapping[int, Mapping], sides: tuple[str, str],
+                          molecule_errors: MoleculeErrors | None) -> dict | None:
+    """:func:`_second_minus_first` of the per-atom molecular MAE (meV/atom) of two sides' rows by
+    seed, with the hierarchical bootstrap interval of the difference."""
+    compared = _second_minus_first({s: r["mae_mev_atom"] for s, r in first.items()},
+                                   {s: r["mae_mev_atom"] for s, r in second.items()}, sides, "mev_atom")
+    return compared and {**compared, **_bootstrap("difference", first, second, molecule_errors)}
 
 
 def _own_side(atomic_errors: Iterable[Mapping]) -> list[Mapping]:
@@ -272,18 +354,17 @@ def claim_1_rows(atomic_errors: Iterable[Mapping]) -> list[dict]:
     return table
 
 
-def molecular_cost_rows(experiments: Iterable[Mapping]) -> list[dict]:
+def molecular_cost_rows(experiments: Iterable[Mapping], molecule_errors: MoleculeErrors | None = None) -> list[dict]:
     """Claim 1b, whether atomic energies help molecular energies: per atomic or atomization target, weight and
     context, its per-atom molecular MAE (meV/atom) minus the total-trained model's, paired by
-    seed, from ``study_experiments`` rows."""
+    seed, from ``study_experiments`` rows, with the bootstrap interval from ``molecule_errors``."""
     done = _finished(experiments)
     table = []
     for context, cell in sorted(_by(done, CONTEXT).items()):
-        total = {r["seed"]: r["mae_mev_atom"] for r in cell if r["target"] == "total"}
+        total = {r["seed"]: r for r in cell if r["target"] == "total"}
         by_target = _by([r for r in cell if r["target"] != "total"], ("target", "atomic_weight"))
         for (target, weight), rows in sorted(by_target.items()):
-            trained = {r["seed"]: r["mae_mev_atom"] for r in rows}
-            compared = _second_minus_first(total, trained, TARGET_SIDES, "mev_atom")
+            compared = _molecular_difference(total, {r["seed"]: r for r in rows}, TARGET_SIDES, molecule_errors)
             if compared:
                 table.append({"target": target, **dict(zip(CONTEXT, context)), "atomic_weight": weight, **compared})
     return table
@@ -329,9 +410,10 @@ def _trade_off(side: Mapping[int, Mapping], unweighted: Mapping[int, Mapping], m
     }
 
 
-def claim_2_rows(experiments: Iterable[Mapping]) -> list[dict]:
+def claim_2_rows(experiments: Iterable[Mapping], molecule_errors: MoleculeErrors | None = None) -> list[dict]:
     """Claim 2's table from ``study_experiments`` rows: each transfer split's per-atom error over
-    the in-distribution one, per target and context, paired by seed."""
+    the in-distribution one, per target and context, paired by seed, with the bootstrap interval
+    from ``molecule_errors``."""
     done = [r for r in experiments if r["status"] == "done" and r["mae_mev_atom"]]
     table = []
     for (target, weight, architecture, strategy, size), cell in sorted(
@@ -354,6 +436,7 @@ def claim_2_rows(experiments: Iterable[Mapping]) -> list[dict]:
                 "ratio": math.exp(result.mean),
                 "ratio_low": None if result.low is None else math.exp(result.low),
                 "ratio_high": None if result.high is None else math.exp(result.high),
+                **_bootstrap("ratio", inside, outside, molecule_errors, paired=False),
                 "auc_in_distribution": float(np.mean([inside[s]["auc"] for s in seeds])),
                 "auc_transfer": float(np.mean([outside[s]["auc"] for s in seeds])),
                 "p_in_distribution": _largest_p_value([inside[s] for s in seeds]),
@@ -391,27 +474,29 @@ def basis_learnability_rows(first: Iterable[Mapping], second: Iterable[Mapping])
     return table
 
 
-def _molecular_errors(experiments: Iterable[Mapping]) -> dict[tuple, dict[int, float]]:
-    """Per-atom molecular MAE (meV/atom) of the finished ``study_experiments`` rows, by (target,
-    *context) and seed."""
-    return {key: {r["seed"]: r["mae_mev_atom"] for r in rows}
+def _finished_by_cell(experiments: Iterable[Mapping]) -> dict[tuple, dict[int, Mapping]]:
+    """The finished ``study_experiments`` rows by (target, *context) and seed."""
+    return {key: {r["seed"]: r for r in rows}
             for key, rows in _by(_finished(experiments), ("target", "atomic_weight", *CONTEXT)).items()}
 
 
-def basis_molecular_rows(first: Iterable[Mapping], second: Iterable[Mapping]) -> list[dict]:
+def basis_molecular_rows(first: Iterable[Mapping], second: Iterable[Mapping],
+                         molecule_errors: MoleculeErrors | None = None) -> list[dict]:
     """Claim 3's molecular side from the ``study_experiments`` rows of two studies (first and
     second basis): per target and context the per-atom molecular MAE (meV/atom) at both bases and
     the paired difference second - first over common seeds; for ``atomic:S`` targets also
     ``beyond_total``: that difference minus the ``total``-trained models' difference of the same
     seed and context (None without a total-trained pair), so the total energies' own change of
-    difficulty with the basis is taken out."""
-    by_first, by_second = _molecular_errors(first), _molecular_errors(second)
+    difficulty with the basis is taken out. ``molecule_errors`` (of both studies' experiments): for
+    the bootstrap interval of the difference."""
+    by_first, by_second = _finished_by_cell(first), _finished_by_cell(second)
     common = sorted(set(by_first) & set(by_second))
-    change = {key: {s: by_second[key][s] - by_first[key][s] for s in set(by_first[key]) & set(by_second[key])}
-              for key in common}
+    change = {key: {s: by_second[key][s]["mae_mev_atom"] - by_first[key][s]["mae_mev_atom"]
+                    for s in set(by_first[key]) & set(by_second[key])} for key in common}
     table = []
     for key in common:
-        compared = _second_minus_first(by_first[key], by_second[key], ("first_basis", "second_basis"), "mev_atom")
+        compared = _molecular_difference(by_first[key], by_second[key], ("first_basis", "second_basis"),
+                                         molecule_errors)
         if not compared:
             continue
         target, weight, *context = key
@@ -425,20 +510,21 @@ def basis_molecular_rows(first: Iterable[Mapping], second: Iterable[Mapping]) ->
     return table
 
 
-def architecture_rows(experiments: Iterable[Mapping]) -> list[dict]:
+def architecture_rows(experiments: Iterable[Mapping], molecule_errors: MoleculeErrors | None = None) -> list[dict]:
     """Architectures compared on the same molecules, from ``study_experiments`` rows (of one
     study, or of several studies of the same dataset, splits and seeds): per split, target,
     strategy and training size and each pair of architectures (by name), the per-atom molecular
-    MAE (meV/atom) of the second minus the first, paired by seed."""
+    MAE (meV/atom) of the second minus the first, paired by seed, with the bootstrap interval from
+    ``molecule_errors``."""
     done = _finished(experiments)
     table = []
     for cell_key, cell in sorted(_by(done, CELL).items()):
-        by_architecture = {a: {r["seed"]: r["mae_mev_atom"] for r in rs} for (a,), rs in _by(cell, ("architecture",)).items()}
+        by_architecture = {a: {r["seed"]: r for r in rs} for (a,), rs in _by(cell, ("architecture",)).items()}
         names = sorted(by_architecture)
         for i, first in enumerate(names):
             for second in names[i + 1:]:
-                compared = _second_minus_first(by_architecture[first], by_architecture[second], ("first", "second"),
-                                               "mev_atom")
+                compared = _molecular_difference(by_architecture[first], by_architecture[second], ("first", "second"),
+                                                 molecule_errors)
                 if compared:
                     table.append({**dict(zip(CELL, cell_key)), "first_architecture": first,
                                   "second_architecture": second, **compared})

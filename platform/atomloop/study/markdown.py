@@ -20,11 +20,12 @@ def study_markdown(rows) -> str:
     from atomloop.study.report import SUMMARY_COLUMNS
 
     experiments = rows.views["study_experiments"]
-    claims = study_claims(experiments, rows.views["study_atomic_errors"])
+    claims = study_claims(experiments, rows.views["study_atomic_errors"], rows.molecule_errors)
     sections = [
         (f"study {rows.study['name']} ({rows.study['status']}): {len(experiments)} experiments", None),
         ("tests: p_value, the paired t-test over seeds; p_exact, the exact sign-flip test; p_holm, p_value"
-         " Holm-adjusted over every row of the claims tables below (one family); verdict at p_holm 0.05", None),
+         " Holm-adjusted over every row of the claims tables below (one family); *_boot_low/high: 95 % hierarchical"
+         " bootstrap over seeds and test molecules; verdict at p_holm 0.05", None),
         ("claim 1a: atomic energies, atomic-trained minus the element-mean baseline (element-centred MAE, kcal/mol;"
          " fraction of the baseline's)",
          markdown_table(claims["claim_1"], CLAIM_1_COLUMNS)),

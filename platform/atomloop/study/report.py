@@ -64,13 +64,14 @@ def study_report(rows: StudyRows) -> str:
     atomic_errors = views["study_atomic_errors"]
     every_atom = _sorted([r for r in atomic_errors if r["element"] == "all"], _SORT + ("reference_scheme", "environment"))
     figures = study_figures(rows)
-    claims = study_claims(views["study_experiments"], atomic_errors)
+    claims = study_claims(views["study_experiments"], atomic_errors, rows.molecule_errors)
     sections = [
         ("Study", table("study", ("name", "status", "settings_hash", "created", "finished"), [study])
          + table("parameters", ("parameter", "value"), parameters)),
         ("Tests", note("p_value: the paired t-test over seeds; p_exact: the exact sign-flip test; p_holm: p_value "
-                       "Holm-adjusted over every row of the claims tables below (one family); verdict: supported, not "
-                       "supported or inconclusive at p_holm 0.05 (atomloop.study.claims)")),
+                       "Holm-adjusted over every row of the claims tables below (one family); *_boot_low/high: 95 % "
+                       "hierarchical bootstrap over seeds and test molecules; verdict: supported, not supported or "
+                       "inconclusive at p_holm 0.05 (atomloop.study.claims)")),
         ("Claim 1a: atomic energies of atomic-trained models vs the element-mean baseline (element-centred MAE, "
          "offsets fitted on training atoms, kcal/mol; difference model - baseline and fraction model / baseline "
          "paired over seeds, 95 % t interval)",
