@@ -49,6 +49,7 @@ def test_a_flow_run_without_serve_is_in_the_homes_prefect_database(engine, atoml
     flow_run_id, state = result.stdout.split("flow run ")[-1].split()
     assert state == "COMPLETED"
     assert not list((atomloop_home / "prefect").glob("*.db")), "a SQLite Prefect database was written"
+    assert "temporary server" not in result.stderr + result.stdout  # Prefect's start and stop notices stay off the console
 
     with prefect_server(free_port()) as api_url:
         run = _api(api_url, f"/flow_runs/{flow_run_id}")

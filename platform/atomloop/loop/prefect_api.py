@@ -84,6 +84,14 @@ class _QuietWhileStopping(logging.Filter):
         return not stopping()
 
 
+class _NoTemporaryServerNotices(logging.Filter):
+    """Prefect announces its temporary server's start (with a link to its docs) and stop on the
+    console; the command's own lines say where its runs are recorded."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Starting temporary server", "Stopping temporary server"))
+
+
 def _console_handlers() -> Iterator[logging.Handler]:
     """The handlers that write to a terminal: the root's and every logger's stream handlers."""
     loggers = [logging.getLogger()] + [
@@ -160,6 +168,9 @@ def _temporary_server(database_url: str):
                 process_group=0, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
             )
 
+    prefect_logger = logging.getLogger("prefect")  # the logger of Prefect's start and stop notices
+    if not any(isinstance(f, _NoTemporaryServerNotices) for f in prefect_logger.filters):
+        prefect_logger.addFilter(_NoTemporaryServerNotices())
     server = OwnGroupServer()  # a new one: stop() forgets Prefect's instance of the port
     server.database_url = database_url
     return server
