@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from atomloop.db import session_scope
 from atomloop.errors import InputError
 from atomloop.ingest import ingest_atoms
-from atomloop.loop.selection import select_round
+from atomloop.recipes.select import select_round
 from atomloop.store.tables import (
     AdversarialValidation,
     Calculation,

@@ -62,7 +62,7 @@ def select(
     top: int = typer.Option(20, min=0, help="Rows of the table to print."),
 ) -> None:
     """Select molecules to label next; rerunning a round prints its stored selection."""
-    from atomloop.loop.selection import select_round
+    from atomloop.recipes.select import select_round
     from atomloop.store.selections import next_round_index
 
     index = next_round_index(run_id) if round_index is None else round_index

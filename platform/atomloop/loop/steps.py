@@ -77,7 +77,7 @@ def select_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> 
             _mark(engine, run_id, index, "selected", time.perf_counter() - started)
         return SelectOutcome(molecule_ids=initial)
 
-    from atomloop.loop.selection import select_round
+    from atomloop.recipes.select import select_round
 
     settings_hash = qm_settings(config).settings_hash
     with session_scope(engine) as session:

@@ -13,8 +13,9 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "predict_and_store": ".evaluate",
     "prepare_data": ".train",
     "registered_calculator": ".registered_model",
+    "select_round": ".select",
     "train_and_register": ".train",
 })
 
 __all__ = ["evaluate_registered", "export_registered_model", "load_registered_model", "predict_and_store",
-           "prepare_data", "registered_calculator", "train_and_register"]
+           "prepare_data", "registered_calculator", "select_round", "train_and_register"]

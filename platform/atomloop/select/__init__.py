@@ -5,7 +5,7 @@ a group-level permutation test) and scores every pool molecule (and atom, a mole
 then scored together by ``size_fair_scores``), on descriptors of local chemistry pooled per
 element, independent of size (``DescriptorSettings(molecule_kind="pooled")``, what the default ``"auto"`` uses up to 10,000 molecules;
 ``"counts"`` for the former sums over pairs); strategies pick a
-batch by name (a whole round against the store: :func:`atomloop.loop.selection.select_round`). ``stopping_decision``
+batch by name (a whole round against the store: :func:`atomloop.recipes.select.select_round`). ``stopping_decision``
 (also ``.decision`` of a result) reads a validation one-sided: a shift when the permutation
 p-value is at most 0.05; stop when there is none and the AUC interval lies below 0.5 + margin.
 """

@@ -1,7 +1,7 @@
 """Rounds, adversarial validations, OOD scores and selections in the store.
 
 Reads what a selection round needs and writes what it found; the round itself
-(:func:`atomloop.loop.selection.select_round`) reads here, computes in :mod:`atomloop.select`
+(:func:`atomloop.recipes.select.select_round`) reads here, computes in :mod:`atomloop.select`
 and writes here. Defaults: the **training set** is every molecule with a finished calculation (status
 ``done``, any settings); the **pool** is every molecule with no calculation at all (queued,
 running or failed ones are neither labelled nor available), optionally only those carrying

@@ -1,4 +1,5 @@
-"""One selection round: read training set and pool from the store, test and pick, write back."""
+"""Select a round: read the training set and pool from the store (:mod:`atomloop.store.selections`),
+run the adversarial validation and a strategy of :mod:`atomloop.select`, write the selection back."""
 
 from __future__ import annotations
 
