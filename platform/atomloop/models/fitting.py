@@ -291,9 +291,8 @@ def _fold_history(
     held = set(data.folds[fold - 1])
     train_atoms = [data.atoms_by_id[i] for i in data.train_ids if i not in held]
     fold_atoms = [data.atoms_by_id[i] for i in data.folds[fold - 1]]
-    unseen = unseen_elements(fold_atoms, type_names_for(train_atoms))
-    unseen.warn(f"k-fold validation, fold {fold} of {len(data.folds)} (left out of its validation curve)")
-    valid_atoms = [atoms for atoms in fold_atoms if not holds_any(atoms, unseen.elements)]
+    unseen = unseen_elements(fold_atoms, type_names_for(train_atoms)).elements  # left out: no warning, no error used
+    valid_atoms = [atoms for atoms in fold_atoms if not holds_any(atoms, unseen)]
     if not valid_atoms:
         return None
     callback = None if epoch_callback is None else lambda record: epoch_callback({**record, "fold": fold})
