@@ -21,6 +21,7 @@ from atomloop.study.claims import (
     holm_family,
     molecular_cost_rows,
     paired,
+    quoted_p,
     sign_flip_p,
     study_claims,
     trade_off_rows,
@@ -258,6 +259,10 @@ def test_claim_tables_pair_by_seed():
     assert group["ratio"] == pytest.approx(0.5) and group["auc_transfer"] == 0.7
     # the largest seed's p-value: <= 0.05 means every seed's test found a shift; a seed without a test: None
     assert (ratio["p_in_distribution"], ratio["p_transfer"], group["p_transfer"]) == (0.5, 0.0297, None)
+    # 1,000 permutations: every seed at the floor 1 / 1001 is quoted as below 0.001
+    floor = [{**r, "auc_p_value": 1 / 1001} for r in experiments if r["split"] != "group-transfer"]
+    assert {r["p_transfer"] for r in claim_2_rows(floor)} == {"< 0.001"}
+    assert (quoted_p(0.001), quoted_p(1 / 1001), quoted_p(None)) == (0.001, "< 0.001", None)
 
 
 def test_molecular_cost_pairs_each_atomic_target_with_the_total_one():

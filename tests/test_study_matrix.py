@@ -37,10 +37,10 @@ def test_config_matrix_labels_and_name():
 
 
 def test_atomic_weights_multiply_the_atomic_targets_only():
-    plain = StudyConfig(sizes=(16,), seeds=(0,), strategies=("random",), architectures=("schnet",))
+    plain = StudyConfig(sizes=(16,), seeds=(0,), strategies=("random",), architectures=("schnet",), permutations=100)
     assert plain.study_name == "transferability-qm9-labelled-14ed7b3df8"  # as before atomic weights existed
     assert "atomic_weights" not in plain.parameters()
-    assert StudyConfig(sizes=(16,), seeds=(0,), strategies=("random",), architectures=("schnet",),
+    assert StudyConfig(sizes=(16,), seeds=(0,), strategies=("random",), architectures=("schnet",), permutations=100,
                        atomic_weights=(1,)).study_name == plain.study_name  # the default given is the default
     weighted = StudyConfig(sizes=(16,), seeds=(0,), strategies=("random",), architectures=("schnet",),
                            targets=("atomic:ao-eda", "atomization:mo-pm-iao"), atomic_weights=(10, 0, 0.1, 1))
@@ -52,6 +52,22 @@ def test_atomic_weights_multiply_the_atomic_targets_only():
     assert weighted.experiments()[1].label == "in-distribution/atomic:ao-eda/w=0.1/schnet/random/n=16/seed=0"
     with pytest.raises(InputError, match="atomic weights must be >= 0"):
         StudyConfig(atomic_weights=(-1.0,))
+
+
+def test_the_default_matrix_trains_ten_seeds_to_their_validation_plateau():
+    config = StudyConfig.from_options()
+    assert (config.seeds, config.epochs, config.patience, config.permutations) == (tuple(range(10)), 400, 30, 1000)
+    assert {k: config.parameters()[k] for k in ("seeds", "epochs", "patience", "permutations")} == {
+        "seeds": list(range(10)), "epochs": 400, "patience": 30, "permutations": 1000}
+    quick = StudyConfig.from_options(quick=True, dataset="tiny")  # stays quick: 2 seeds, 2 epochs, 100 permutations
+    assert (quick.seeds, quick.epochs, quick.patience, quick.permutations) == ((0, 1), 2, 40, 100)
+    assert not {"patience", "permutations"} & set(quick.parameters())  # the values studies ran with before them
+    legacy = StudyConfig(sizes=(16,), seeds=(0,), strategies=("random",), architectures=("schnet",), permutations=100)
+    assert StudyConfig(**{**vars(legacy), "permutations": 1000}).study_name != legacy.study_name
+    assert StudyConfig(**{**vars(legacy), "patience": 30}).study_name != legacy.study_name
+    for bad in ({"patience": 0}, {"permutations": 0}):
+        with pytest.raises(InputError, match="patience and permutations must be >= 1"):
+            StudyConfig(**bad)
 
 
 def _molecules() -> list[StudyMolecule]:

@@ -86,8 +86,9 @@ def _check_experiments(session: Session) -> None:
     for r in rows:
         assert len(r.train_molecule_ids) == r.training_size and not set(r.train_molecule_ids) & set(r.test_molecule_ids)
         assert 0.0 <= r.auc_low <= r.auc <= r.auc_high <= 1.0
-        # one-sided permutation p-value over 100 permutations: (1 + #null >= auc) / 101
-        assert 1 / 101 <= r.auc_p_value <= 1.0 and r.auc_p_value * 101 == pytest.approx(round(r.auc_p_value * 101))
+        # one-sided permutation p-value over the quick matrix's permutations B: (1 + #null >= auc) / (B + 1)
+        b = QUICK.permutations + 1
+        assert 1 / b <= r.auc_p_value <= 1.0 and r.auc_p_value * b == pytest.approx(round(r.auc_p_value * b))
         if r.split == "size-transfer":  # the test molecules are the largest (heavy atoms)
             assert min(heavy[i] for i in r.test_molecule_ids) >= max(heavy[i] for i in r.train_molecule_ids)
         if r.split == "group-transfer":
@@ -97,6 +98,9 @@ def _check_experiments(session: Session) -> None:
         target = Target.parse(r.target)
         assert (model.architecture, model.target, model.scheme) == (r.architecture, target.model_target, target.scheme)
         assert sorted(model.training_molecule_ids) == sorted(r.train_molecule_ids)
+        training = model.hyperparameters["training"]  # at most the study's epochs, stopped by its patience
+        assert (training["epochs"], training["early_stopping_patience"], training["early_stopping"]) == (
+            QUICK.epochs, QUICK.patience, True)
         test = model.metrics["test"]
         assert r.mae_kcal_mol == pytest.approx(test["energy"]["mae_kcal_mol"])
         errors = session.scalars(select(ExperimentError).where(ExperimentError.experiment_id == r.id)).all()

@@ -26,7 +26,8 @@ def _matrix_defaults() -> str:
     def lists(config: StudyConfig) -> str:
         return (f"targets {', '.join(config.targets)}; archs {', '.join(config.architectures)}; strategies "
                 f"{', '.join(config.strategies)}; splits {', '.join(config.splits)}; sizes {', '.join(map(str, config.sizes))}; "
-                f"seeds {', '.join(map(str, config.seeds))}; {config.epochs} epochs")
+                f"seeds {', '.join(map(str, config.seeds))}; at most {config.epochs} epochs, stopping after "
+                f"{config.patience} without a better validation MAE; AUC tests of {config.permutations} permutations")
 
     described = [f"{name}: {lists(StudyConfig(dataset=name, **matrix))}" for name, matrix in DATASET_MATRICES.items()]
     described.append(f"any other dataset: {lists(StudyConfig(dataset='other'))}")

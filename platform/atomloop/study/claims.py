@@ -60,7 +60,7 @@ the same pairs, so the family holds it once).
   log-ratios, reported as ratios. Beside it the mean adversarial AUC of training vs test
   molecules on each split and the largest of its seeds' one-sided permutation p-values (the
   test rejects "same distribution" for every seed when it is <= 0.05; None when a seed's row
-  has no test).
+  has no test; ``< 0.001`` at the floor of a study's 1,000 permutations, :func:`quoted_p`).
 * **Claim 3, learnability across bases** (:func:`basis_learnability_rows`, two studies of the
   same molecules, splits and seeds labelled at two basis sets): per scheme S, the
   element-centred atomic MAE (kcal/mol) of the ``atomic:S``-trained model against S's own
@@ -445,10 +445,16 @@ def claim_2_rows(experiments: Iterable[Mapping], molecule_errors: MoleculeErrors
     return table
 
 
-def _largest_p_value(experiments: Sequence[Mapping]) -> float | None:
-    """The largest permutation p-value of ``experiments`` (None when one has none)."""
+def quoted_p(p: float | None) -> float | str | None:
+    """A permutation p-value as the claims quote it: ``< 0.001`` below 0.001 (reached only at the
+    floor 1 / 1001 of 1,000 permutations or more), else the value."""
+    return "< 0.001" if p is not None and p < 0.001 else p
+
+
+def _largest_p_value(experiments: Sequence[Mapping]) -> float | str | None:
+    """The largest permutation p-value of ``experiments``, :func:`quoted_p` (None when one has none)."""
     values = [r.get("auc_p_value") for r in experiments]
-    return None if any(v is None for v in values) else max(values)
+    return None if any(v is None for v in values) else quoted_p(max(values))
 
 
 def _own_scheme_errors(atomic_errors: Iterable[Mapping]) -> dict[tuple, dict[int, float]]:

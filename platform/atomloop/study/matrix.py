@@ -39,19 +39,26 @@ DEFAULT_TRANSFER_GROUPS = ("aromatic", "heteroaromatic", "amide", "ester")
 DATASET_BASIS = {"qm9-labelled": "6-31g*", "larger-labelled": "6-31g*"}  # the level its shipped labels were computed at
 DEFAULT_DATASET = "qm9-labelled"
 # A dataset's matrix where the user names none of its lists. On the shipped QM9 set: the three
-# claims' comparisons (every scheme, the three splits) at one training size with five seeds,
-# within an hour on 2 cores; learning curves (--sizes) and NequIP (--archs) extend it.
+# claims' comparisons (every scheme, the three splits) at one training size with ten seeds, each
+# model trained to its validation plateau (early stopping after 30 epochs without a better
+# validation MAE, at most 400 epochs; the best epoch's weights kept); learning curves (--sizes)
+# and NequIP (--archs) extend it.
 DATASET_MATRICES: dict[str, dict] = {
     "qm9-labelled": {
         "targets": ("total", "atomic:ao-eda", "atomic:mo-pm-iao", "atomic:mo-fb-iao"), "architectures": ("schnet",),
-        "strategies": ("random",), "sizes": (200,), "seeds": (0, 1, 2, 3, 4), "epochs": 50,
+        "strategies": ("random",), "sizes": (200,), "seeds": tuple(range(10)), "epochs": 400, "patience": 30,
     },
 }
+AUC_PERMUTATIONS = 1000  # permutations of every AUC test: the p-value's floor is 1 / 1001
+# the values studies ran with before these fields existed: a parameter at its legacy value is left
+# out of the record (:meth:`StudyConfig.parameters`), so those studies keep their records and names
+LEGACY_PARAMETERS = {"permutations": 100, "patience": 40}
 # --quick: every target kind, architecture, strategy and split at toy sizes and widths (the
-# tests run it, on a tiny dataset); its numbers check the machinery, not the science
+# tests run it, on a tiny dataset), AUC tests of 100 permutations; its numbers check the
+# machinery, not the science
 QUICK_MATRIX: dict = {
     "targets": ("total", "atomic:ao-eda", "atomic:mo-pm-iao", "atomization:mo-pm-iao"),
-    "architectures": ("schnet", "nequip"), "sizes": (3, 5), "seeds": (0, 1), "epochs": 2,
+    "architectures": ("schnet", "nequip"), "sizes": (3, 5), "seeds": (0, 1), "epochs": 2, "permutations": 100,
     "hyperparameters": {"schnet": {"num_layers": 1, "num_features": 8, "num_rbf": 8}, "nequip": {"num_layers": 1, "num_features": 4}},
 }
 
@@ -128,8 +135,11 @@ class StudyConfig:
     in-distribution test set, and the share of the largest molecules in the size-transfer
     test. ``transfer_groups``: functional groups held out in the group-transfer split.
     ``atomic_weights``: weights of the atomic term (each atomic target trained at each weight > 0;
-    0 is the ``total`` target, added to ``targets`` where missing). ``epochs``: training epochs of
-    every model; ``hyperparameters``: per architecture, overrides
+    0 is the ``total`` target, added to ``targets`` where missing). ``epochs``: the most training
+    epochs of every model; ``patience``: epochs without a better validation MAE after which a
+    training stops, keeping its best epoch's weights (``TrainingConfig.early_stopping_patience``);
+    ``permutations``: size of the permutation null of every adversarial AUC test (the p-value's
+    floor is 1 / (permutations + 1)); ``hyperparameters``: per architecture, overrides
     of the model defaults; ``device`` (not part of the record): auto, cpu or cuda. Labels:
     ``method``/``basis`` with every scheme the targets name; ``basis`` None: the dataset's own
     (:data:`DATASET_BASIS`: 6-31G* for the shipped ``qm9-labelled``, else STO-3G).
@@ -153,6 +163,8 @@ class StudyConfig:
     name: str | None = None
     device: str = "auto"
     atomic_weights: tuple[float, ...] = DEFAULT_ATOMIC_WEIGHTS
+    patience: int = 40
+    permutations: int = AUC_PERMUTATIONS
 
     @classmethod
     def from_options(cls, *, quick: bool = False, **options) -> StudyConfig:
@@ -187,8 +199,8 @@ class StudyConfig:
             raise InputError(f"training-set sizes must be >= 2 molecules (got {min(self.sizes)})")
         if not 0 < self.test_fraction < 1 or not 0 < self.valid_fraction < 1:
             raise InputError("test_fraction and valid_fraction must lie between 0 and 1")
-        if self.epochs < 1 or self.committee_size < 2:
-            raise InputError("epochs must be >= 1 and committee_size >= 2")
+        if self.epochs < 1 or self.committee_size < 2 or self.patience < 1 or self.permutations < 1:
+            raise InputError("epochs, patience and permutations must be >= 1 and committee_size >= 2")
         if "larger-molecules" in self.splits:
             from atomloop.study.larger_labelled import LARGER
 
@@ -208,9 +220,11 @@ class StudyConfig:
 
     def parameters(self) -> dict:
         """Every input as plain JSON (the study's record); ``atomic_weights`` only where not the
-        default, so studies that do not set it keep their record and name."""
+        default and the fields of :data:`LEGACY_PARAMETERS` only where not the value studies ran
+        with before them, so those studies keep their record and name."""
+        legacy = {**LEGACY_PARAMETERS, "atomic_weights": DEFAULT_ATOMIC_WEIGHTS}
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()
-                if k != "device" and not (k == "atomic_weights" and v == DEFAULT_ATOMIC_WEIGHTS)}
+                if k != "device" and not (k in legacy and v == legacy[k])}
 
     @property
     def study_name(self) -> str:

@@ -143,7 +143,8 @@ class StudyPlan:
         """Total energies (Hartree) of ``candidates`` by ``committee_size`` models trained on
         ``base`` (weights initialised with different seeds); shape (n_models, n_candidates)."""
         data = TrainingData(LabelSource(self.settings_hash), base, split.valid, [], [], self.atoms_by_id)
-        config = TrainingConfig(target="total", epochs=self.config.epochs, seed=seed, device=self.config.device, progress=False)
+        config = TrainingConfig(target="total", epochs=self.config.epochs, early_stopping_patience=self.config.patience,
+                                seed=seed, device=self.config.device, progress=False)
         candidate_atoms = [self.atoms_by_id[i] for i in candidates]
         energies = []
         for member in range(self.config.committee_size):
@@ -153,12 +154,13 @@ class StudyPlan:
 
     def auc(self, train_ids: list[int], test_ids: list[int], seed: int) -> AdversarialTest:
         """Adversarial validation of training vs test molecules: ROC AUC, its bootstrap interval
-        and the one-sided permutation p-value (the defaults of :func:`adversarial_validation`)."""
+        and the one-sided permutation p-value over the study's ``permutations`` (else the
+        defaults of :func:`adversarial_validation`)."""
         key = (tuple(train_ids), tuple(test_ids), seed)
         if key not in self._auc:
             result = adversarial_validation(
                 [self.atoms_by_id[i] for i in train_ids], [self.atoms_by_id[i] for i in test_ids],
-                seed=seed, n_bootstrap=AUC_BOOTSTRAP,
+                seed=seed, n_bootstrap=AUC_BOOTSTRAP, permutations=self.config.permutations,
             )
             self._auc[key] = AdversarialTest(result.auc, *result.auc_interval, result.p_value)
         return self._auc[key]
@@ -223,6 +225,7 @@ def _reusable_model(session: Session, plan: StudyPlan, experiment: Experiment, t
             h.get("labels", {}).get("atomic_column") == ("atomization" if target.atomization else "energy")
             and h.get("validation_molecule_ids") == split.valid and h.get("test_molecule_ids") == split.test
             and h.get("training", {}).get("epochs") == plan.config.epochs and h.get("training", {}).get("seed") == experiment.seed
+            and h.get("training", {}).get("early_stopping_patience") == plan.config.patience
             and (target.kind == "total" or h.get("training", {}).get("atomic_weight", 1.0) == experiment.atomic_weight)
             and all(h.get("model", {}).get(k) == v for k, v in overrides.items())
         ):
@@ -239,10 +242,13 @@ def _store(engine: Engine, plan: StudyPlan, experiment: Experiment, values: dict
 
 
 def _training(plan: StudyPlan, experiment: Experiment) -> dict:
-    """The experiment's :class:`TrainingConfig` fields (an atomic target's weight; a total
-    target keeps the default, so its models keep their fingerprints)."""
+    """The experiment's :class:`TrainingConfig` fields: at most ``epochs``, stopped early after
+    ``patience`` epochs without a better validation MAE (the best epoch's weights kept); an
+    atomic target's weight (a total target keeps the default, so its models keep their
+    fingerprints)."""
     weight = {} if experiment.target == "total" else {"atomic_weight": experiment.atomic_weight}
-    return {"epochs": plan.config.epochs, "seed": experiment.seed, **weight}
+    return {"epochs": plan.config.epochs, "early_stopping_patience": plan.config.patience, "seed": experiment.seed,
+            **weight}
 
 
 def run_experiment(plan: StudyPlan, experiment: Experiment) -> str:
