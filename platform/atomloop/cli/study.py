@@ -44,7 +44,8 @@ def transferability(
                                      help="total, atomic:<scheme> or atomization:<scheme> (repeatable)."),
     arch: list[str] = ARCHITECTURE.option(None, "--archs", help="Architectures (repeatable)."),
     strategy: list[str] = STUDY_STRATEGY.option(None, "--strategies", help="Training-data strategies (repeatable)."),
-    split: list[str] = SPLIT.option(None, "--splits", help="Transfer splits (repeatable)."),
+    split: list[str] = SPLIT.option(None, "--splits", help="Transfer splits (repeatable); larger-molecules trains on the "
+                                    "dataset and tests on the shipped larger set (10-16 heavy atoms, HF/6-31G* only)."),
     size: list[int] = typer.Option(None, "--sizes", help="Training-set sizes in molecules (repeatable)."),
     seed: list[int] = typer.Option(None, "--seeds", help="Seeds (repeatable): paired intervals are over seeds."),
     atomic_weight: list[float] = typer.Option(

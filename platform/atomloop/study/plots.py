@@ -38,7 +38,7 @@ from atomloop.study.claims import trade_off_rows
 if TYPE_CHECKING:
     from atomloop.store.reports import Row, StudyRows
 LINE_STYLES = {"random": "-", "adversarial": "--", "committee": ":"}
-MARKERS = {"in-distribution": "o", "size-transfer": "s", "group-transfer": "^"}
+MARKERS = {"in-distribution": "o", "size-transfer": "s", "group-transfer": "^", "larger-molecules": "D"}
 PLOTS = ("learning_curves", "error_vs_auc", "element_errors", "partition_comparison", "atomic_weight_trade_off")
 KCAL_MOL_IN_MEV = units.kcal / units.mol * 1000.0  # 1 kcal/mol = 43.36 meV
 # Errors beyond any fit (an element missing from training is predicted from an untrained embedding
