@@ -298,6 +298,10 @@ def test_trade_off_pairs_each_weight_with_the_total_trained_model():
     assert one["atomic_fraction"] == pytest.approx(0.25) and one["fraction_change"] == pytest.approx(-0.75)
     assert (one["fraction_low"], one["fraction_high"]) == (pytest.approx(fraction.low), pytest.approx(fraction.high))
     assert tenth["fraction_change"] == pytest.approx(np.mean([0.5 - 1.0, 0.25 - 1.0]))
+    assert (zero["p_value"], one["p_value"], one["p_exact"]) == (None, 0.0, 0.5)  # both seeds -0.75: no spread
+    # weight 0 against itself is no test: it stays out of the Holm family
+    adjusted = [r["p_holm"] for r in holm_family({"t": [zero, tenth, one]})["t"]]
+    assert adjusted == [None, *holm([tenth["p_value"], one["p_value"]])]
 
 
 def test_architectures_pair_by_seed_on_the_same_cell():

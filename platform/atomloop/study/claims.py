@@ -163,7 +163,7 @@ def paired(differences: Sequence[float]) -> Paired:
     mean, error = float(d.mean()), d.std(ddof=1) / math.sqrt(d.size)
     half = stats.t.ppf(0.975, d.size - 1) * error
     p = float(2 * stats.t.sf(abs(mean) / error, d.size - 1)) if error > 0 else float(mean == 0)
-    return Paired(int(d.size), mean, mean - half, mean + half, p, sign_flip_p(d))
+    return Paired(int(d.size), mean, float(mean - half), float(mean + half), p, sign_flip_p(d))
 
 
 def sign_flip_p(differences: Sequence[float]) -> float:
@@ -394,7 +394,7 @@ def trade_off_rows(experiments: Iterable[Mapping], atomic_errors: Iterable[Mappi
 
 def _trade_off(side: Mapping[int, Mapping], unweighted: Mapping[int, Mapping], molecular: Mapping[int, float]) -> dict:
     """One weight's columns of :func:`trade_off_rows` from its and weight 0's atomic-error rows
-    by seed."""
+    by seed (weight 0's own row, compared with itself, has no test)."""
     seeds = sorted(set(side) & set(unweighted))
     mev = paired([molecular[side[s]["experiment_id"]] - molecular[unweighted[s]["experiment_id"]] for s in seeds])
     fraction = paired([side[s]["centred_fraction"] - unweighted[s]["centred_fraction"] for s in seeds])
@@ -406,7 +406,7 @@ def _trade_off(side: Mapping[int, Mapping], unweighted: Mapping[int, Mapping], m
         "baseline_kcal_mol": float(np.mean([r["baseline_mae_kcal_mol"] for r in rows])),
         "atomic_fraction": float(np.mean([r["centred_fraction"] for r in rows])),
         "fraction_change": fraction.mean if seeds else None, "fraction_low": fraction.low,
-        "fraction_high": fraction.high, **fraction.tests(),
+        "fraction_high": fraction.high, **(Paired(0, math.nan, None, None) if side is unweighted else fraction).tests(),
     }
 
 
