@@ -25,7 +25,7 @@ from atomloop.loop import LoopConfig, run_loop
 from atomloop.report.depictions import _from_structure, depiction_svg
 from atomloop.report.html import figure, p_value, significant
 from atomloop.report.run import DEPICTED_PER_ROUND, run_report, summary_sentence
-from atomloop.select.stopping import ANTI_LEARNING, STOP_MARGIN, stopping_decision
+from atomloop.select.stopping import ANTI_LEARNING, STOP_MARGIN, ShiftTest, stopping_decision
 from atomloop.store.reports import RunRows
 from atomloop.store.tables import (
     AdversarialValidation,
@@ -129,9 +129,9 @@ def test_run_report_shows_parity_element_errors_drawings_readings_and_the_random
                 assert row["Reading"] == "-"
                 continue
             decision = stopping_decision(
-                validation.auc, (validation.auc_low, validation.auc_high), margin=run.parameters.get("auc_stop_margin", STOP_MARGIN),
-                unseen_element_molecules=validation.settings.get("unseen_element_molecules", 0),
-                p_value=validation.p_value, null_low=validation.null_auc_low,
+                ShiftTest(validation.auc, (validation.auc_low, validation.auc_high),
+                          validation.settings.get("unseen_element_molecules", 0), validation.p_value, validation.null_auc_low),
+                margin=run.parameters.get("auc_stop_margin", STOP_MARGIN),
             )
             assert row["Reading"] == decision.verdict
             assert row["p-value"] == ("< 0.001" if validation.p_value < 0.001 else f"{validation.p_value:.3f}")
@@ -168,11 +168,16 @@ def _rows(rounds: list[dict]) -> RunRows:
     return RunRows(run, rounds, [], [])
 
 
+def _validation(auc: float, low: float, high: float, p: float, null_low: float) -> dict:
+    """A round row's validation columns and the ShiftTest the store puts beside them."""
+    return {"auc": auc, "auc_low": low, "auc_high": high, "p_value": p, "null_auc_low": null_low,
+            "shift_test": ShiftTest(auc, (low, high), 0, p, null_low)}
+
+
 def test_an_auc_below_the_nulls_quantile_reads_as_anti_learning_and_no_baseline_is_said():
-    rounds = [{"round": 1, "status": "done", "selected": 2, "selected_total": 5, "auc": 0.30, "auc_low": 0.22,
-               "auc_high": 0.41, "p_value": 0.99, "null_auc_low": 0.38, "unseen_element_molecules": 0}]
+    rounds = [{"round": 1, "status": "done", "selected": 2, "selected_total": 5, **_validation(0.30, 0.22, 0.41, 0.99, 0.38)}]
     document = run_report(_rows(rounds))
-    verdict = stopping_decision(0.30, (0.22, 0.41), p_value=0.99, null_low=0.38).verdict
+    verdict = stopping_decision(ShiftTest(0.30, (0.22, 0.41), p_value=0.99, null_low=0.38)).verdict
     assert ANTI_LEARNING in verdict
     assert report_tables(document)["rounds"][0]["Reading"] == verdict
     assert report_tables(document)["rounds"][0]["p-value"] == "0.990"
@@ -184,13 +189,13 @@ def test_the_opening_sentence_reads_the_first_and_last_rounds_errors_and_the_las
     models = [{"round": r, "architecture": a, "test_mae_kcal_mol": mae}
               for r, a, mae in ((0, "schnet", 41.27), (1, "schnet", 12.0), (3, "schnet", 2.3456), (0, "nequip", 5.0),
                                 (3, "nequip", 7.891))]
-    validated = {"status": "done", "selected": 2, "selected_total": 5, "auc": 0.74, "auc_low": 0.61, "auc_high": 0.86,
-                 "p_value": 0.0099, "null_auc_low": 0.38, "unseen_element_molecules": 0}
-    rows = RunRows(_rows([]).run, [{"round": 0, **validated, "auc": None}, {"round": 3, **validated}], models, [])
+    validated = {"status": "done", "selected": 2, "selected_total": 5, **_validation(0.74, 0.61, 0.86, 0.0099, 0.38)}
+    rows = RunRows(_rows([]).run, [{"round": 0, **validated, "auc": None, "shift_test": None}, {"round": 3, **validated}],
+                   models, [])
     assert summary_sentence(rows) == (
         "Test-set errors fell from 41.3 to 2.35 kcal/mol in 3 rounds (schnet) and rose from 5.00 to 7.89 kcal/mol in "
         "3 rounds (nequip); the last round's adversarial AUC (0.740) still found a shift.")
-    settled = {**validated, "auc": 0.45, "auc_low": 0.35, "auc_high": 0.52, "p_value": 0.8}
+    settled = {**validated, **_validation(0.45, 0.35, 0.52, 0.8, 0.38)}
     assert summary_sentence(RunRows(rows.run, [{"round": 1, **settled}], models[:1], [])) == (
         "Test-set errors were 41.3 kcal/mol after round 0 (schnet); the last round's adversarial AUC (0.450) found no shift left.")
     assert [significant(v) for v in (12345.6, 0.012345, -3.456, 99.96)] == ["12300", "0.0123", "-3.46", "100"]

@@ -54,7 +54,7 @@ def test_select_round_writes_every_row_once_and_reruns_idempotently(store):
     engine, train_ids, pool_ids = store
     report = select_round(strategy="adversarial", k=5, round_index=0, seed=0, classifier="auto", engine=engine)
     assert (report.n_train, report.n_pool, report.level, report.strategy) == (77, 85, "molecule", "adversarial")
-    assert report.auc > 0.8 and not report.stop and not report.reused
+    assert report.test.auc > 0.8 and not report.stop and not report.reused
     assert [s.rank for s in report.selected] == [1, 2, 3, 4, 5]
     assert {s.molecule_id for s in report.selected} <= set(pool_ids)
     assert all(s.score is not None and 0 <= s.score <= 1 for s in report.selected)
@@ -73,12 +73,12 @@ def test_select_round_writes_every_row_once_and_reruns_idempotently(store):
         assert session.get(Round, report.round_id).step == "selected"
 
         # the permutation test is stored and read back: a clear shift, p at its floor 1/(B + 1)
-        assert validation.p_value == report.p_value == pytest.approx(1 / 101)
-        assert validation.null_auc_low < validation.null_auc_median < validation.null_auc_high < report.auc
+        assert validation.p_value == report.test.p_value == pytest.approx(1 / 101)
+        assert validation.null_auc_low < validation.null_auc_median < validation.null_auc_high < report.test.auc
         assert report.decision.shift_detected and len(validation.settings["repeat_aucs"]) == 3
 
     again = select_round(strategy="adversarial", k=5, round_index=0, seed=0, engine=engine)
-    assert again.reused and again.selected == report.selected and again.auc == report.auc and again.p_value == report.p_value
+    assert again.reused and again.selected == report.selected and again.test == report.test
     with session_scope(engine) as session:
         assert _count(session, AdversarialValidation) == 1 and _count(session, OODScore) == 85
         assert _count(session, Selection) == 5

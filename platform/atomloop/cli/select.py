@@ -22,7 +22,8 @@ def _drivers(pick) -> str:
 
 def format_report(report: SelectionReport, top: int) -> str:
     """Human-readable summary: AUC with interval, stopping signal, table of the top picks."""
-    low, high = report.auc_interval
+    test = report.test
+    low, high = test.interval
     signal = report.decision.verdict
     lines = [
         f"round {report.round_index}"
@@ -30,8 +31,8 @@ def format_report(report: SelectionReport, top: int) -> str:
         + f": {report.strategy} picked {len(report.selected)} of {report.n_pool} pool molecules "
         f"({report.n_train} training), {report.level} level"
         + (" [stored selection, nothing written]" if report.reused else ""),
-        f"adversarial validation AUC {report.auc:.3f} (95% interval {low:.3f}-{high:.3f}"
-        + ("" if report.p_value is None else f", p = {report.p_value:.3f}, null 2.5-97.5% "
+        f"adversarial validation AUC {test.auc:.3f} (95% interval {low:.3f}-{high:.3f}"
+        + ("" if test.p_value is None else f", p = {test.p_value:.3f}, null 2.5-97.5% "
            f"{report.null_auc[0]:.2f}-{report.null_auc[2]:.2f}") + ")",
         f"stopping signal: {signal}",
         f"{'rank':>4}  {'molecule':>8}  {'formula':<14} {'score':>9}  atoms that drove it",

@@ -88,15 +88,11 @@ def select_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> 
         strategy=config.strategy, k=config.k, round_index=index, run_id=run_id, train_ids=train,
         pool_ids=pool, query_tag=config.query, seed=config.seed + index, level=config.level, engine=engine,
     )
-    decision = stopping_decision(
-        report.auc, report.auc_interval, unseen_element_molecules=report.unseen_element_molecules,
-        margin=config.auc_stop_margin, p_value=report.p_value,
-        null_low=None if report.null_auc is None else report.null_auc[0],
-    )
+    decision = stopping_decision(report.test, margin=config.auc_stop_margin)
     stop = decision.verdict if config.stop_on_auc and decision.stop else None
     if not already:
         _mark(engine, run_id, index, "selected", time.perf_counter() - started)
-    return SelectOutcome([s.molecule_id for s in report.selected], report.auc, report.auc_interval, stop)
+    return SelectOutcome([s.molecule_id for s in report.selected], report.test.auc, report.test.interval, stop)
 
 
 def label_step(

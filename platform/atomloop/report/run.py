@@ -102,12 +102,7 @@ def round_decision(row: Row, margin: float) -> StopDecision | None:
     """The round's adversarial validation read by the one stopping rule
     (:func:`atomloop.select.stopping.stopping_decision`; ``margin``: the run's AUC stop margin),
     None before its first selection."""
-    if row["auc"] is None:
-        return None
-    return stopping_decision(
-        row["auc"], (row["auc_low"], row["auc_high"]), unseen_element_molecules=row["unseen_element_molecules"],
-        margin=margin, p_value=row["p_value"], null_low=row["null_auc_low"],
-    )
+    return None if row["shift_test"] is None else stopping_decision(row["shift_test"], margin=margin)
 
 
 def round_reading(row: Row, margin: float) -> str | None:

@@ -119,7 +119,7 @@ from atomloop.select.descriptors import (
     resolve_molecule_kind,
 )
 from atomloop.select.names import LEVELS
-from atomloop.select.stopping import StopDecision, stopping_decision
+from atomloop.select.stopping import ShiftTest, StopDecision, stopping_decision
 
 Level = Literal["molecule", "atom"]
 ClassifierName = Literal["auto", "logistic", "hgb"]
@@ -185,13 +185,16 @@ class AdversarialResult:
         return float(low), float(median), float(high)
 
     @property
+    def shift_test(self) -> ShiftTest:
+        """What the stopping rule reads of this validation."""
+        null = self.null_auc
+        return ShiftTest(self.auc, self.auc_interval, len(self.unseen_element_molecules), self.p_value,
+                         None if null is None else null[0])
+
+    @property
     def decision(self) -> StopDecision:
         """The stopping decision (one-sided; unseen elements are always a shift)."""
-        null = self.null_auc
-        return stopping_decision(
-            self.auc, self.auc_interval, unseen_element_molecules=len(self.unseen_element_molecules),
-            p_value=self.p_value, null_low=None if null is None else null[0],
-        )
+        return stopping_decision(self.shift_test)
 
     @property
     def shift_detected(self) -> bool:

@@ -28,6 +28,21 @@ ANTI_LEARNING = "no evidence of shift (selection-induced anti-learning)"
 
 
 @dataclass(frozen=True)
+class ShiftTest:
+    """One adversarial validation as the stopping rule reads it: ``auc`` with its 95 %
+    ``interval``; ``unseen_element_molecules``: count of pool molecules with elements absent from
+    training; ``p_value``: one-sided permutation p-value (None: the interval decides);
+    ``null_low``: the permutation null's 2.5 % quantile of the AUC (None: anti-learning means an
+    interval below 0.5)."""
+
+    auc: float
+    interval: tuple[float, float]
+    unseen_element_molecules: int = 0
+    p_value: float | None = None
+    null_low: float | None = None
+
+
+@dataclass(frozen=True)
 class StopDecision:
     """``stop``: whether the loop may stop; ``shift_detected``; ``verdict``: one line saying why."""
 
@@ -36,23 +51,11 @@ class StopDecision:
     verdict: str
 
 
-def stopping_decision(
-    auc: float,
-    interval: tuple[float, float],
-    *,
-    unseen_element_molecules: int = 0,
-    margin: float = STOP_MARGIN,
-    p_value: float | None = None,
-    null_low: float | None = None,
-    alpha: float = ALPHA,
-) -> StopDecision:
-    """Read an AUC with its 95 % interval as a stopping decision; see the module docstring.
-
-    ``unseen_element_molecules``: count of pool molecules with elements absent from training.
-    ``p_value``: one-sided permutation p-value (None: the interval decides). ``null_low``: the
-    permutation null's 2.5 % quantile of the AUC (None: anti-learning means an interval below 0.5).
-    """
-    low, high = interval
+def stopping_decision(test: ShiftTest, *, margin: float = STOP_MARGIN, alpha: float = ALPHA) -> StopDecision:
+    """Read an adversarial validation as a stopping decision (see the module docstring);
+    ``margin``: delta, in AUC units; ``alpha``: the permutation test's significance level."""
+    auc, (low, high), unseen_element_molecules = test.auc, test.interval, test.unseen_element_molecules
+    p_value, null_low = test.p_value, test.null_low
     shown = f"AUC {auc:.3f} [{low:.2f}, {high:.2f}]" + ("" if p_value is None else f", p = {p_value:.3f}")
     if unseen_element_molecules:
         return StopDecision(False, True, f"shift: {unseen_element_molecules} pool molecules hold elements "

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from atomloop.errors import InputError
 from atomloop.store.labels import level_of
 from atomloop.store.models import StoredPrediction, label_source, stored_predictions, training_curves, training_elements
-from atomloop.store.selections import latest_validation
+from atomloop.store.selections import latest_validation, shift_test
 from atomloop.store.tables import Model, Molecule, Prediction, Round, Run, Selection, Study, StudyExperiment
 from atomloop.units import HARTREE_TO_MEV
 
@@ -151,7 +151,7 @@ def run_rows(session: Session, name: str) -> RunRows:
             "round": r.index, "status": r.status.value, "selected": len(picks), "selected_total": total,
             **{column: getattr(validation, column) if validation else None
                for column in ("auc", "auc_low", "auc_high", "p_value", "null_auc_low")},
-            "unseen_element_molecules": int(validation.settings.get("unseen_element_molecules", 0)) if validation else 0,
+            "shift_test": shift_test(validation) if validation else None,
         })
         selection_rows += [
             {"round": r.index, "rank": s.rank, "molecule_id": m.id, "formula": m.formula, "name": m.name,

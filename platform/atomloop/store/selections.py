@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from atomloop.db.engine import get_engine, session_scope
 from atomloop.errors import InputError
-from atomloop.select.stopping import StopDecision, stopping_decision
+from atomloop.select.stopping import ShiftTest, StopDecision, stopping_decision
 from atomloop.store.molecules import load_atoms, tagged_ids
 from atomloop.store.tables import (
     ROUND_STEPS,
@@ -73,23 +73,17 @@ class SelectionReport:
     strategy: str
     level: str
     validation_id: int
-    auc: float
-    auc_interval: tuple[float, float]
+    test: ShiftTest  # the validation's AUC, interval, p-value, null's 2.5 % quantile, unseen-element count
     n_train: int
     n_pool: int
     selected: list[SelectedMolecule]
     reused: bool
-    unseen_element_molecules: int = 0
-    p_value: float | None = None
     null_auc: tuple[float, float, float] | None = None  # 2.5 %, 50 %, 97.5 % quantiles
 
     @property
     def decision(self) -> StopDecision:
         """The stopping decision (:func:`atomloop.select.stopping.stopping_decision`)."""
-        return stopping_decision(
-            self.auc, self.auc_interval, unseen_element_molecules=self.unseen_element_molecules, p_value=self.p_value,
-            null_low=None if self.null_auc is None else self.null_auc[0],
-        )
+        return stopping_decision(self.test)
 
     @property
     def stop(self) -> bool:
@@ -331,6 +325,13 @@ def round_id_of(session: Session, run_name: str | None, round_index: int) -> int
     return round_.id
 
 
+def shift_test(validation: AdversarialValidation) -> ShiftTest:
+    """What the stopping rule reads of a stored adversarial validation."""
+    return ShiftTest(validation.auc, (validation.auc_low, validation.auc_high),
+                     int((validation.settings or {}).get("unseen_element_molecules", 0)), validation.p_value,
+                     validation.null_auc_low)
+
+
 def latest_validation(session: Session, round_id: int) -> AdversarialValidation | None:
     """The newest adversarial validation of a round (None before its selection)."""
     return session.scalars(
@@ -386,13 +387,10 @@ def read_report(session: Session, round_: Round, validation: AdversarialValidati
         strategy=rows[0][0].strategy,
         level=validation.level,
         validation_id=validation.id,
-        auc=validation.auc,
-        auc_interval=(validation.auc_low, validation.auc_high),
+        test=shift_test(validation),
         n_train=validation.n_train,
         n_pool=validation.n_pool,
         selected=selected,
-        unseen_element_molecules=int((validation.settings or {}).get("unseen_element_molecules", 0)),
-        p_value=validation.p_value,
         null_auc=None if validation.null_auc_low is None
         else (validation.null_auc_low, validation.null_auc_median, validation.null_auc_high),
         reused=reused,
