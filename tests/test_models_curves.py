@@ -121,7 +121,8 @@ def test_every_epoch_of_every_training_is_a_row_and_an_event_file_scalar(engine)
         **arguments,
     )
     # the same fit again returns the finished trainings from their checkpoints: the registered result
-    data = prepare_data(validation="auto", folds=2, **arguments)
+    source = LabelSource(SETTINGS_HASH, "mo-pm-iao")
+    data = prepare_data(source, train_ids=ids, validation="auto", folds=2, engine=engine)
     result, _ = fit("schnet", data, TrainingConfig(target="atomic", device="cpu", progress=False, **training), TINY)
     with session_scope(engine) as session:
         row = session.get(Model, model_id)

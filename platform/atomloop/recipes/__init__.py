@@ -9,6 +9,7 @@ from atomloop.lazy import lazy_exports
 __getattr__, __dir__ = lazy_exports(__name__, {
     "evaluate_registered": ".evaluate",
     "export_registered_model": ".export_model",
+    "label_source": ".train",
     "load_registered_model": ".registered_model",
     "predict_and_store": ".evaluate",
     "prepare_data": ".train",
@@ -17,5 +18,5 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "train_and_register": ".train",
 })
 
-__all__ = ["evaluate_registered", "export_registered_model", "load_registered_model", "predict_and_store",
-           "prepare_data", "registered_calculator", "select_round", "train_and_register"]
+__all__ = ["evaluate_registered", "export_registered_model", "label_source", "load_registered_model",
+           "predict_and_store", "prepare_data", "registered_calculator", "select_round", "train_and_register"]

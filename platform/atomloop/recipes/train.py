@@ -46,7 +46,7 @@ def round_sets(session: Session, round_id: int) -> dict[str, list[int]] | None:
             "ood": split_ids(session, run_name, "ood_test")}
 
 
-def prepare_data(
+def label_source(
     *,
     target: str,
     scheme: str | None = None,
@@ -54,6 +54,24 @@ def prepare_data(
     method: str | None = None,
     basis: str | None = None,
     atomization: bool = False,
+    engine: Engine | None = None,
+) -> LabelSource:
+    """The labels a model of ``target`` trains on: the one labelled level that ``settings_hash``
+    (or a prefix), ``method`` and ``basis`` name (:func:`~atomloop.store.labels.resolve_settings_hash`),
+    atomic energies of ``scheme``, as atomization energies where ``atomization``."""
+    if target == "atomic" and scheme is None:
+        raise UsageError("target 'atomic' needs a partition scheme (--scheme)")
+    if atomization and scheme is None:
+        raise UsageError("atomization-style targets need a partition scheme")
+    with session_scope(engine or get_engine()) as session:
+        return LabelSource(
+            resolve_settings_hash(session, settings_hash=settings_hash, method=method, basis=basis), scheme, atomization
+        )
+
+
+def prepare_data(
+    source: LabelSource,
+    *,
     train_ids: Sequence[int] | None = None,
     valid_ids: Sequence[int] | None = None,
     test_ids: Sequence[int] | None = None,
@@ -64,18 +82,12 @@ def prepare_data(
     folds: int = DEFAULT_FOLDS,
     engine: Engine | None = None,
 ) -> TrainingData:
-    """Load the labelled molecules and split them (see :func:`train_and_register`; ``validation``
-    and ``folds`` as in :class:`~atomloop.models.training.TrainingConfig`); deterministic for the
-    same store contents and arguments. A run's ``round_id``: the ids not given are the round's
-    (:func:`round_sets`), those of them that are labelled."""
-    if target == "atomic" and scheme is None:
-        raise UsageError("target 'atomic' needs a partition scheme (--scheme)")
-    if atomization and scheme is None:
-        raise UsageError("atomization-style targets need a partition scheme")
+    """Load the molecules labelled by ``source`` (:func:`label_source`) and split them (see
+    :func:`train_and_register`; ``validation`` and ``folds`` as in
+    :class:`~atomloop.models.training.TrainingConfig`); deterministic for the same store contents
+    and arguments. A run's ``round_id``: the ids not given are the round's (:func:`round_sets`),
+    those of them that are labelled."""
     with session_scope(engine or get_engine()) as session:
-        source = LabelSource(
-            resolve_settings_hash(session, settings_hash=settings_hash, method=method, basis=basis), scheme, atomization
-        )
         atoms_by_id = labelled_atoms(session, source)
         in_round = round_sets(session, round_id) if round_id is not None else None
     if in_round is not None:
@@ -133,10 +145,11 @@ def train_and_register(
     """
     engine = engine or get_engine()
     config = TrainingConfig(target=target, device=device, progress=progress, **(training or {}))
+    source = label_source(target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
+                          atomization=atomization, engine=engine)
     data = prepare_data(
-        target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
-        atomization=atomization, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids,
-        round_id=round_id, seed=config.seed, validation=config.validation, folds=config.folds, engine=engine,
+        source, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids, round_id=round_id,
+        seed=config.seed, validation=config.validation, folds=config.folds, engine=engine,
     )
     initial = load_registered_model(warm_start, engine=engine) if warm_start is not None else None
     continued = initial is not None and can_continue(initial, arch, data)

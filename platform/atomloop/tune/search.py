@@ -29,7 +29,7 @@ from atomloop.db.engine import get_engine, session_scope
 from atomloop.errors import AtomloopError
 from atomloop.models.fitting import fit
 from atomloop.models.training import SELECTION_METRIC, TrainingConfig
-from atomloop.recipes.train import prepare_data, train_and_register
+from atomloop.recipes.train import label_source, prepare_data, train_and_register
 from atomloop.store.labels import LabelSource
 from atomloop.store.models import add_metrics
 from atomloop.store.runs import round_position
@@ -161,14 +161,15 @@ def tune(
     ``validation``: the rule (``TrainingConfig.validation``) of every trial and of the
     registered model."""
     engine = engine or get_engine()
+    source = label_source(target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
+                          engine=engine)
     data = prepare_data(
-        target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
-        train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids, round_id=round_id,
+        source, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids, round_id=round_id,
         seed=seed, validation=validation, engine=engine,
     )
     storage = optuna_storage(engine.url.render_as_string(hide_password=False))
     scope_name, round_index = _scope_and_round(engine, round_id, name)
-    scope = SearchScope(scope_name, data.source, arch, target)
+    scope = SearchScope(scope_name, source, arch, target)
     name = scope.name(round_index)
     study = optuna.create_study(
         storage=storage, study_name=name, direction="minimize", load_if_exists=True,
@@ -209,7 +210,7 @@ def tune(
     best = study.best_trial
     hyperparameters, training = split_parameters(best.params)
     model_id = train_and_register(
-        arch=arch, target=target, scheme=scheme, settings_hash=data.source.settings_hash,
+        arch=arch, target=target, scheme=source.scheme, settings_hash=source.settings_hash,
         # k-fold data: no held-out ids; the same rule on the same molecules gives the same folds
         train_ids=data.train_ids, valid_ids=None if data.folds else data.valid_ids,
         test_ids=data.test_ids, ood_ids=data.ood_ids,
