@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent / "helpers"))  # the tests' helper modules: tests/helpers/
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 

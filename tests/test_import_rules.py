@@ -15,16 +15,11 @@
 from __future__ import annotations
 
 import ast
-import sys
-from pathlib import Path
 
+import import_graph  # tests/helpers/, on the path by conftest.py
 import pytest
 
 from atomloop.errors import InputError
-
-sys.path.insert(0, str(Path(__file__).parent / "helpers"))
-
-import import_graph  # noqa: E402
 
 RUN_TIME_NAMES_ALLOWED = {"atomloop.lazy", "atomloop.cli"}
 

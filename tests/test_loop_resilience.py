@@ -21,7 +21,7 @@ from atomloop.store.runs import selected_ids, split_ids
 from atomloop.store.tables import ROUND_STEPS, Calculation, CalculationStatus, Model, Round, RoundStatus, Run
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-FAULT_DRIVER = Path(__file__).with_name("loop_fault_driver.py")
+FAULT_DRIVER = Path(__file__).parent / "helpers" / "loop_fault_driver.py"
 POOL = ["CH4", "NH3", "H2O", "HF", "CO", "HCN", "H2CO", "CH3OH", "C2H4", "C2H2", "CH3CH2OH", "CH3CN"]
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-PROBE = Path(__file__).with_name("atomic_energies_probe.py")
+PROBE = Path(__file__).parent / "helpers" / "atomic_energies_probe.py"
 # OpenBLAS kernels and the CPU feature each needs (every x86-64 CPU has SSE3, flag pni); SkylakeX dies
 # with SIGILL on a CPU without AVX-512, so it runs only where the CPU has it.
 KERNELS = {"Prescott": "pni", "Sandybridge": "avx", "Haswell": "avx2", "SkylakeX": "avx512f"}

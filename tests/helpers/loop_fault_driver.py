@@ -1,6 +1,6 @@
 """``atomloop loop`` that kills its own process group (SIGKILL) at one point of round 1.
 
-Run as ``python tests/loop_fault_driver.py POINT [loop options]``: POINT is ``after-<step>``
+Run as ``python tests/helpers/loop_fault_driver.py POINT [loop options]``: POINT is ``after-<step>``
 (right after round 1 records the step) or ``inside-<step>`` (in the middle of it: selection
 before its transaction commits, labelling once one calculation is done, training before the
 first model is registered, evaluation before the second model's pool predictions are stored).
