@@ -95,7 +95,7 @@ class Target:
 
     @property
     def model_target(self) -> str:
-        """The training target of :func:`atomloop.loop.models.train_and_register`."""
+        """The training target of :func:`atomloop.recipes.train.train_and_register`."""
         return "total" if self.kind == "total" else "atomic"
 
     @property
