@@ -16,6 +16,7 @@ from atomloop.config import get_settings
 from atomloop.db import session_scope
 from atomloop.errors import ArtifactWriteError
 from atomloop.recipes.train import train_and_register
+from atomloop.store.labels import LabelSource
 from atomloop.store.tables import Model, Prediction, TrainingEpoch
 
 TRAINING = {"epochs": 2, "batch_size": 5, "validation": "holdout"}
@@ -37,7 +38,7 @@ def test_training_into_an_unwritable_artifact_directory_fails_in_one_line(engine
     train_ids = store_labelled(engine, labelled() + labelled(rattle_seed=1))
     test_ids = store_labelled(engine, labelled(("H2O", "CH4"), rattle_seed=5))
     with pytest.raises(ArtifactWriteError) as failure:
-        train_and_register(arch="schnet", target="total", settings_hash=SETTINGS_HASH, train_ids=train_ids,
+        train_and_register(arch="schnet", target="total", labels=LabelSource(SETTINGS_HASH), train_ids=train_ids,
                            test_ids=test_ids, hyperparameters=TINY, training=TRAINING, device="cpu", progress=False,
                            engine=engine)
     message = str(failure.value)

@@ -20,6 +20,7 @@ from atomloop.cli import EXIT_USAGE
 from atomloop.models.export import INFO_FILE, README_FILE
 from atomloop.recipes import registered_calculator
 from atomloop.recipes.train import train_and_register
+from atomloop.store.labels import LabelSource
 
 FAST = {"epochs": 3, "batch_size": 5, "validation": "holdout"}
 TINY = {"num_features": 8, "num_layers": 1}
@@ -50,7 +51,7 @@ def test_exported_models_match_atomloop_calculator(engine, tmp_path, atomloop, m
     store_labelled(engine, labelled())
     for arch in PEERS:
         model_id = train_and_register(
-            arch=arch, target="total", settings_hash=SETTINGS_HASH, hyperparameters=TINY, training=FAST,
+            arch=arch, target="total", labels=LabelSource(SETTINGS_HASH), hyperparameters=TINY, training=FAST,
             device="cpu", progress=False, engine=engine,
         )
         directory = tmp_path / arch

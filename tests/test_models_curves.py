@@ -114,14 +114,14 @@ def test_every_epoch_of_every_training_is_a_row_and_an_event_file_scalar(engine)
 
     ids = store_labelled(engine, labelled())
     test_ids = store_labelled(engine, labelled(("H2O", "CH4"), rattle_seed=5))
-    arguments = dict(target="atomic", scheme="mo-pm-iao", settings_hash=SETTINGS_HASH, train_ids=ids, engine=engine)
+    source = LabelSource(SETTINGS_HASH, "mo-pm-iao")
+    arguments = dict(target="atomic", labels=source, train_ids=ids, engine=engine)
     training = {"epochs": 4, "batch_size": 5, "folds": 2}
     model_id = train_and_register(
         arch="schnet", test_ids=test_ids, hyperparameters=TINY, training=training, device="cpu", progress=False,
         **arguments,
     )
     # the same fit again returns the finished trainings from their checkpoints: the registered result
-    source = LabelSource(SETTINGS_HASH, "mo-pm-iao")
     data = prepare_data(source, train_ids=ids, validation="auto", folds=2, engine=engine)
     result, _ = fit("schnet", data, TrainingConfig(target="atomic", device="cpu", progress=False, **training), TINY)
     with session_scope(engine) as session:
@@ -160,7 +160,7 @@ def test_molecules_with_elements_the_training_set_lacks_are_warned_about_and_mar
     test_ids = store_labelled(engine, labelled(("NH3", "HCN", "CH4"), rattle_seed=5))
     with pytest.warns(UnseenElementWarning, match=r"^test molecules: 2 of 3 molecules .*\(N\)"):
         model_id = train_and_register(
-            arch="schnet", target="total", settings_hash=SETTINGS_HASH, train_ids=train_ids, test_ids=test_ids,
+            arch="schnet", target="total", labels=LabelSource(SETTINGS_HASH), train_ids=train_ids, test_ids=test_ids,
             hyperparameters=TINY, training={"epochs": 2, "validation": "holdout"}, device="cpu", progress=False,
             engine=engine,
         )

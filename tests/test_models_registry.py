@@ -15,6 +15,7 @@ from atomloop.recipes import registered_calculator
 from atomloop.recipes.evaluate import evaluate_registered, predict_and_store
 from atomloop.recipes.registered_model import load_registered_model
 from atomloop.recipes.train import train_and_register
+from atomloop.store.labels import LabelSource
 from atomloop.store.models import latest_models
 from atomloop.store.tables import Model, Prediction
 
@@ -34,7 +35,7 @@ def labelled_store(engine):
 def test_train_and_register_writes_model_and_predictions(engine, labelled_store):
     ids = labelled_store
     model_id = train_and_register(
-        arch="schnet", target="total", settings_hash=SETTINGS_HASH, train_ids=ids["train"],
+        arch="schnet", target="total", labels=LabelSource(SETTINGS_HASH), train_ids=ids["train"],
         test_ids=ids["test"], ood_ids=ids["ood"], hyperparameters=TINY, training=FAST, device="cpu",
         progress=False, engine=engine,
     )
@@ -86,7 +87,7 @@ def test_train_and_register_writes_model_and_predictions(engine, labelled_store)
 def test_atomic_target_records_scheme_and_per_element_errors(engine, labelled_store):
     ids = labelled_store
     model_id = train_and_register(
-        arch="nequip", target="atomic", scheme=SCHEME, train_ids=ids["train"], test_ids=ids["test"],
+        arch="nequip", target="atomic", labels=LabelSource(SETTINGS_HASH, SCHEME), train_ids=ids["train"], test_ids=ids["test"],
         hyperparameters=TINY, training=FAST, device="cpu", progress=False, engine=engine,
     )
     with session_scope(engine) as session:
@@ -98,7 +99,7 @@ def test_atomic_target_records_scheme_and_per_element_errors(engine, labelled_st
 
     # atomization-style labels: atomic energy minus the free atom's; the molecular target is their sum
     atomization_id = train_and_register(
-        arch="schnet", target="atomic", scheme=SCHEME, atomization=True, train_ids=ids["train"],
+        arch="schnet", target="atomic", labels=LabelSource(SETTINGS_HASH, SCHEME, atomization=True), train_ids=ids["train"],
         test_ids=ids["test"], hyperparameters=TINY, training={"epochs": 3}, device="cpu", progress=False, engine=engine,
     )
     with session_scope(engine) as session:
@@ -111,15 +112,16 @@ def test_atomic_target_records_scheme_and_per_element_errors(engine, labelled_st
     assert -0.26 < expected < -0.19  # HF/STO-3G atomization energy of water: about -0.22 Ha
 
     with pytest.raises(InputError, match="needs a partition scheme"):
-        train_and_register(arch="schnet", target="atomic", engine=engine)
+        train_and_register(arch="schnet", target="atomic", labels=LabelSource(SETTINGS_HASH), engine=engine)
     with pytest.raises(InputError, match="without the requested labels"):
-        train_and_register(arch="schnet", target="total", train_ids=ids["train"], test_ids=ids["pool"], engine=engine)
+        train_and_register(arch="schnet", target="total", labels=LabelSource(SETTINGS_HASH), train_ids=ids["train"],
+                           test_ids=ids["pool"], engine=engine)
 
 
 def test_evaluating_on_unlabelled_molecules_says_how_to_label_them(engine, labelled_store):
     ids = labelled_store
     model_id = train_and_register(
-        arch="schnet", target="atomic", scheme=SCHEME, settings_hash=SETTINGS_HASH, train_ids=ids["train"],
+        arch="schnet", target="atomic", labels=LabelSource(SETTINGS_HASH, SCHEME), train_ids=ids["train"],
         test_ids=ids["test"], hyperparameters=TINY, training={**FAST, "epochs": 2}, device="cpu", progress=False,
         engine=engine,
     )

@@ -199,6 +199,7 @@ def test_lcmd_rounds_take_the_last_layer_features_of_the_runs_earlier_model(stor
     from atomloop.recipes.registered_model import load_registered_model
     from atomloop.recipes.train import train_and_register
     from atomloop.select.strategies import greedy_centres
+    from atomloop.store.labels import LabelSource
     from atomloop.store.molecules import load_atoms
     from atomloop.store.tables import Run
 
@@ -214,8 +215,9 @@ def test_lcmd_rounds_take_the_last_layer_features_of_the_runs_earlier_model(stor
     with pytest.raises(InputError, match="strategy 'lcmd' needs a model of the run trained in an earlier round"):
         select_round(strategy="lcmd", k=3, round_index=1, run_id=run_id, train_ids=train_ids, pool_ids=pool_ids,
                      engine=engine)
-    model_id = train_and_register(arch="schnet", target="total", settings_hash="hf-sto-3g-test", train_ids=train_ids[:40],
-                                  valid_ids=train_ids[40:50], round_id=round_id, hyperparameters={"num_features": 8, "num_layers": 1},
+    model_id = train_and_register(arch="schnet", target="total", labels=LabelSource("hf-sto-3g-test"),
+                                  train_ids=train_ids[:40], valid_ids=train_ids[40:50], round_id=round_id,
+                                  hyperparameters={"num_features": 8, "num_layers": 1},
                                   training={"epochs": 2, "batch_size": 10, "validation": "holdout"}, device="cpu",
                                   progress=False, engine=engine)
     report = select_round(strategy="lcmd", k=3, round_index=1, run_id=run_id, train_ids=train_ids,

@@ -127,11 +127,12 @@ def train(
     hyperparameters = _parse_hyperparameters(hp)
     round_id = _round_id(run, round_index)
     test_ids, ood_ids = _tagged_ids(test_tag), _tagged_ids(ood_tag)
-    from atomloop.recipes.train import train_and_register
+    from atomloop.recipes.train import label_source, train_and_register
 
+    labels = label_source(target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
+                          atomization=atomization)
     model_id = train_and_register(
-        arch=arch, target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
-        atomization=atomization, test_ids=test_ids, ood_ids=ood_ids, round_id=round_id,
+        arch=arch, target=target, labels=labels, test_ids=test_ids, ood_ids=ood_ids, round_id=round_id,
         hyperparameters=hyperparameters,
         training=_given(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, atomic_weight=atomic_weight,
                         validation=validation, folds=folds),
@@ -176,6 +177,7 @@ def tune(
     settings_hash: str | None = typer.Option(None, "--settings-hash", help="Labels: calculations at this settings hash."),
     method: str | None = typer.Option(None, "--method", help="Labels: calculations of this method (if unambiguous)."),
     basis: str | None = typer.Option(None, "--basis", help="Labels: calculations in this basis (if unambiguous)."),
+    atomization: bool = typer.Option(False, "--atomization", help="Learn atomization-style energies (E_A minus free atom)."),
     round_index: int | None = typer.Option(None, "--round", help=_ROUND_HELP),
     run: str | None = typer.Option(None, "--run", help=_RUN_HELP),
     name: str | None = typer.Option(None, "--name", help="Name of the searches (default: the run of --run, else 'adhoc'); "
@@ -189,12 +191,14 @@ def tune(
     the best model; with --run and --round on that round's training set."""
     round_id = _round_id(run, round_index)
     test_ids, ood_ids = _tagged_ids(test_tag), _tagged_ids(ood_tag)
+    from atomloop.recipes.train import label_source
     from atomloop.tune import tune as run_tuning
 
+    labels = label_source(target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
+                          atomization=atomization)
     result = run_tuning(
-        arch=arch, target=target, trials=trials, timeout=timeout, scheme=scheme, settings_hash=settings_hash,
-        method=method, basis=basis, test_ids=test_ids, ood_ids=ood_ids, round_id=round_id, name=name, epochs=epochs,
-        device=device,
+        arch=arch, target=target, trials=trials, labels=labels, timeout=timeout, test_ids=test_ids, ood_ids=ood_ids,
+        round_id=round_id, name=name, epochs=epochs, device=device,
     )
     typer.echo(
         f"tuning search {result.search_name}: {result.completed} complete, {result.pruned} pruned"

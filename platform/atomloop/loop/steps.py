@@ -135,6 +135,7 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
     from atomloop.recipes.train import train_and_register
 
     settings_hash = qm_settings(config).settings_hash
+    labels = LabelSource(settings_hash, config.training_scheme)
     started = time.perf_counter()
     with session_scope(engine) as session:
         progress = runs.round_progress(session, run_id, index)
@@ -151,8 +152,8 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
         if arch in existing:
             continue
         common = dict(
-            arch=arch, target=config.target, scheme=config.training_scheme, settings_hash=settings_hash,
-            train_ids=train, test_ids=test, ood_ids=ood, round_id=round_id, device=config.device, engine=engine,
+            arch=arch, target=config.target, labels=labels, train_ids=train, test_ids=test, ood_ids=ood,
+            round_id=round_id, device=config.device, engine=engine,
         )
         if tune_now:
             from atomloop.tune import tune
@@ -161,7 +162,7 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
                 trials=config.tune_trials, epochs=config.epochs, seed=config.seed, validation=config.validation, **common
             ).model_id
             continue
-        hyperparameters, training = _latest_tuned_parameters(config, arch, settings_hash, index)
+        hyperparameters, training = _latest_tuned_parameters(config, arch, labels, index)
         existing[arch] = train_and_register(
             hyperparameters=hyperparameters,
             training={**training, "epochs": config.epochs, "seed": config.seed, "atomic_weight": config.atomic_weight,
@@ -172,14 +173,14 @@ def train_step(engine: Engine, config: LoopConfig, run_id: int, index: int) -> d
     return existing
 
 
-def _latest_tuned_parameters(config: LoopConfig, arch: str, settings_hash: str, index: int) -> tuple[dict, dict]:
+def _latest_tuned_parameters(config: LoopConfig, arch: str, labels: LabelSource, index: int) -> tuple[dict, dict]:
     """Model and training parameters of the run's latest search before round ``index`` for
     these labels, architecture and target (empty when none)."""
     if not config.tune_every:
         return {}, {}
     from atomloop.tune import SearchScope, latest_best_parameters
 
-    scope = SearchScope(config.run_name, LabelSource(settings_hash, config.training_scheme), arch, config.target)
+    scope = SearchScope(config.run_name, labels, arch, config.target)
     return latest_best_parameters(scope, before_round=index)
 
 

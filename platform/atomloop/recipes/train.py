@@ -59,14 +59,21 @@ def label_source(
     """The labels a model of ``target`` trains on: the one labelled level that ``settings_hash``
     (or a prefix), ``method`` and ``basis`` name (:func:`~atomloop.store.labels.resolve_settings_hash`),
     atomic energies of ``scheme``, as atomization energies where ``atomization``."""
-    if target == "atomic" and scheme is None:
-        raise UsageError("target 'atomic' needs a partition scheme (--scheme)")
-    if atomization and scheme is None:
-        raise UsageError("atomization-style targets need a partition scheme")
+    check_labels(target, scheme, atomization)
     with session_scope(engine or get_engine()) as session:
         return LabelSource(
             resolve_settings_hash(session, settings_hash=settings_hash, method=method, basis=basis), scheme, atomization
         )
+
+
+def check_labels(target: str, scheme: str | None, atomization: bool) -> None:
+    """A usage error where a model of ``target`` cannot train on the labels of ``scheme``
+    (:class:`~atomloop.models.names.LabelSource`): target ``atomic`` and atomization energies
+    need a partition scheme."""
+    if target == "atomic" and scheme is None:
+        raise UsageError("target 'atomic' needs a partition scheme (--scheme)")
+    if atomization and scheme is None:
+        raise UsageError("atomization-style targets need a partition scheme")
 
 
 def prepare_data(
@@ -106,11 +113,7 @@ def train_and_register(
     *,
     arch: str,
     target: str,
-    scheme: str | None = None,
-    settings_hash: str | None = None,
-    method: str | None = None,
-    basis: str | None = None,
-    atomization: bool = False,
+    labels: LabelSource,
     train_ids: Sequence[int] | None = None,
     valid_ids: Sequence[int] | None = None,
     test_ids: Sequence[int] | None = None,
@@ -124,7 +127,8 @@ def train_and_register(
     warm_start: int | None = None,
     engine: Engine | None = None,
 ) -> int:
-    """Train a model on labelled molecules of the store and register it; returns its id.
+    """Train a model of ``target`` on the molecules of the store labelled by ``labels`` (for
+    example from :func:`label_source`) and register it; returns its id.
 
     ``round_id`` of a run: the model belongs to that round and, where not given, trains on its
     training set and is tested on the run's test and OOD molecules, as the loop's models are
@@ -145,10 +149,9 @@ def train_and_register(
     """
     engine = engine or get_engine()
     config = TrainingConfig(target=target, device=device, progress=progress, **(training or {}))
-    source = label_source(target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
-                          atomization=atomization, engine=engine)
+    check_labels(target, labels.scheme, labels.atomization)
     data = prepare_data(
-        source, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids, round_id=round_id,
+        labels, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids, round_id=round_id,
         seed=config.seed, validation=config.validation, folds=config.folds, engine=engine,
     )
     initial = load_registered_model(warm_start, engine=engine) if warm_start is not None else None
@@ -165,7 +168,7 @@ def train_and_register(
             tensorboard_dir = write_event_files(artifacts / "tensorboard" / f"{arch}-{target}-{fingerprint}", curves)
     except ArtifactWriteError as error:  # the row says why; no artifact, no predictions
         register_model(
-            engine, {}, architecture=arch, target=target, scheme=scheme, settings_hash=data.source.settings_hash,
+            engine, {}, architecture=arch, target=target, scheme=labels.scheme, settings_hash=labels.settings_hash,
             hyperparameters={"model": hyperparameters or {}, "training": config.optimisation_settings()},
             round_id=round_id, training_molecule_ids=data.train_ids, metrics={"failure": str(error)},
             versions=software_versions(), status="failed",
@@ -192,10 +195,10 @@ def train_and_register(
         engine,
         {SPLIT_OF_SET[name]: (data.atoms(name), predictions[name]) for name in ("test", "ood") if name in predictions},
         curves,
-        architecture=arch, target=target, scheme=scheme, settings_hash=data.source.settings_hash,
+        architecture=arch, target=target, scheme=labels.scheme, settings_hash=labels.settings_hash,
         hyperparameters={
             "model": model.hyperparameters, "training": result.config.optimisation_settings(),
-            "labels": {"atomic_column": "atomization" if atomization else "energy"},
+            "labels": {"atomic_column": "atomization" if labels.atomization else "energy"},
             "validation_molecule_ids": data.valid_ids,
             "test_molecule_ids": data.test_ids, "ood_molecule_ids": data.ood_ids,
         },

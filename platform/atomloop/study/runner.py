@@ -263,10 +263,10 @@ def run_experiment(plan: StudyPlan, experiment: Experiment) -> str:
         test = plan.auc(train_ids, split.test, experiment.seed)
         with session_scope(plan.engine) as session:
             model_id = _reusable_model(session, plan, experiment, train_ids, split)
+        source = LabelSource(plan.settings_hash, target.scheme, target.atomization)
         if model_id is None:
             model_id = train_and_register(
-                arch=experiment.architecture, target=target.model_target, scheme=target.scheme,
-                settings_hash=plan.settings_hash, atomization=target.atomization, train_ids=train_ids,
+                arch=experiment.architecture, target=target.model_target, labels=source, train_ids=train_ids,
                 valid_ids=split.valid, test_ids=split.test,
                 hyperparameters=plan.config.hyperparameters.get(experiment.architecture),
                 training=_training(plan, experiment), device=plan.config.device,
@@ -275,7 +275,6 @@ def run_experiment(plan: StudyPlan, experiment: Experiment) -> str:
         groups = {i: plan.molecules[i].group for i in split.test}
         with session_scope(plan.engine) as session:
             metrics = model_row(session, model_id).metrics["test"]
-            source = LabelSource(plan.settings_hash, target.scheme, target.atomization)
             errors = error_breakdown(stored_predictions(session, model_id, "test", source), groups)
             atomic_errors = plan.atomic_errors(session, model_id, train_ids)
         energy = metrics["energy"]

@@ -29,7 +29,7 @@ from atomloop.db.engine import get_engine, session_scope
 from atomloop.errors import AtomloopError
 from atomloop.models.fitting import fit
 from atomloop.models.training import SELECTION_METRIC, TrainingConfig
-from atomloop.recipes.train import label_source, prepare_data, train_and_register
+from atomloop.recipes.train import check_labels, prepare_data, train_and_register
 from atomloop.store.labels import LabelSource
 from atomloop.store.models import add_metrics
 from atomloop.store.runs import round_position
@@ -132,11 +132,8 @@ def tune(
     arch: str,
     target: str,
     trials: int,
+    labels: LabelSource,
     timeout: float | None = None,
-    scheme: str | None = None,
-    settings_hash: str | None = None,
-    method: str | None = None,
-    basis: str | None = None,
     train_ids: Sequence[int] | None = None,
     valid_ids: Sequence[int] | None = None,
     test_ids: Sequence[int] | None = None,
@@ -152,7 +149,9 @@ def tune(
     engine: Engine | None = None,
 ) -> TuneResult:
     """Run (or resume) the search until it holds ``trials`` finished (complete or pruned)
-    trials or ``timeout`` seconds pass, then register the best trial's model.
+    trials or ``timeout`` seconds pass, then register the best trial's model. Every trial and
+    the registered model of ``target`` train on the molecules labelled by ``labels``
+    (for example from :func:`~atomloop.recipes.train.label_source`).
 
     The search is named by :class:`SearchScope` (``name``, else the run of ``round_id``) and
     the round's index; a new search warm-starts from the scope's latest earlier one. A run's
@@ -161,15 +160,14 @@ def tune(
     ``validation``: the rule (``TrainingConfig.validation``) of every trial and of the
     registered model."""
     engine = engine or get_engine()
-    source = label_source(target=target, scheme=scheme, settings_hash=settings_hash, method=method, basis=basis,
-                          engine=engine)
+    check_labels(target, labels.scheme, labels.atomization)
     data = prepare_data(
-        source, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids, round_id=round_id,
+        labels, train_ids=train_ids, valid_ids=valid_ids, test_ids=test_ids, ood_ids=ood_ids, round_id=round_id,
         seed=seed, validation=validation, engine=engine,
     )
     storage = optuna_storage(engine.url.render_as_string(hide_password=False))
     scope_name, round_index = _scope_and_round(engine, round_id, name)
-    scope = SearchScope(scope_name, source, arch, target)
+    scope = SearchScope(scope_name, labels, arch, target)
     name = scope.name(round_index)
     study = optuna.create_study(
         storage=storage, study_name=name, direction="minimize", load_if_exists=True,
@@ -210,7 +208,7 @@ def tune(
     best = study.best_trial
     hyperparameters, training = split_parameters(best.params)
     model_id = train_and_register(
-        arch=arch, target=target, scheme=source.scheme, settings_hash=source.settings_hash,
+        arch=arch, target=target, labels=labels,
         # k-fold data: no held-out ids; the same rule on the same molecules gives the same folds
         train_ids=data.train_ids, valid_ids=None if data.folds else data.valid_ids,
         test_ids=data.test_ids, ood_ids=data.ood_ids,
