@@ -11,7 +11,7 @@ from prefect import flow, task
 from atomloop.db.engine import get_engine, session_scope
 from atomloop.loop.tasks import TASK_OPTIONS
 from atomloop.recipes.evaluate import evaluate_registered
-from atomloop.store.models import latest_models
+from atomloop.store.registry import latest_models
 
 evaluate_task = task(evaluate_registered, name="evaluate-model", **TASK_OPTIONS)
 

@@ -10,7 +10,7 @@ from ase.build import molecule
 from atomloop.db import session_scope
 from atomloop.db.url import ase_url
 from atomloop.ingest import ingest_atoms
-from atomloop.store.models import register_model
+from atomloop.store.registry import register_model
 from atomloop.store.runs import create_run, record_initial_selection
 from atomloop.store.selections import get_or_create_round
 

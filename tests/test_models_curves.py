@@ -21,7 +21,7 @@ from atomloop.models.training import TrainingConfig, new_model, training_fingerp
 from atomloop.recipes.evaluate import evaluate_registered
 from atomloop.recipes.train import prepare_data, train_and_register
 from atomloop.store.labels import LabelSource
-from atomloop.store.models import EPOCH_COLUMNS, training_curves
+from atomloop.store.registry import EPOCH_COLUMNS, training_curves
 from atomloop.store.tables import Model, TrainingEpoch
 
 TINY = {"num_features": 16, "num_layers": 2}

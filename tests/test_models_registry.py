@@ -16,7 +16,7 @@ from atomloop.recipes.evaluate import evaluate_registered, predict_and_store
 from atomloop.recipes.registered_model import load_registered_model
 from atomloop.recipes.train import train_and_register
 from atomloop.store.labels import LabelSource
-from atomloop.store.models import latest_models
+from atomloop.store.registry import latest_models
 from atomloop.store.tables import Model, Prediction
 
 FAST = {"epochs": 15, "batch_size": 5, "validation": "holdout"}  # 20 molecules: the old 10 % hold-out, fast

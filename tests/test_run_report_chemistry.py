@@ -244,7 +244,7 @@ def test_parity_baseline_is_the_per_element_fit_of_the_references():
     references are additive, and is the least-squares fit otherwise (residuals orthogonal to
     the element counts)."""
     from atomloop.report.plots import composition_baseline
-    from atomloop.store.models import StoredPrediction
+    from atomloop.store.registry import StoredPrediction
 
     per_element = {1: -0.5, 6: -37.8, 8: -74.9}  # Hartree
     formulas = [[6, 1, 1, 1, 1], [8, 1, 1], [6, 8, 1, 1], [6, 6, 1, 1, 1, 1, 1, 1], [6, 8, 8]]

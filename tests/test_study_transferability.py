@@ -20,7 +20,7 @@ from atomloop.loop.entrypoints import load_flow
 from atomloop.models.evaluate import predict
 from atomloop.recipes.registered_model import load_registered_model
 from atomloop.store.labels import LabelSource, labelled_atoms
-from atomloop.store.models import stored_predictions
+from atomloop.store.registry import stored_predictions
 from atomloop.store.reports import study_rows
 from atomloop.store.tables import ExperimentAtomicError, ExperimentError, Model, Prediction, Study, StudyExperiment
 from atomloop.study import StudyConfig

@@ -123,7 +123,7 @@ def require_model(model_id: int) -> None:
     """A usage error of ``MODEL_ID`` unless a model of that id is registered (before the
     command imports torch)."""
     from atomloop.db import session_scope
-    from atomloop.store.models import ModelNotFoundError, model_row
+    from atomloop.store.registry import ModelNotFoundError, model_row
 
     with session_scope() as session, naming("MODEL_ID", ModelNotFoundError):
         model_row(session, model_id)

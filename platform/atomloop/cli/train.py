@@ -143,7 +143,7 @@ def train(
 
 def _report(model_id: int) -> None:
     from atomloop.db import session_scope
-    from atomloop.store.models import model_row
+    from atomloop.store.registry import model_row
 
     with session_scope() as session:
         row = model_row(session, model_id)

@@ -23,8 +23,8 @@ from atomloop.qm import QMSettings
 from atomloop.select.stopping import stopping_decision
 from atomloop.store import runs
 from atomloop.store.labels import LabelSource, labelled_subset
-from atomloop.store.models import unpredicted_ids
 from atomloop.store.queue import pending_molecule_ids
+from atomloop.store.registry import unpredicted_ids
 from atomloop.store.runs import ROUND_STEPS, RoundProgress, selected_ids, split_ids
 
 STEPS = ROUND_STEPS

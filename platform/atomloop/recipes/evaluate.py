@@ -13,7 +13,7 @@ from atomloop.db.engine import get_engine
 from atomloop.models.evaluate import metrics_of, predict, unseen_elements
 from atomloop.models.fitting import labelled
 from atomloop.recipes.registered_model import load_registered_model
-from atomloop.store.models import evaluation_inputs, molecules_to_predict, store_evaluation, training_elements
+from atomloop.store.registry import evaluation_inputs, molecules_to_predict, store_evaluation, training_elements
 
 SPLIT_OF_SET = {"test": "test", "ood": "ood_test"}  # training data's set name -> Prediction.split
 

@@ -11,8 +11,8 @@ from atomloop.db.engine import get_engine, session_scope
 from atomloop.models.export import ExportedModel, export_model
 from atomloop.recipes.registered_model import load_registered_model
 from atomloop.store.labels import level_of
-from atomloop.store.models import model_row
 from atomloop.store.molecules import load_atoms
+from atomloop.store.registry import model_row
 
 EXAMPLE_CANDIDATES = 20  # training molecules looked at for the example (the largest is taken)
 
@@ -20,7 +20,7 @@ EXAMPLE_CANDIDATES = 20  # training molecules looked at for the example (the lar
 def export_registered_model(model_id: int, directory: Path, *, engine: Engine | None = None) -> ExportedModel:
     """:func:`~atomloop.models.export.export_model` of a registered model (artifact checksum
     verified), its metadata with the model id, target and labels level; the example is one of its
-    training molecules. An unknown id raises :class:`~atomloop.store.models.ModelNotFoundError`
+    training molecules. An unknown id raises :class:`~atomloop.store.registry.ModelNotFoundError`
     before anything is written."""
     engine = engine or get_engine()
     with session_scope(engine) as session:

@@ -13,7 +13,7 @@ from atomloop.errors import AtomloopError
 from atomloop.models.calculator import AtomloopCalculator
 from atomloop.models.checkpoint import load_model
 from atomloop.models.networks import AtomEnergyModel
-from atomloop.store.models import model_artifact
+from atomloop.store.registry import model_artifact
 
 
 def load_registered_model(model_id: int, *, engine: Engine | None = None) -> AtomEnergyModel:

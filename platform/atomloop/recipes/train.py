@@ -30,7 +30,7 @@ from atomloop.models.training import DEFAULT_FOLDS, SELECTION_METRIC, EpochCallb
 from atomloop.recipes.evaluate import SPLIT_OF_SET
 from atomloop.recipes.registered_model import load_registered_model
 from atomloop.store.labels import LabelSource, labelled_atoms, resolve_settings_hash
-from atomloop.store.models import register_model
+from atomloop.store.registry import register_model
 from atomloop.store.runs import round_position, run_named, selected_ids, split_ids
 
 

@@ -25,7 +25,7 @@ from atomloop.study.plots import LINE_STYLES, empty_axes, log_y_axis
 from atomloop.units import HARTREE_TO_KCAL_PER_MOL
 
 if TYPE_CHECKING:
-    from atomloop.store.models import StoredPrediction
+    from atomloop.store.registry import StoredPrediction
     from atomloop.store.reports import Row
 
 BASELINE = "grey"  # colour of the random baseline

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from atomloop.errors import InputError
 from atomloop.store.labels import level_of
-from atomloop.store.models import StoredPrediction, label_source, stored_predictions, training_curves, training_elements
+from atomloop.store.registry import StoredPrediction, label_source, stored_predictions, training_curves, training_elements
 from atomloop.store.selections import latest_validation, shift_test
 from atomloop.store.tables import Model, Molecule, Prediction, Round, Run, Selection, Study, StudyExperiment
 from atomloop.units import HARTREE_TO_MEV

@@ -1,5 +1,5 @@
 """An experiment's test errors per element and per functional group, from its stored
-predictions and reference labels (:func:`atomloop.store.models.stored_predictions`).
+predictions and reference labels (:func:`atomloop.store.registry.stored_predictions`).
 
 Per group: MAE of molecular energies (kcal/mol), of the per-atom error (meV/atom) and, for
 atomic targets, of the atomic energies (kcal/mol, meV). Per element (atomic targets only): MAE
@@ -18,7 +18,7 @@ from ase.data import chemical_symbols
 from atomloop.units import HARTREE_TO_KCAL_PER_MOL, HARTREE_TO_MEV
 
 if TYPE_CHECKING:
-    from atomloop.store.models import StoredPrediction
+    from atomloop.store.registry import StoredPrediction
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,8 @@ from atomloop.recipes.train import train_and_register
 from atomloop.select import adversarial_validation
 from atomloop.store import studies
 from atomloop.store.labels import LabelSource, labelled_atoms
-from atomloop.store.models import model_row, models_trained_on, stored_predictions
 from atomloop.store.molecules import molecule_tags
+from atomloop.store.registry import model_row, models_trained_on, stored_predictions
 from atomloop.store.studies import ExperimentKey
 from atomloop.study.atomic_errors import AtomicEnergies, AtomicErrorRow, atomic_error_rows
 from atomloop.study.breakdown import error_breakdown

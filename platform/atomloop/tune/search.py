@@ -31,7 +31,7 @@ from atomloop.models.fitting import fit
 from atomloop.models.training import SELECTION_METRIC, TrainingConfig
 from atomloop.recipes.train import check_labels, prepare_data, train_and_register
 from atomloop.store.labels import LabelSource
-from atomloop.store.models import add_metrics
+from atomloop.store.registry import add_metrics
 from atomloop.store.runs import round_position
 from atomloop.tune.space import split_parameters, suggest
 from atomloop.tune.storage import optuna_storage

@@ -1,4 +1,4 @@
-"""Models and predictions in the store: ``Model`` rows (what was trained on what, with which
+"""The store's model registry: ``Model`` rows (what was trained on what, with which
 software, and how well), their ``TrainingEpoch`` rows (the training curves) and ``Prediction``
 rows (Hartree), written idempotently."""
 
