@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from atomloop.datasets.functional_groups import functional_groups
 from atomloop.ingest import ingest_source
-from atomloop.study.functional_groups import functional_groups
 from atomloop.study.splits import functional_group, split_dataset
 
 

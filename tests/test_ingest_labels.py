@@ -106,9 +106,9 @@ def test_an_atom_mapping_keeps_every_distance_or_there_is_none():
 def test_the_shipped_labelled_set_ingests_into_a_store_holding_qm9(engine):
     """QM9 stored first (from qm9pack's CSV); the shipped set's frames are the same molecules
     rounded to 8 decimals: their per-atom energies are aligned to the stored atoms."""
+    from atomloop.datasets.qm9_labelled import LEVEL as SHIPPED
     from atomloop.ingest.sources import read_source
     from atomloop.store.external import PySCFLevel
-    from atomloop.study.qm9_labelled import LEVEL as SHIPPED
 
     qm9 = ingest_source("qm9", limit=30, labels=QM9_LEVEL, engine=engine)
     frames = [frame for frame, _ in read_source("atomloop:qm9-labelled", limit=12)]
@@ -172,9 +172,9 @@ def test_command_line_labels_need_their_level(database_url, tmp_path):
 
 
 def test_the_shipped_labelled_set_is_stored_at_pyscf_level_and_never_recomputed(engine):
+    from atomloop.datasets.qm9_labelled import LEVEL, chunk_path
     from atomloop.labelling import label_molecules
     from atomloop.store.external import PySCFLevel
-    from atomloop.study.qm9_labelled import LEVEL, chunk_path
 
     frames = ase.io.read(chunk_path(0), index=":")
     report = ingest_source("atomloop:qm9-labelled", labels=PySCFLevel(LEVEL), tags=["qm9-labelled"], engine=engine)
@@ -212,12 +212,12 @@ def test_atomization_of_shipped_labels_comes_from_the_free_atoms_alone(engine):
     molecule: each atom's value is its stored energy minus its free atom's at the same level."""
     from dataclasses import replace
 
+    from atomloop.datasets.qm9_labelled import LEVEL
     from atomloop.labelling import label_molecules
     from atomloop.qm.atoms import free_atom_energy
     from atomloop.store.external import PySCFLevel
     from atomloop.store.molecules import load_atoms
     from atomloop.store.tables import AtomicEnergy, ScfSolution
-    from atomloop.study.qm9_labelled import LEVEL
 
     report = ingest_source("atomloop:qm9-labelled", labels=PySCFLevel(LEVEL), tags=["qm9-labelled"], engine=engine, limit=4)
     wanted = replace(LEVEL, schemes=("mo-pm-iao",), atomization=True)
@@ -237,9 +237,9 @@ def test_atomization_of_shipped_labels_comes_from_the_free_atoms_alone(engine):
 def test_the_study_dataset_qm9_labelled_is_the_shipped_set_at_its_own_level(engine):
     import json
 
+    from atomloop.datasets.qm9_labelled import DATA_DIR, LEVEL
     from atomloop.study.dataset import dataset_molecule_ids
     from atomloop.study.matrix import StudyConfig
-    from atomloop.study.qm9_labelled import DATA_DIR, LEVEL
 
     manifest = json.loads((DATA_DIR / "manifest.json").read_text())
     shipped = sum(len(c["qm9_indices"]) - len(c["failed"]) for c in manifest["chunks"].values())

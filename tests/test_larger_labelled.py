@@ -10,10 +10,10 @@ import ase.io
 import numpy as np
 import pytest
 
+from atomloop.datasets.larger_labelled import LARGER, PER_SIZE, SIZES, candidates
 from atomloop.db import session_scope
 from atomloop.store.labels import LabelSource, labelled_atoms
 from atomloop.store.molecules import load_atoms
-from atomloop.study.larger_labelled import LARGER, PER_SIZE, SIZES, candidates
 
 MANIFEST = json.loads((LARGER.data_dir / "manifest.json").read_text())
 FIRST = ase.io.read(LARGER.chunk_path(0), index=":")
@@ -70,8 +70,8 @@ def test_the_first_chunk_ingests_with_its_labels(engine, atomloop):
 def test_the_chunk_builder_resumes_at_the_first_missing_chunk(tmp_path):
     from ase.build import molecule
 
+    from atomloop.datasets.labelled_sets import LabelledSet, build
     from atomloop.qm.settings import QMSettings
-    from atomloop.study.labelled_sets import LabelledSet, build
 
     def select():
         return [(molecule(name), f"toy:{number}") for number, name in enumerate(("H2O", "NH3", "CH4"), start=1)]

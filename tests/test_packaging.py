@@ -15,7 +15,7 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parents[1]
 HEAD_REVISION = max(p.name[:4] for p in (REPOSITORY / "schemas" / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))  # the newest migration
 UNTRACKED = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache")
-LAZY_PACKAGES = ("db", "labelling", "loop", "models", "qm", "select", "store", "study", "tune")
+LAZY_PACKAGES = ("datasets", "db", "labelling", "loop", "models", "qm", "select", "store", "study", "tune")
 HEAVY = ("torch", "sklearn", "pyscf", "sqlalchemy", "prefect", "rdkit", "ase", "nequip", "optuna")
 
 
@@ -55,11 +55,12 @@ def test_lazy_package_names_are_the_objects_not_same_named_submodules():
 
 
 def test_the_computing_packages_import_no_sqlalchemy():
-    """qm, select, models, the study's computing modules and the reports work on plain objects: importing
-    all of them loads no SQLAlchemy (all SQL lives in atomloop.store)."""
+    """qm, select, models, the study's computing modules, the functional groups and the reports work on
+    plain objects: importing all of them loads no SQLAlchemy (all SQL lives in atomloop.store)."""
     computing = [f"atomloop.{package}.{module.name}" for package in ("qm", "select", "models")
                  for module in pkgutil.iter_modules(importlib.import_module(f"atomloop.{package}").__path__)]
-    computing += [f"atomloop.study.{name}" for name in ("matrix", "splits", "functional_groups", "training_sets", "breakdown", "plots", "report")]
+    computing += [f"atomloop.study.{name}" for name in ("matrix", "splits", "training_sets", "breakdown", "plots", "report")]
+    computing += ["atomloop.datasets.functional_groups"]
     computing += [f"atomloop.report.{name}" for name in ("run", "html", "depictions", "plots", "markdown")]
     probe = f"import sys; [__import__(m) for m in {computing!r}]; print('sqlalchemy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "False"

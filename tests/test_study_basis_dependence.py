@@ -100,10 +100,10 @@ def test_the_shipped_second_basis_lands_on_the_same_molecules(engine):
 
     from sqlalchemy import func, select
 
+    from atomloop.datasets.qm9_labelled import SECOND_BASIS
     from atomloop.store.labels import labelled_subset
     from atomloop.store.tables import Molecule
     from atomloop.study.dataset import dataset_molecule_ids, second_basis_level
-    from atomloop.study.qm9_labelled import SECOND_BASIS
 
     manifest = json.loads((SECOND_BASIS.data_dir / "manifest.json").read_text())
     shipped = sum(len(c["qm9_indices"]) - len(c["failed"]) for c in manifest["chunks"].values())

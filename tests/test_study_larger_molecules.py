@@ -60,8 +60,8 @@ def test_larger_molecules_trains_on_qm9_and_tests_on_the_larger_set(engine, pref
 
 
 def test_the_larger_set_is_ingested_with_its_labels_on_first_use(engine):
+    from atomloop.datasets.larger_labelled import LARGER
     from atomloop.store.labels import LabelSource, labelled_atoms
-    from atomloop.study.larger_labelled import LARGER
 
     shipped = sum(1 for path in LARGER.data_dir.glob("chunk-*.extxyz.gz") for _ in read_xyz_frames(path))
     ids = larger_molecule_ids(engine, [])

@@ -8,6 +8,6 @@ from atomloop.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-__getattr__, __dir__ = lazy_exports(__name__, {"training_set": ".datasets"})
+__getattr__, __dir__ = lazy_exports(__name__, {"training_set": ".datasets.runs"})
 
 __all__ = ["training_set"]

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from atomloop.datasets.functional_groups import GROUP_SMARTS
 from atomloop.errors import InputError
-from atomloop.study.functional_groups import GROUP_SMARTS
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Target:
 
 
 def resolve_target(text: str) -> Target:
-    """A functional-group name of :data:`~atomloop.study.functional_groups.GROUP_SMARTS`, else a
+    """A functional-group name of :data:`~atomloop.datasets.functional_groups.GROUP_SMARTS`, else a
     SMARTS pattern; anything else is an ``InputError``."""
     from rdkit import Chem, RDLogger
 

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from atomloop.datasets.functional_groups import FUNCTIONAL_GROUPS
 from atomloop.errors import InputError
 from atomloop.loop.config import STRATEGIES as LOOP_STRATEGIES
 from atomloop.loop.config import TARGETS
@@ -28,7 +29,6 @@ from atomloop.models.names import ARCHITECTURES, VALIDATION_RULES
 from atomloop.qm.device import LABEL_DEVICES
 from atomloop.qm.schemes import VALID_SCHEMES
 from atomloop.select.names import CLASSIFIERS, LEVELS
-from atomloop.study.functional_groups import FUNCTIONAL_GROUPS
 from atomloop.study.matrix import SPLITS, Target
 from atomloop.study.matrix import STRATEGIES as STUDY_STRATEGIES
 

@@ -3,11 +3,11 @@
 A source is named by a string: ``ase:g2`` / ``ase:s22`` (collections shipped with ASE),
 ``atomloop:organic`` (164 small organic molecules shipped with atomloop, as SMILES with
 their functional-group class as a tag), ``atomloop:qm9-labelled`` (the transferability study's
-QM9 molecules with their PySCF labels, :mod:`atomloop.study.qm9_labelled`, tagged with their
-functional groups, :mod:`atomloop.study.functional_groups`) and
+QM9 molecules with their PySCF labels, :mod:`atomloop.datasets.qm9_labelled`, tagged with their
+functional groups, :mod:`atomloop.datasets.functional_groups`) and
 ``atomloop:qm9-labelled-cc-pvdz`` (a sixth of them at a second basis),
 ``atomloop:larger-labelled`` (NCI molecules of 10 to 16 heavy atoms at the same level,
-:mod:`atomloop.study.larger_labelled`),
+:mod:`atomloop.datasets.larger_labelled`),
 ``*.xyz`` / ``*.extxyz`` (ase.io; also gzip-compressed, ``*.extxyz.gz``), ``*.db`` / ``*.json`` (an ASE database),
 ``*.smi`` / ``*.smiles`` (one SMILES per line, built into 3-D with RDKit), ``qm9`` (QM9 from the
 ``qm9pack`` package, :mod:`atomloop.ingest.qm9`). ``max_heavy_atoms`` and ``limit`` keep the
@@ -57,8 +57,8 @@ def _read_collection(name: str) -> Iterator[tuple[Atoms, str]]:
 
 def _shipped_labelled_set(name: str) -> Iterator[tuple[Atoms, str]]:
     """The frames of a shipped labelled set, tagged with their functional groups (from their SMILES)."""
-    from atomloop.study.functional_groups import functional_groups
-    from atomloop.study.qm9_labelled import LABELLED_SETS
+    from atomloop.datasets.functional_groups import functional_groups
+    from atomloop.datasets.qm9_labelled import LABELLED_SETS
 
     for path in sorted(LABELLED_SETS[name].data_dir.glob("chunk-*.extxyz.gz")):
         for atoms, where in read_xyz_frames(path):
@@ -68,7 +68,7 @@ def _shipped_labelled_set(name: str) -> Iterator[tuple[Atoms, str]]:
 
 def _labelled_set_name(spec: str) -> str | None:
     """``qm9-labelled`` for ``atomloop:qm9-labelled`` (a shipped labelled set), else None."""
-    from atomloop.study.qm9_labelled import LABELLED_SETS
+    from atomloop.datasets.qm9_labelled import LABELLED_SETS
 
     name = spec.removeprefix("atomloop:")
     return name if spec.startswith("atomloop:") and name in LABELLED_SETS else None
@@ -83,7 +83,7 @@ def _suffix(path: Path) -> str:
 def _shipped_smiles(name: str) -> Path:
     path = Path(__file__).resolve().parents[1] / "data" / f"{name}.smi"
     if not path.exists():
-        from atomloop.study.qm9_labelled import LABELLED_SETS
+        from atomloop.datasets.qm9_labelled import LABELLED_SETS
 
         available = ", ".join(f"atomloop:{n}" for n in ("organic", *LABELLED_SETS))
         raise InputError(f"unknown atomloop collection {name!r}; available: {available}")
@@ -161,8 +161,8 @@ def own_label_level(spec: str):
 
         return QM9_LEVEL
     if name := _labelled_set_name(spec):
+        from atomloop.datasets.qm9_labelled import LABELLED_SETS
         from atomloop.store.external import PySCFLevel
-        from atomloop.study.qm9_labelled import LABELLED_SETS
 
         return PySCFLevel(LABELLED_SETS[name].level)
     return None

@@ -1,10 +1,10 @@
 """The molecules a study runs on: those tagged with its dataset tag. Two datasets are built on
 first use from data shipped with atomloop and its dependencies.
 
-``qm9-labelled``: the labelled QM9 set (:mod:`atomloop.study.qm9_labelled`), with its HF/6-31G*
+``qm9-labelled``: the labelled QM9 set (:mod:`atomloop.datasets.qm9_labelled`), with its HF/6-31G*
 labels (totals and atomic energies of ao-eda, mo-pm-iao, mo-fb-iao), so nothing is recomputed.
 
-``larger-labelled``: the shipped molecules larger than QM9's (:mod:`atomloop.study.larger_labelled`,
+``larger-labelled``: the shipped molecules larger than QM9's (:mod:`atomloop.datasets.larger_labelled`,
 10 to 16 heavy atoms, the same HF/6-31G* labels): the test side of the ``larger-molecules``
 split (:func:`larger_molecule_ids`), or a dataset of its own.
 
@@ -56,8 +56,8 @@ def second_basis_level(engine: Engine, tag: str, molecule_ids: list[int]) -> str
     first use: the same structures, so the same molecules; untagged, so a molecule that did
     not match would stay out of the dataset), or None for another dataset or while none is shipped.
     ``molecule_ids``: the dataset's molecules (:func:`dataset_molecule_ids`)."""
+    from atomloop.datasets.qm9_labelled import SECOND_BASIS
     from atomloop.store.labels import labelled_subset
-    from atomloop.study.qm9_labelled import SECOND_BASIS
 
     if tag != QM9_LABELLED or not any(SECOND_BASIS.data_dir.glob("chunk-*.extxyz.gz")):
         return None

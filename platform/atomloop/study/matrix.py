@@ -202,7 +202,7 @@ class StudyConfig:
         if self.epochs < 1 or self.committee_size < 2 or self.patience < 1 or self.permutations < 1:
             raise InputError("epochs, patience and permutations must be >= 1 and committee_size >= 2")
         if "larger-molecules" in self.splits:
-            from atomloop.study.larger_labelled import LARGER
+            from atomloop.datasets.larger_labelled import LARGER
 
             if self.qm_settings.settings_hash != LARGER.level.settings_hash:
                 raise InputError(f"split larger-molecules: the larger set is labelled at HF/6-31G* only (this study "

@@ -22,8 +22,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from atomloop.datasets.functional_groups import FUNCTIONAL_GROUPS
 from atomloop.errors import InputError
-from atomloop.study.functional_groups import FUNCTIONAL_GROUPS
 
 UNGROUPED = "other"
 LARGER_MOLECULES = "larger-molecules"  # the split that tests on the larger set
