@@ -86,7 +86,7 @@ def test_checkpoint_round_trip_gives_identical_predictions(tmp_path: Path):
 
 _KILLED_TRAINING = """
 import os, signal, sys
-sys.path.insert(0, {tests!r})
+sys.path.insert(0, {helpers!r})
 from pathlib import Path
 from models_testdata import labelled
 from atomloop.models.training import TrainingConfig, new_model, train
@@ -104,7 +104,7 @@ train(model, molecules, None, TrainingConfig(epochs=8, batch_size=4, progress=Fa
 
 def test_killed_training_resumes_from_its_last_checkpoint(tmp_path: Path):
     directory = tmp_path / "run"
-    script = _KILLED_TRAINING.format(tests=str(Path(__file__).parent), directory=str(directory))
+    script = _KILLED_TRAINING.format(helpers=str(Path(__file__).parent / "helpers"), directory=str(directory))
     killed = subprocess.run([sys.executable, "-c", script], env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
     assert killed.returncode == -signal.SIGKILL
     saved = load_payload(directory / CHECKPOINT_FILE)
