@@ -4,7 +4,8 @@ Ingests ASE's G2 molecules and atomloop's organic SMILES set (two RDKit conforme
 then runs the ``active_learning`` flow: HF/STO-3G labels partitioned into atomic energies
 (Pipek-Mezey/IAO), an initial training set of small molecules, 3 rounds of batches selected
 by the loop's default strategy (lcmd; adversarial validation tests each round for shift),
-SchNet and NequIP trained on atomic energies every round.
+SchNet and NequIP trained on atomic energies every round: round 0 from scratch (epochs chosen
+by 5-fold validation), later rounds continuing the previous round's models (warm start).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ POOL_TAG = "organic"
 DEMO_ELEMENTS = frozenset({1, 6, 7, 8, 9, 17})
 DEMO_CONFIG = LoopConfig(
     pool_tag=POOL_TAG, schemes=("mo-pm-iao", "ao-eda"), epochs=120, stop_on_auc=False, name="demo",
-    test_size=40, k=40,
-)  # LoopConfig's defaults otherwise: 20 initial, 10 OOD, 3 rounds, HF/STO-3G, SchNet+NequIP
+    test_size=40, k=40, warm_start_epochs=60,
+)  # rounds 1-3 continue the previous round's models for 60 epochs, one training each; LoopConfig's
+# defaults otherwise: 20 initial, 10 OOD, 3 rounds, HF/STO-3G, SchNet+NequIP
 
 
 def ingest_demo_molecules() -> None:
