@@ -10,12 +10,14 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
 venv: $(STAMP)
 
-# torch first: `torch==2.13.0` takes the CPU build on disk; the constraints pin the rest.
+# torch first: `torch==2.13.0` takes the CPU build on disk; the constraints pin the rest. The editable
+# install runs with Python warnings off: setuptools' BuildBackendWarning ("Editable installation") is no
+# message for whoever runs make demo.
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test,docs]'
+	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test,docs]'
 	$(BIN)/pip install --quiet --no-deps qm9pack==1.0.3
 	$(BIN)/pip install --quiet --no-deps dask-jobqueue==0.9.0
 	touch $(STAMP)
